@@ -1,0 +1,3 @@
+from solbot.cli.main import run
+
+run()

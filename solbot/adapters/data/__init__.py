@@ -1,0 +1,1 @@
+"""solbot.adapters.data."""

@@ -1,0 +1,1 @@
+"""Typer command-line interface: parse, call one app/config function, render."""

@@ -1,0 +1,82 @@
+"""The `solbot` command: one typer app, every command group registered here, one error boundary."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import click
+import typer
+
+from solbot import __version__
+from solbot.errors import SolbotError
+
+app = typer.Typer(
+    name="solbot",
+    help="Rule-driven market maker for SOL-PERP on Lighter. Policy lives in YAML profiles and rules.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module exposes register(app); the order here is the order of `solbot --help`.
+COMMAND_MODULES = (
+    "solbot.cli.config_commands",
+    "solbot.cli.simulate",
+    "solbot.cli.metrics",
+    "solbot.cli.data",
+    "solbot.cli.run",
+    "solbot.cli.venue",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"solbot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Rule-driven market maker for SOL-PERP on Lighter."""
+
+
+for _name in COMMAND_MODULES:
+    import_module(_name).register(app)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn solbot errors into messages and exit codes."""
+    code = main(argv)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code instead of exiting (used by tests and `run`)."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except SolbotError as error:
+        _print_error(error)
+        return error.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        error.show()
+        return 2 if isinstance(error, click.UsageError) else error.exit_code
+    return result if isinstance(result, int) else 0
+
+
+def _print_error(error: SolbotError) -> None:
+    problems = getattr(error, "problems", None)
+    if problems:
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+    else:
+        typer.echo(f"error: {error}", err=True)

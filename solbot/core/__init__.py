@@ -1,0 +1,1 @@
+"""Pure trading logic: no I/O, no wall clock, no asyncio."""
