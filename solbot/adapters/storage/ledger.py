@@ -1,0 +1,434 @@
+"""The SQLite ledger: fills, orders, decisions, marks, funding, kill latches and runs.
+
+Durability policy: fills, funding payments, latches and runs are written in their own
+transaction the moment they are recorded (they are rare and are money or safety state); orders,
+decisions and marks are buffered and written together every `batch_size` rows and on
+`flush()`/`close()`, so a crash loses at most that unflushed batch and never a fill. WAL mode with
+`synchronous=FULL` makes every commit durable while readers (`solbot metrics`) run alongside.
+
+Fills are keyed by (venue, trade_id): re-recording a fill is ignored and reported as a duplicate,
+within one batch, across batches and across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlite_utils import Database
+
+from solbot.adapters.storage.migrations import migrations
+from solbot.core.model import Fill, FundingPayment, OrderStatus, OrderTag, Role, Side
+from solbot.errors import Problem, RuntimeFailure, SchemaVersionError
+
+RUN_KINDS = ("simulate", "run")
+
+_FILL_COLUMNS = (
+    "venue, trade_id, market, ts_ns, side, price, size, role, fee_usd, client_id, tag, mid, "
+    "source, run_id"
+)
+_INSERT_FILL = f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+_UPSERT_ORDER = (
+    "INSERT INTO orders (run_id, client_id, market, side, price, size, tag, status, reason, "
+    "created_ns, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, client_id) DO UPDATE SET market = excluded.market, "
+    "side = excluded.side, price = excluded.price, size = excluded.size, tag = excluded.tag, "
+    "status = excluded.status, reason = excluded.reason, updated_ns = excluded.updated_ns"
+)
+_INSERT_DECISION = (
+    "INSERT INTO decisions (run_id, ts_ns, state, active_rules, regime, reasons) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MARK = "INSERT OR REPLACE INTO marks (market, ts_ns, mid) VALUES (?, ?, ?)"
+_INSERT_FUNDING = (
+    "INSERT OR IGNORE INTO funding (venue, market, ts_ns, rate, position, mark, amount_usd) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Ledger:
+    """The single source of PnL truth for simulated and live trading alike."""
+
+    def __init__(self, path: Path | str, *, batch_size: int = 500) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.path = str(path)
+        self.batch_size = batch_size
+        self.run_id: str | None = None
+        self._orders: list[tuple[Any, ...]] = []
+        self._decisions: list[tuple[Any, ...]] = []
+        self._marks: list[tuple[Any, ...]] = []
+        self._closed = False
+        with self._storage_errors():
+            self._db = Database(self.path, execute_plugins=False)
+        try:
+            with self._storage_errors():
+                self._open()
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Write every buffered order, decision and mark in one transaction."""
+        if not (self._orders or self._decisions or self._marks):
+            return
+        with self._storage_errors(), self._db.atomic():
+            conn = self._db.conn
+            conn.executemany(_UPSERT_ORDER, self._orders)
+            conn.executemany(_INSERT_DECISION, self._decisions)
+            conn.executemany(_INSERT_MARK, self._marks)
+        self._orders.clear()
+        self._decisions.clear()
+        self._marks.clear()
+
+    def close(self) -> None:
+        """Flush and close; safe to call twice."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._db.close()
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file (before archiving or copying it)."""
+        self.flush()
+        with self._storage_errors():
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        kind: str,
+        profile: str,
+        profile_sha256: str,
+        ruleset_sha256: str,
+        meta: dict[str, Any],
+        *,
+        started_ns: int | None = None,
+    ) -> str:
+        """Record a new run and make it the default run_id of later records; return its id."""
+        if kind not in RUN_KINDS:
+            raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
+        # Simulations pass event time here so their run ids are reproducible.
+        started = time.time_ns() if started_ns is None else started_ns
+        meta_json = json.dumps(meta, sort_keys=True, default=str)
+        with self._storage_errors(), self._db.atomic():
+            run_id = self._free_run_id(f"{kind}-{started}")
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, kind, started, profile, profile_sha256, ruleset_sha256, meta_json),
+            )
+        self.run_id = run_id
+        return run_id
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first, with `meta` decoded."""
+        with self._storage_errors():
+            rows = list(self._db.query("SELECT * FROM runs ORDER BY started_ns, run_id"))
+        for row in rows:
+            row["meta"] = json.loads(row["meta"]) if row["meta"] else {}
+        return rows
+
+    # -- fills and funding (written at once) ----------------------------------------------------
+
+    def record_fill(self, fill: Fill, run_id: str | None = None) -> bool:
+        """Store one fill now; False when (venue, trade_id) was already stored."""
+        inserted, _ = self.record_fills([fill], run_id)
+        return inserted == 1
+
+    def record_fills(self, fills: Iterable[Fill], run_id: str | None = None) -> tuple[int, int]:
+        """Store fills in one transaction; return (inserted, duplicates)."""
+        run = run_id if run_id is not None else self.run_id
+        rows = [_fill_row(fill, run) for fill in fills]
+        if not rows:
+            return 0, 0
+        with self._storage_errors(), self._db.atomic():
+            # executemany's rowcount sums the rows each statement changed, so repeats inside
+            # this very batch are counted as duplicates too.
+            inserted = self._db.conn.executemany(_INSERT_FILL, rows).rowcount
+        return inserted, len(rows) - inserted
+
+    def record_funding(self, payment: FundingPayment) -> bool:
+        """Store one funding payment now; False when (venue, market, ts_ns) was already stored."""
+        p = payment
+        row = (p.venue, p.market, p.ts_ns, p.rate, p.position, p.mark, p.amount_usd)
+        with self._storage_errors(), self._db.atomic():
+            return self._db.execute(_INSERT_FUNDING, row).rowcount == 1
+
+    # -- buffered records -----------------------------------------------------------------------
+
+    def record_order(
+        self,
+        client_id: int,
+        *,
+        market: str,
+        side: Side,
+        price: float,
+        size: float,
+        tag: str | OrderTag,
+        status: str | OrderStatus,
+        ts_ns: int,
+        reason: str = "",
+        run_id: str | None = None,
+    ) -> None:
+        """Buffer an order's latest state; the first record of a client_id sets created_ns."""
+        run = run_id if run_id is not None else (self.run_id or "")
+        row = (run, client_id, market, side.label, price, size, _text(tag), _text(status), reason)
+        self._orders.append((*row, ts_ns, ts_ns))
+        self._maybe_flush()
+
+    def record_decision(
+        self,
+        ts_ns: int,
+        state: str,
+        active_rules: Sequence[str],
+        regime: str,
+        reasons: Sequence[str] | Mapping[str, str],
+        run_id: str | None = None,
+    ) -> None:
+        """Buffer one decision summary row (rules and reasons stored as JSON)."""
+        run = run_id if run_id is not None else self.run_id
+        rules_json = json.dumps(list(active_rules))
+        reasons_json = json.dumps(reasons if isinstance(reasons, Mapping) else list(reasons))
+        self._decisions.append((run, ts_ns, state, rules_json, regime, reasons_json))
+        self._maybe_flush()
+
+    def record_mark(self, market: str, ts_ns: int, mid: float) -> None:
+        """Buffer one mid-price sample (the session loop samples about once a second)."""
+        self._marks.append((market, ts_ns, mid))
+        self._maybe_flush()
+
+    # -- kill latches (written at once) ---------------------------------------------------------
+
+    def latch(self, rule_id: str, ts_ns: int, reason: str) -> bool:
+        """Latch a kill rule; False when it is already latched and unacknowledged."""
+        with self._storage_errors(), self._db.atomic():
+            if rule_id in self._open_latches():
+                return False
+            self._db.execute(
+                "INSERT INTO latches (rule_id, latched_ns, reason) VALUES (?, ?, ?)",
+                (rule_id, ts_ns, reason),
+            )
+        return True
+
+    def latched(self) -> list[str]:
+        """Rule ids latched and not yet acknowledged, oldest latch first."""
+        with self._storage_errors():
+            return self._open_latches()
+
+    def acknowledge(self, rule_id: str, ts_ns: int) -> bool:
+        """Acknowledge a latched rule; False when it was not latched."""
+        with self._storage_errors(), self._db.atomic():
+            cursor = self._db.execute(
+                "UPDATE latches SET acknowledged_ns = ? "
+                "WHERE rule_id = ? AND acknowledged_ns IS NULL",
+                (ts_ns, rule_id),
+            )
+            return cursor.rowcount > 0
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def fills(
+        self,
+        *,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        market: str | None = None,
+    ) -> list[Fill]:
+        """Fills with since_ns <= ts_ns <= until_ns (both optional), in event order."""
+        where, params = _where(since_ns, until_ns, market)
+        sql = f"SELECT {_FILL_COLUMNS} FROM fills{where} ORDER BY ts_ns, rowid"
+        with self._storage_errors():
+            return [_row_fill(row) for row in self._db.conn.execute(sql, params)]
+
+    def marks(
+        self, market: str, *, since_ns: int | None = None, until_ns: int | None = None
+    ) -> list[tuple[int, float]]:
+        """(ts_ns, mid) samples of one market with since_ns <= ts_ns <= until_ns, in time order."""
+        self.flush()
+        where, params = _where(since_ns, until_ns, market)
+        sql = f"SELECT ts_ns, mid FROM marks{where} ORDER BY ts_ns"
+        with self._storage_errors():
+            return [(int(ts), float(mid)) for ts, mid in self._db.conn.execute(sql, params)]
+
+    def funding_payments(
+        self,
+        *,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        market: str | None = None,
+    ) -> list[FundingPayment]:
+        """Funding payments with since_ns <= ts_ns <= until_ns, in time order."""
+        where, params = _where(since_ns, until_ns, market)
+        sql = (
+            "SELECT venue, ts_ns, market, rate, position, mark, amount_usd "
+            f"FROM funding{where} ORDER BY ts_ns, rowid"
+        )
+        with self._storage_errors():
+            return [FundingPayment(*row) for row in self._db.conn.execute(sql, params)]
+
+    def markets(self) -> list[str]:
+        """Markets that have fills, marks or funding, sorted."""
+        self.flush()
+        sql = (
+            "SELECT market FROM fills UNION SELECT market FROM marks "
+            "UNION SELECT market FROM funding"
+        )
+        with self._storage_errors():
+            return sorted(row[0] for row in self._db.conn.execute(sql))
+
+    def newest_ts_ns(self, market: str | None = None) -> int | None:
+        """Time of the newest fill or mark (of one market, or of all), None when there is none."""
+        self.flush()
+        where, params = _where(None, None, market)
+        newest: list[int] = []
+        with self._storage_errors():
+            for table in ("fills", "marks"):
+                sql = f"SELECT MAX(ts_ns) FROM {table}{where}"
+                (value,) = self._db.conn.execute(sql, params).fetchone()
+                if value is not None:
+                    newest.append(int(value))
+        return max(newest) if newest else None
+
+    def count(self, table: str) -> int:
+        """Number of rows in one ledger table (flushes first)."""
+        if table not in ("fills", "orders", "decisions", "marks", "funding", "latches", "runs"):
+            raise ValueError(f"unknown ledger table {table!r}")
+        self.flush()
+        with self._storage_errors():
+            return int(self._db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _maybe_flush(self) -> None:
+        if len(self._orders) + len(self._decisions) + len(self._marks) >= self.batch_size:
+            self.flush()
+
+    def _open_latches(self) -> list[str]:
+        sql = (
+            "SELECT rule_id FROM latches WHERE acknowledged_ns IS NULL "
+            "GROUP BY rule_id ORDER BY MIN(latched_ns), rule_id"
+        )
+        return [row[0] for row in self._db.conn.execute(sql)]
+
+    def _free_run_id(self, base: str) -> str:
+        run_id, n = base, 1
+        while self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+            n += 1
+            run_id = f"{base}-{n}"
+        return run_id
+
+    def _open(self) -> None:
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        if self.path != ":memory:":
+            self._db.enable_wal()
+            # WAL + FULL: a committed fill survives power loss, not only a process crash.
+            self._db.execute("PRAGMA synchronous = FULL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        known = {m.name for m in migrations.pending(Database(memory=True))}
+        unknown = [m.name for m in migrations.applied(self._db) if m.name not in known]
+        if unknown:
+            raise SchemaVersionError(
+                Problem(
+                    self.path, 1, 1, "schema",
+                    f"ledger has migrations this solbot does not know ({', '.join(unknown)}); "
+                    "it was written by a newer solbot — upgrade solbot to read it",
+                )
+            )  # fmt: skip
+        migrations.apply(self._db)
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        """Turn SQLite failures into RuntimeFailure (exit 1) naming the ledger file."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise RuntimeFailure(f"ledger {self.path}: {error}") from error
+
+
+def _fill_row(fill: Fill, run_id: str | None) -> tuple[Any, ...]:
+    return (
+        fill.venue,
+        fill.trade_id,
+        fill.market,
+        fill.ts_ns,
+        fill.side.label,
+        fill.price,
+        fill.size,
+        fill.role.value,
+        fill.fee_usd,
+        fill.client_id,
+        fill.tag,
+        fill.mid,
+        fill.source,
+        run_id,
+    )
+
+
+_SIDES = {"bid": Side.BID, "ask": Side.ASK}
+
+
+def _text(value: str | Enum) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def _row_fill(row: Sequence[Any]) -> Fill:
+    venue, trade_id, market, ts_ns, side, price, size, role, fee, client_id, tag, mid, source = row[
+        :13
+    ]
+    if side not in _SIDES or role not in ("maker", "taker"):
+        raise RuntimeFailure(f"ledger fill {venue}/{trade_id}: bad side {side!r} or role {role!r}")
+    return Fill(
+        venue=venue,
+        trade_id=trade_id,
+        ts_ns=int(ts_ns),
+        market=market,
+        side=_SIDES[side],
+        price=float(price),
+        size=float(size),
+        role=Role(role),
+        fee_usd=float(fee or 0.0),
+        client_id=None if client_id is None else int(client_id),
+        tag=tag or "",
+        mid=None if mid is None else float(mid),
+        source=source or "",
+    )
+
+
+def _where(since_ns: int | None, until_ns: int | None, market: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for clause, value in (
+        ("ts_ns >= ?", since_ns),
+        ("ts_ns <= ?", until_ns),
+        ("market = ?", market),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
