@@ -1,0 +1,309 @@
+"""Strict, frozen pydantic models of profile and rule files (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept `45s`, `2m`, `500ms`, `1h` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 45s, 2m or 500ms")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    raise ValueError(f"expected a duration such as 45s, 2m or 500ms, found {value!r}")
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def parse_timer(value: Any) -> Any:
+    """A duration, or `p.<name>`: a parameter (in seconds) so regimes can change the timer."""
+    if isinstance(value, str) and re.fullmatch(r"\s*p\.[a-z_][a-z0-9_]*\s*", value):
+        return value.strip()
+    return parse_duration(value)
+
+
+Timer = Annotated[float | str, BeforeValidator(parse_timer)]
+Number = float | str  # a number or an expression string (checked by the expression compiler)
+SideName = Literal["bid", "ask", "both", "adding"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# ----- rule files -------------------------------------------------------------------------------
+
+
+class PauseAction(Strict):
+    side: SideName = "both"
+
+
+class WidenAction(Strict):
+    side: SideName = "both"
+    add_bps: Number
+
+
+class SkewAction(Strict):
+    bps: Number  # positive shifts both quotes up (leans to sell less / buy more)
+
+
+class ScaleClipAction(Strict):
+    factor: Number
+
+
+class HedgeAction(Strict):
+    mode: Literal["passive", "aggressive", "emergency"] | None = None
+    clip_multiplier: Number | None = None
+    offset_bps: Number | None = None
+    max_slippage_bps: Number | None = None
+    extra_offset_bps: Number | None = None
+
+
+class RegimeAction(Strict):
+    name: str
+
+
+class FlattenAction(Strict):
+    reason: str = ""
+
+
+class KillAction(Strict):
+    reason: str = ""
+
+
+class AlertAction(Strict):
+    level: Literal["info", "warning", "error", "critical"] = "warning"
+    message: str
+
+
+ACTION_TYPES: dict[str, type[Strict]] = {
+    "pause": PauseAction,
+    "widen": WidenAction,
+    "skew": SkewAction,
+    "scale_clip": ScaleClipAction,
+    "hedge": HedgeAction,
+    "regime": RegimeAction,
+    "flatten": FlattenAction,
+    "kill": KillAction,
+    "alert": AlertAction,
+}
+
+
+class Action(Strict):
+    """Exactly one of the action kinds."""
+
+    pause: PauseAction | None = None
+    widen: WidenAction | None = None
+    skew: SkewAction | None = None
+    scale_clip: ScaleClipAction | None = None
+    hedge: HedgeAction | None = None
+    regime: RegimeAction | None = None
+    flatten: FlattenAction | None = None
+    kill: KillAction | None = None
+    alert: AlertAction | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in ("flatten", "kill", "pause"):
+            return {value: {}}
+        if isinstance(value, dict):
+            if len(value) != 1:
+                kinds = ", ".join(sorted(ACTION_TYPES))
+                raise ValueError(f"an action has exactly one kind ({kinds}); found {len(value)}")
+            ((name, body),) = value.items()
+            if body is None:
+                return {name: {}}
+        return value
+
+    @property
+    def kind(self) -> str:
+        for name in ACTION_TYPES:
+            if getattr(self, name) is not None:
+                return name
+        raise ValueError("empty action")
+
+    @property
+    def body(self) -> Strict:
+        result: Strict = getattr(self, self.kind)
+        return result
+
+
+class RuleDefaults(Strict):
+    hold: Seconds = 0.0
+    min_active: Seconds = 0.0
+    cooldown: Seconds = 0.0
+    on_error: Literal["trigger", "ignore", "hold"] = "trigger"
+
+
+class Rule(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    description: str
+    priority: int = Field(default=50, ge=0, le=1000)
+    enabled: bool = True
+    when: str
+    until: str | None = None
+    hold: Timer | None = None
+    min_active: Timer | None = None
+    cooldown: Timer | None = None
+    on_error: Literal["trigger", "ignore", "hold"] | None = None
+    actions: list[Action] = Field(min_length=1)
+    origin: str | None = None  # where the rule's numbers came from (seed notes, original config)
+
+
+class RulesetFile(Strict):
+    schema_: int = Field(alias="schema")
+    kind: Literal["ruleset"]
+    id: str = Field(pattern=r"^[a-z][a-z0-9_.-]*$")
+    revision: int = Field(ge=1)
+    description: str = ""
+    defaults: RuleDefaults = RuleDefaults()
+    rules: list[Rule]
+
+
+# ----- profiles ---------------------------------------------------------------------------------
+
+
+class VolatilityBand(Strict):
+    enabled: bool = True
+    mode: Literal["floor", "replace"] = "floor"
+    low_bps: float = 6.0
+    high_bps: float = 22.0
+    min_spread_bps: float = 7.0
+    max_spread_bps: float = 13.0
+    min_size_multiplier: float = 0.7
+    max_size_multiplier: float = 1.1
+
+
+class Quoting(Strict):
+    spread_bps: float = Field(default=12.0, gt=0)
+    volatility_band: VolatilityBand = VolatilityBand()
+    size_min_units: float = Field(default=0.061, gt=0)
+    size_max_units: float = Field(default=0.072, gt=0)
+    inventory_soft_cap_units: float = Field(default=0.05, gt=0)
+    min_size_units: float = Field(default=0.061, ge=0)
+    clip_usd: float = Field(default=10.5, ge=0)
+    size_multiplier: float = Field(default=1.0, gt=0)
+    extra_spread_bps: float = Field(default=0.0, ge=0)
+    skew_bps_at_soft_cap: float = Field(default=0.0, ge=0)
+    requote_tolerance_bps: float = Field(default=1.5, ge=0)
+    min_requote_interval: Seconds = 2.0
+    post_only: bool = True
+
+
+class Hedger(Strict):
+    enabled: bool = True
+    trigger_units: float = Field(default=0.05, gt=0)
+    target_units: float = Field(default=0.02, ge=0)
+    max_clip_units: float = Field(default=0.08, gt=0)
+    prefer_passive: bool = True
+    passive_offset_bps: float = 2.0
+    passive_timeout: Seconds = 6.0
+    cross_offset_bps: float = 10.0
+    max_slippage_bps: float = 12.0
+    cooldown: Seconds = 1.5
+    emergency_clip_multiplier: float = 1.4
+    emergency_extra_bps: float = 6.0
+    emergency_cooldown: Seconds = 0.5
+
+
+class Guard(Strict):
+    price_band_bps: float = Field(default=35.0, gt=0)
+    crossed_book_protection: bool = True
+    backoff: Seconds = 5.0
+    stale_feed: Seconds = 5.0
+
+
+class Limits(Strict):
+    max_position_units: float = Field(default=0.3, gt=0)
+    max_position_usd: float = Field(default=50.0, gt=0)
+    max_order_usd: float = Field(default=25.0, gt=0)
+    tx_per_minute: int = Field(default=60, gt=0)
+    tx_reserve: int = Field(default=6, ge=0)
+
+
+class Signals(Strict):
+    vol_halflife: Seconds = 35.0
+    vol_sample: Seconds = 5.0
+    vol_percentile_window: Seconds = 3600.0
+    sigma_window: Seconds = 300.0
+    trend_halflife: Seconds = 45.0
+    returns: dict[str, Seconds] = Field(default_factory=lambda: {"ret_45s_bps": 45.0})
+
+    @model_validator(mode="after")
+    def _return_names(self) -> Signals:
+        for name in self.returns:
+            if not re.fullmatch(r"ret_[a-z0-9_]+_bps", name):
+                raise ValueError(f"return signal names look like ret_<window>_bps, found {name!r}")
+        return self
+
+
+class RegimeOverlay(Strict):
+    params: dict[str, float] = Field(default_factory=dict)
+    quoting: dict[str, Any] = Field(default_factory=dict)
+
+
+class Regimes(Strict):
+    default: str = "aggressive"
+    min_dwell: Seconds = 60.0
+    overlays: dict[str, RegimeOverlay] = Field(default_factory=dict)
+
+
+class RuleOverride(Strict):
+    enabled: bool | None = None
+    priority: int | None = Field(default=None, ge=0, le=1000)
+    hold: Timer | None = None
+    min_active: Timer | None = None
+    cooldown: Timer | None = None
+
+
+class RuleSelection(Strict):
+    include: list[str] = Field(default_factory=list)
+    override: dict[str, RuleOverride] = Field(default_factory=dict)
+
+
+class Profile(Strict):
+    """A fully resolved profile (after `extends` merging)."""
+
+    schema_: int = Field(alias="schema")
+    kind: Literal["profile"]
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    description: str = ""
+    extends: str | None = None
+    market: str = "lighter:SOL"
+    tier: str = "standard"
+    params: dict[str, float] = Field(default_factory=dict)
+    signals: Signals = Signals()
+    quoting: Quoting = Quoting()
+    hedger: Hedger = Hedger()
+    guard: Guard = Guard()
+    limits: Limits = Limits()
+    regimes: Regimes = Regimes()
+    rules: RuleSelection = RuleSelection()
+    secrets: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        if self.quoting.size_min_units > self.quoting.size_max_units:
+            raise ValueError("quoting.size_min_units must not exceed quoting.size_max_units")
+        if self.hedger.target_units >= self.hedger.trigger_units:
+            raise ValueError("hedger.target_units must be below hedger.trigger_units")
+        if self.regimes.default not in self.regimes.overlays and self.regimes.overlays:
+            raise ValueError(f"regimes.default {self.regimes.default!r} is not an overlay name")
+        return self

@@ -1,0 +1,134 @@
+"""The signal catalog: every name an expression may read, with its unit and how it is computed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SignalInfo:
+    name: str
+    unit: str
+    description: str
+    computed: str
+
+
+STATIC_SIGNALS: tuple[SignalInfo, ...] = (
+    SignalInfo("mid", "usd", "Mid price of the best bid and ask.", "(bid + ask) / 2 per book event"),
+    SignalInfo("spread_bps", "bps", "Market spread.", "(ask - bid) / mid * 1e4 per book event"),
+    SignalInfo(
+        "vol_ema_bps",
+        "bps",
+        "Volatility: EMA of absolute mid returns between samples.",
+        "every signals.vol_sample (5 s): |mid/last - 1|*1e4, EMA with half-life signals.vol_halflife",
+    ),
+    SignalInfo(
+        "sigma_1m_bps",
+        "bps",
+        "One-minute sigma of mid returns.",
+        "stdev of 1 s returns over signals.sigma_window, scaled by sqrt(60)",
+    ),
+    SignalInfo(
+        "vol_percentile",
+        "percent",
+        "Percentile of vol_ema_bps within its own rolling window.",
+        "rank of the current vol_ema_bps among samples of the last signals.vol_percentile_window",
+    ),
+    SignalInfo(
+        "trend_ema_bps",
+        "bps",
+        "Distance of mid from its EMA (positive = above trend).",
+        "EMA of 1 s mid samples with half-life signals.trend_halflife",
+    ),
+    SignalInfo("inventory_units", "units", "Signed position (long > 0).", "sum of fills"),
+    SignalInfo("inventory_usd", "usd", "Signed position at mid.", "inventory_units * mid"),
+    SignalInfo(
+        "inventory_ratio",
+        "ratio",
+        "Signed position as a fraction of limits.max_position_units.",
+        "inventory_units / limits.max_position_units",
+    ),
+    SignalInfo(
+        "exposure_s",
+        "s",
+        "How long |inventory| has stayed above hedger.trigger_units (0 below).",
+        "event time since |inventory| first exceeded the trigger",
+    ),
+    SignalInfo("realized_5m_usd", "usd", "FIFO realized PnL, last 5 minutes.", "rolling sum"),
+    SignalInfo("realized_1h_usd", "usd", "FIFO realized PnL, last hour.", "rolling sum"),
+    SignalInfo("realized_day_usd", "usd", "FIFO realized PnL since 00:00 UTC.", "calendar day"),
+    SignalInfo("realized_total_usd", "usd", "FIFO realized PnL of the session.", "running sum"),
+    SignalInfo(
+        "cash_flow_usd",
+        "usd",
+        "Cash flow of the session (NOT PnL: buying reads as a loss).",
+        "sum of -signed size * price - fees",
+    ),
+    SignalInfo("unrealized_usd", "usd", "Unrealized PnL of open FIFO lots at mid.", "lots at mid"),
+    SignalInfo("fees_usd", "usd", "Fees paid in the session (negative = rebates).", "sum of fees"),
+    SignalInfo(
+        "feed_age_s", "s", "Time since the last market data event.", "now - last event time"
+    ),
+    SignalInfo(
+        "feed_latency_ms",
+        "ms",
+        "Receive time minus exchange time of the last market event.",
+        "per book event",
+    ),
+    SignalInfo(
+        "guard_block_s",
+        "s",
+        "How long the risk guard has continuously blocked quoting on some side.",
+        "event time since the first blocked decision of the current block",
+    ),
+    SignalInfo("fills_1m", "count", "Our fills in the last minute.", "rolling count"),
+    SignalInfo("fills_5m", "count", "Our fills in the last 5 minutes.", "rolling count"),
+    SignalInfo(
+        "tx_budget_left",
+        "count",
+        "Transactions left in the venue's rolling one-minute budget.",
+        "limits.tx_per_minute - txs sent in the last 60 s",
+    ),
+    SignalInfo(
+        "regime_aggressive", "flag", "1 when the aggressive regime is active, else 0.", "engine"
+    ),
+    SignalInfo("regime_age_s", "s", "Time since the last regime switch.", "engine"),
+    SignalInfo("book_valid", "flag", "1 when the order book is consistent and fresh.", "venue"),
+)
+
+
+@dataclass(frozen=True)
+class SignalCatalog:
+    """The catalog of one profile: static signals plus its configured return windows."""
+
+    signals: tuple[SignalInfo, ...]
+
+    @classmethod
+    def build(cls, return_windows: Iterable[tuple[str, float]]) -> SignalCatalog:
+        dynamic = tuple(
+            SignalInfo(
+                name,
+                "bps",
+                f"Mid return over the last {window:g} s.",
+                "(mid / mid sampled window seconds ago - 1) * 1e4 on 1 s samples",
+            )
+            for name, window in sorted(return_windows)
+        )
+        return cls(STATIC_SIGNALS + dynamic)
+
+    @property
+    def names(self) -> Sequence[str]:
+        return [info.name for info in self.signals]
+
+    def index(self) -> dict[str, int]:
+        return {info.name: position for position, info in enumerate(self.signals)}
+
+    def __iter__(self) -> Iterator[SignalInfo]:
+        return iter(self.signals)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+
+STATIC_INDEX = {info.name: position for position, info in enumerate(STATIC_SIGNALS)}

@@ -1,0 +1,179 @@
+"""Deterministic, order-independent merge of active rules' actions into one Decision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from solbot.core.rules import ActionSpec, RuleSpec
+
+
+class TradingState(str, Enum):
+    QUOTING = "QUOTING"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+HEDGE_MODES = ("passive", "aggressive", "emergency")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the rules want right now, before quoting, hedging and the risk check."""
+
+    state: TradingState = TradingState.QUOTING
+    active_rules: tuple[str, ...] = ()
+    pause_bid: bool = False
+    pause_ask: bool = False
+    widen_bid_bps: float = 0.0
+    widen_ask_bps: float = 0.0
+    skew_bps: float = 0.0
+    scale_clip: float = 1.0
+    hedge_mode: str | None = None
+    hedge_clip_multiplier: float | None = None
+    hedge_offset_bps: float | None = None
+    hedge_max_slippage_bps: float | None = None
+    hedge_extra_offset_bps: float = 0.0
+    regime: str | None = None
+    flatten: bool = False
+    kill: bool = False
+    alerts: tuple[tuple[str, str, str], ...] = ()  # (rule id, level, message)
+    reasons: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+
+def sides_of(side: str | None, inventory_lots: int) -> tuple[bool, bool]:
+    """Resolve a side name to (bid, ask); `adding` is the side that would grow |inventory|."""
+    if side in (None, "both"):
+        return True, True
+    if side == "bid":
+        return True, False
+    if side == "ask":
+        return False, True
+    if inventory_lots > 0:
+        return True, False
+    if inventory_lots < 0:
+        return False, True
+    return True, True
+
+
+def merge(
+    rules: Sequence[RuleSpec],
+    active: Sequence[int],
+    results: Sequence[object],
+    inventory_lots: int,
+) -> Decision:
+    """kill > flatten > pause > hedge > widen/skew/scale; ties by priority, then rule id."""
+    if not active:
+        return EMPTY
+    ordered = sorted(active, key=lambda index: (-rules[index].priority, rules[index].id))
+    merged = _Merged()
+    for index in ordered:
+        rule = rules[index]
+        merged.active.append(rule.id)
+        for action in rule.actions:
+            merged.apply(rule, action, results, inventory_lots)
+    return merged.decision()
+
+
+class _Merged:
+    def __init__(self) -> None:
+        self.active: list[str] = []
+        self.pause_bid = self.pause_ask = False
+        self.widen_bid = self.widen_ask = 0.0
+        self.skew: float | None = None
+        self.scale = 1.0
+        self.hedge: dict[str, float | str] = {}
+        self.extra_offset = 0.0
+        self.regime: str | None = None
+        self.flatten = self.kill = False
+        self.alerts: list[tuple[str, str, str]] = []
+        self.reasons: list[tuple[str, str]] = []
+
+    def apply(
+        self, rule: RuleSpec, action: ActionSpec, results: Sequence[object], inventory: int
+    ) -> None:
+        kind = action.kind
+        if kind == "pause":
+            bid, ask = sides_of(action.side, inventory)
+            self.pause_bid |= bid
+            self.pause_ask |= ask
+            self.reasons.append((rule.id, f"pause {action.side}"))
+        elif kind == "widen":
+            add = action.value("add_bps", results) or 0.0
+            bid, ask = sides_of(action.side, inventory)
+            if bid:
+                self.widen_bid = max(self.widen_bid, add)
+            if ask:
+                self.widen_ask = max(self.widen_ask, add)
+        elif kind == "skew":
+            if self.skew is None:  # highest priority wins
+                self.skew = action.value("bps", results) or 0.0
+        elif kind == "scale_clip":
+            factor = action.value("factor", results)
+            if factor is not None:
+                self.scale = min(self.scale, max(0.0, factor))
+        elif kind == "hedge":
+            self._hedge(action, results)
+        elif kind == "regime":
+            if self.regime is None:
+                self.regime = action.text
+        elif kind == "flatten":
+            self.flatten = True
+            self.reasons.append((rule.id, f"flatten {action.text}".strip()))
+        elif kind == "kill":
+            self.kill = True
+            self.reasons.append((rule.id, f"kill {action.text}".strip()))
+        elif kind == "alert":
+            level, _, message = action.text.partition(":")
+            self.alerts.append((rule.id, level, message))
+
+    def _hedge(self, action: ActionSpec, results: Sequence[object]) -> None:
+        if action.text:
+            current = self.hedge.get("mode")
+            if current is None or HEDGE_MODES.index(action.text) > HEDGE_MODES.index(str(current)):
+                self.hedge["mode"] = action.text
+        for name in ("clip_multiplier", "offset_bps", "max_slippage_bps"):
+            if name not in self.hedge:
+                value = action.value(name, results)
+                if value is not None:
+                    self.hedge[name] = value
+        extra = action.value("extra_offset_bps", results)
+        if extra is not None:
+            self.extra_offset = max(self.extra_offset, extra)
+
+    def decision(self) -> Decision:
+        if self.kill:
+            state = TradingState.HALTED
+        elif self.flatten or (self.pause_bid and self.pause_ask):
+            state = TradingState.REDUCING
+        else:
+            state = TradingState.QUOTING
+        hedge = self.hedge
+        return Decision(
+            state=state,
+            active_rules=tuple(self.active),
+            pause_bid=self.pause_bid or self.kill,
+            pause_ask=self.pause_ask or self.kill,
+            widen_bid_bps=self.widen_bid,
+            widen_ask_bps=self.widen_ask,
+            skew_bps=self.skew or 0.0,
+            scale_clip=self.scale,
+            hedge_mode=str(hedge["mode"]) if "mode" in hedge else None,
+            hedge_clip_multiplier=_float(hedge.get("clip_multiplier")),
+            hedge_offset_bps=_float(hedge.get("offset_bps")),
+            hedge_max_slippage_bps=_float(hedge.get("max_slippage_bps")),
+            hedge_extra_offset_bps=self.extra_offset,
+            regime=self.regime,
+            flatten=self.flatten,
+            kill=self.kill,
+            alerts=tuple(self.alerts),
+            reasons=tuple(self.reasons),
+        )
+
+
+def _float(value: float | str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+EMPTY = Decision()

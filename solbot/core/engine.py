@@ -1,0 +1,158 @@
+"""The engine: signals -> rules -> decision -> quotes, hedge and risk, once per tick."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from solbot.core.catalog import SignalCatalog
+from solbot.core.decision import Decision, merge
+from solbot.core.hedger import HedgeOutcome, HedgeParams, plan_hedge
+from solbot.core.model import Fill, MarketSpec
+from solbot.core.pnl import FifoBook
+from solbot.core.quoting import QuoteParams, Quotes, compute_quotes
+from solbot.core.risk import RiskParams, RiskResult, RiskState, check_quotes
+from solbot.core.rules import RuleMachines, RuleSpec
+from solbot.core.signals import SignalSettings, SignalState
+
+NS = 1_000_000_000
+Program = Callable[[Sequence[float], int, Sequence[float]], list[object]]
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """Everything the engine needs, built once from a resolved profile and its rules."""
+
+    profile_id: str
+    profile_sha256: str
+    ruleset_sha256: str
+    market: MarketSpec
+    catalog: SignalCatalog
+    signal_settings: SignalSettings
+    program: Program
+    missing: object
+    rules: tuple[RuleSpec, ...]
+    param_names: tuple[str, ...]
+    params_by_regime: Mapping[str, tuple[float, ...]]
+    quotes_by_regime: Mapping[str, QuoteParams]
+    hedge: HedgeParams
+    risk: RiskParams
+    default_regime: str
+    regime_min_dwell_ns: int
+    requote_tolerance_bps: float
+    min_requote_interval_ns: int
+    tx_per_minute: int
+    tx_reserve: int
+    source: str = field(default="", compare=False)  # generated program source, for debugging
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One decision and what it leads to; the session turns it into venue commands."""
+
+    ts_ns: int
+    decision: Decision
+    quotes: Quotes
+    risk: RiskResult
+    hedge: HedgeOutcome
+    regime: str
+    regime_changed: bool
+
+
+class Engine:
+    """Holds market, inventory and rule state; `decide` runs the whole policy once."""
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self.policy = policy
+        market = policy.market
+        self.market = market
+        self.signals = SignalState(policy.catalog, policy.signal_settings, market.lot)
+        self.machines = RuleMachines(policy.rules)
+        self.fifo = FifoBook()
+        self.risk_state = RiskState()
+        self.regime = policy.default_regime
+        self.regime_since_ns = 0
+        self.regime_switches = 0
+        self.inventory_lots = 0
+        self.best_bid = self.best_ask = 0
+        self.bid_size = self.ask_size = 0
+        self.last_hedge_attempt_ns = 0
+        self.tx_budget_left = policy.tx_per_minute
+        self.book_valid = True
+        self._scale = 10.0**-market.price_decimals
+        self._lots_per_unit = 10**market.size_decimals
+        self._params = policy.params_by_regime[self.regime]
+        self._regime_index = policy.catalog.index()["regime_aggressive"]
+
+    # ----- inputs --------------------------------------------------------------------------------
+
+    def on_book(
+        self, ts_ns: int, exchange_ts_ns: int, bid: int, bid_size: int, ask: int, ask_size: int
+    ) -> None:
+        self.best_bid, self.bid_size, self.best_ask, self.ask_size = bid, bid_size, ask, ask_size
+        scale = self._scale
+        self.signals.on_book(ts_ns, exchange_ts_ns, bid * scale, ask * scale)
+
+    def on_fill(self, fill: Fill) -> float:
+        """Book a fill; returns the FIFO realized PnL it produced."""
+        realized = self.fifo.apply(fill)
+        self.inventory_lots += round(fill.signed_size * self._lots_per_unit)
+        self.signals.on_fill(fill.ts_ns, self.inventory_lots, realized)
+        return realized
+
+    def set_position(self, ts_ns: int, inventory_lots: int) -> None:
+        """Venue position snapshot (reconciliation) overrides our running sum."""
+        self.inventory_lots = inventory_lots
+        self.signals.set_inventory(ts_ns, inventory_lots)
+
+    def restore_latches(self, rule_ids: Sequence[str]) -> None:
+        self.machines.restore_latches(rule_ids)
+
+    # ----- the decision --------------------------------------------------------------------------
+
+    def decide(self, now_ns: int) -> Plan:
+        policy = self.policy
+        signals = self.signals
+        signals.refresh(now_ns)
+        values = signals.values
+        index = signals.index
+        mid = signals.mid
+        values[index["unrealized_usd"]] = self.fifo.unrealized(mid) if mid > 0 else 0.0
+        values[index["cash_flow_usd"]] = self.fifo.cash_flow_usd
+        values[index["fees_usd"]] = self.fifo.fees_usd
+        values[index["guard_block_s"]] = self.risk_state.block_seconds(now_ns)
+        values[index["tx_budget_left"]] = float(self.tx_budget_left)
+        values[index["book_valid"]] = 1.0 if self.book_valid else 0.0
+        values[index["regime_age_s"]] = (now_ns - self.regime_since_ns) / NS if self.regime_since_ns else 0.0
+        values[self._regime_index] = 1.0 if self.regime == "aggressive" else 0.0
+        results = policy.program(values, signals.ready, self._params)
+        active = self.machines.step(now_ns, results, policy.missing, self._params)
+        decision = merge(policy.rules, active, results, self.inventory_lots)
+        changed = self._switch_regime(now_ns, decision.regime or policy.default_regime)
+        quote_params = policy.quotes_by_regime[self.regime]
+        vol = signals.get("vol_ema_bps")
+        quotes = compute_quotes(
+            quote_params, decision, self.market, mid, self.best_bid, self.best_ask,
+            self.inventory_lots, vol,
+        )
+        risk = check_quotes(
+            policy.risk, self.risk_state, now_ns, self.market, mid, self.best_bid,
+            self.best_ask, self.inventory_lots, quotes.bid, quotes.ask,
+        )
+        exposure = values[index["exposure_s"]]
+        hedge = plan_hedge(
+            policy.hedge, decision, self.market, mid, self.best_bid, self.best_ask,
+            self.inventory_lots, now_ns, self.last_hedge_attempt_ns, int(exposure * NS),
+        )
+        return Plan(now_ns, decision, quotes, risk, hedge, self.regime, changed)
+
+    def _switch_regime(self, now_ns: int, target: str) -> bool:
+        if target == self.regime or target not in self.policy.params_by_regime:
+            return False
+        if self.regime_since_ns and now_ns - self.regime_since_ns < self.policy.regime_min_dwell_ns:
+            return False
+        self.regime = target
+        self.regime_since_ns = now_ns
+        self.regime_switches += 1
+        self._params = self.policy.params_by_regime[target]
+        return True

@@ -1,0 +1,149 @@
+"""The hedger: bring |inventory| back to target, passive first, then crossing with a cap."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from solbot.core.decision import Decision
+from solbot.core.model import MarketSpec, Side
+
+
+@dataclass(frozen=True)
+class HedgeParams:
+    enabled: bool
+    trigger_lots: int
+    target_lots: int
+    max_clip_lots: int
+    prefer_passive: bool
+    passive_offset_bps: float
+    passive_timeout_ns: int
+    cross_offset_bps: float
+    max_slippage_bps: float
+    cooldown_ns: int
+    emergency_clip_multiplier: float
+    emergency_extra_bps: float
+    emergency_cooldown_ns: int
+    clip_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeIntent:
+    side: Side
+    price: int
+    size: int
+    passive: bool
+    mode: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeOutcome:
+    intent: HedgeIntent | None
+    mode: str
+    note: str
+
+
+def hedge_mode(params: HedgeParams, decision: Decision, exposure_ns: int) -> str:
+    """Rules may force a mode; otherwise passive until the passive timeout, then aggressive."""
+    if decision.flatten:
+        return "emergency" if decision.hedge_mode == "emergency" else "aggressive"
+    if decision.hedge_mode is not None:
+        if decision.hedge_mode == "passive" and exposure_ns >= params.passive_timeout_ns:
+            return "aggressive"
+        return decision.hedge_mode
+    if params.prefer_passive and exposure_ns < params.passive_timeout_ns:
+        return "passive"
+    return "aggressive"
+
+
+def hedge_clip_lots(
+    params: HedgeParams, decision: Decision, mode: str, market: MarketSpec, price: int, held: int
+) -> tuple[int, str]:
+    """How much to hedge: excess over target, capped, then raised to the exchange minimum.
+
+    The minimum is applied AFTER the caps (the original bot capped last and sent clips below the
+    venue minimum), and a clip never exceeds |inventory| (a hedge must not flip the position).
+    """
+    target = 0 if decision.flatten else params.target_lots
+    excess = held - target
+    limit = params.max_clip_lots
+    if mode == "emergency":
+        limit = int(limit * params.emergency_clip_multiplier)
+    if decision.hedge_clip_multiplier is not None:
+        limit = int(params.max_clip_lots * decision.hedge_clip_multiplier)
+        if mode == "emergency":
+            limit = max(limit, int(params.max_clip_lots * params.emergency_clip_multiplier))
+    if decision.flatten:
+        limit = max(limit, held)
+    clip = min(excess, max(limit, 1))
+    minimum = max(market.min_lots_at(price), _usd_lots(market, price, params.clip_usd))
+    if clip < minimum:
+        clip = minimum
+    if clip > held:
+        if minimum > held:
+            return 0, f"inventory {held} lots is below the exchange minimum {minimum}: cannot reduce"
+        clip = held
+    return clip, ""
+
+
+def _usd_lots(market: MarketSpec, price: int, usd: float) -> int:
+    if usd <= 0 or price <= 0:
+        return 0
+    return math.ceil(round(usd / market.ticks_to_price(price) * 10**market.size_decimals, 9))
+
+
+def plan_hedge(
+    params: HedgeParams,
+    decision: Decision,
+    market: MarketSpec,
+    mid: float,
+    best_bid: int,
+    best_ask: int,
+    inventory_lots: int,
+    now_ns: int,
+    last_attempt_ns: int,
+    exposure_ns: int,
+) -> HedgeOutcome:
+    """The hedge order wanted now, or None with the reason."""
+    held = abs(inventory_lots)
+    trigger = 0 if decision.flatten else params.trigger_lots
+    if not (params.enabled or decision.flatten) or held == 0 or held <= trigger or mid <= 0:
+        return HedgeOutcome(None, "idle", "")
+    mode = hedge_mode(params, decision, exposure_ns)
+    side = Side.ASK if inventory_lots > 0 else Side.BID
+    scale = 10**market.price_decimals
+    if mode == "passive":
+        offset = params.passive_offset_bps / 1e4
+        if side is Side.ASK:
+            price = max(int(math.ceil(mid * (1 + offset) * scale - 1e-9)), best_bid + 1)
+        else:
+            price = min(int(math.floor(mid * (1 - offset) * scale + 1e-9)), best_ask - 1)
+        size, note = hedge_clip_lots(params, decision, mode, market, price, held)
+        if size == 0:
+            return HedgeOutcome(None, mode, note)
+        return HedgeOutcome(HedgeIntent(side, price, size, True, mode, "passive hedge"), mode, "")
+    cooldown = params.emergency_cooldown_ns if mode == "emergency" else params.cooldown_ns
+    if last_attempt_ns and now_ns - last_attempt_ns < cooldown:
+        return HedgeOutcome(None, mode, "hedge cooldown")
+    extra = decision.hedge_extra_offset_bps + (params.emergency_extra_bps if mode == "emergency" else 0.0)
+    base_offset = decision.hedge_offset_bps if decision.hedge_offset_bps is not None else params.cross_offset_bps
+    cap = decision.hedge_max_slippage_bps
+    cap = (cap if cap is not None else params.max_slippage_bps) + extra
+    offset = base_offset + extra
+    touch = best_bid if side is Side.ASK else best_ask
+    if touch <= 0:
+        return HedgeOutcome(None, mode, "no opposite book to cross")
+    slippage = abs(mid * scale - touch) / (mid * scale) * 1e4
+    if slippage > cap:
+        note = f"touch is {slippage:.1f} bps from mid, above the {cap:g} bps slippage cap"
+        return HedgeOutcome(None, mode, note)
+    if side is Side.ASK:
+        price = int(math.floor(mid * (1 - offset / 1e4) * scale + 1e-9))
+    else:
+        price = int(math.ceil(mid * (1 + offset / 1e4) * scale - 1e-9))
+    size, note = hedge_clip_lots(params, decision, mode, market, price, held)
+    if size == 0:
+        return HedgeOutcome(None, mode, note)
+    reason = f"{mode} hedge: cross {offset:g} bps (cap {cap:g})"
+    return HedgeOutcome(HedgeIntent(side, price, size, False, mode, reason), mode, "")

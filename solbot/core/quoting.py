@@ -1,0 +1,140 @@
+"""From a Decision and the market to the maker's desired quotes (one level per side)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from solbot.core.decision import Decision, TradingState
+from solbot.core.model import MarketSpec, Side
+
+
+@dataclass(frozen=True)
+class QuoteParams:
+    """Quoting settings of one regime, in the units the hot path uses."""
+
+    spread_bps: float
+    band_enabled: bool
+    band_floor_mode: bool
+    band_low_bps: float
+    band_high_bps: float
+    band_min_spread_bps: float
+    band_max_spread_bps: float
+    band_min_size_multiplier: float
+    band_max_size_multiplier: float
+    size_min_lots: int
+    size_max_lots: int
+    soft_cap_lots: int
+    min_size_lots: int
+    clip_usd: float
+    size_multiplier: float
+    extra_spread_bps: float
+    skew_bps_at_soft_cap: float
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteIntent:
+    side: Side
+    price: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quotes:
+    bid: QuoteIntent | None
+    ask: QuoteIntent | None
+    spread_bps: float
+    size_factor: float
+
+
+NO_QUOTES = Quotes(None, None, 0.0, 0.0)
+
+
+def band_factor(params: QuoteParams, vol_bps: float | None) -> float:
+    """Where volatility sits in the band: 0 at or below low_bps, 1 at or above high_bps."""
+    if not params.band_enabled or vol_bps is None:
+        return 0.0
+    width = params.band_high_bps - params.band_low_bps
+    if width <= 0:
+        return 1.0 if vol_bps >= params.band_high_bps else 0.0
+    return min(1.0, max(0.0, (vol_bps - params.band_low_bps) / width))
+
+
+def base_spread_bps(params: QuoteParams, vol_bps: float | None) -> float:
+    """Baseline full spread with the volatility band applied, plus the regime's extra."""
+    spread = params.spread_bps
+    if params.band_enabled and vol_bps is not None:
+        factor = band_factor(params, vol_bps)
+        banded = params.band_min_spread_bps + (
+            params.band_max_spread_bps - params.band_min_spread_bps
+        ) * factor
+        spread = max(spread, banded) if params.band_floor_mode else banded
+    return spread + params.extra_spread_bps
+
+
+def quote_size_lots(
+    params: QuoteParams,
+    market: MarketSpec,
+    price: int,
+    inventory_lots: int,
+    vol_bps: float | None,
+    scale_clip: float,
+) -> int:
+    """Inventory size curve x volatility x regime x rule scaling, then exchange floors."""
+    ratio = min(1.0, abs(inventory_lots) / params.soft_cap_lots) if params.soft_cap_lots else 1.0
+    size = params.size_max_lots - (params.size_max_lots - params.size_min_lots) * ratio
+    if params.band_enabled and vol_bps is not None:
+        factor = band_factor(params, vol_bps)
+        size *= params.band_max_size_multiplier - (
+            params.band_max_size_multiplier - params.band_min_size_multiplier
+        ) * factor
+    size *= params.size_multiplier * scale_clip
+    lots = int(math.floor(size + 1e-9))
+    floor = max(params.min_size_lots, market.min_lots_at(price), _notional_lots(market, price, params.clip_usd))
+    lots = min(lots, params.size_max_lots)
+    return max(lots, floor)
+
+
+def _notional_lots(market: MarketSpec, price: int, usd: float) -> int:
+    if usd <= 0 or price <= 0:
+        return 0
+    return math.ceil(round(usd / market.ticks_to_price(price) * 10**market.size_decimals, 9))
+
+
+def compute_quotes(
+    params: QuoteParams,
+    decision: Decision,
+    market: MarketSpec,
+    mid: float,
+    best_bid: int,
+    best_ask: int,
+    inventory_lots: int,
+    vol_bps: float | None,
+) -> Quotes:
+    """Desired bid and ask; a paused side or a halted/flattening state gives None."""
+    if decision.state is TradingState.HALTED or decision.flatten or mid <= 0:
+        return NO_QUOTES
+    spread = base_spread_bps(params, vol_bps)
+    half_bid = spread / 2 + decision.widen_bid_bps
+    half_ask = spread / 2 + decision.widen_ask_bps
+    skew = decision.skew_bps
+    if params.skew_bps_at_soft_cap and params.soft_cap_lots:
+        lean = max(-1.0, min(1.0, inventory_lots / params.soft_cap_lots))
+        skew -= params.skew_bps_at_soft_cap * lean  # long: shift both quotes down to sell
+    center = mid * (1 + skew / 1e4) * 10**market.price_decimals
+    bid = ask = None
+    if not decision.pause_bid:
+        price = int(math.floor(center * (1 - half_bid / 1e4) + 1e-9))
+        if best_ask > 0 and price >= best_ask:
+            price = best_ask - 1  # post-only: never cross the book
+        if price > 0:
+            size = quote_size_lots(params, market, price, inventory_lots, vol_bps, decision.scale_clip)
+            bid = QuoteIntent(Side.BID, price, size)
+    if not decision.pause_ask:
+        price = int(math.ceil(center * (1 + half_ask / 1e4) - 1e-9))
+        if best_bid > 0 and price <= best_bid:
+            price = best_bid + 1
+        size = quote_size_lots(params, market, price, inventory_lots, vol_bps, decision.scale_clip)
+        ask = QuoteIntent(Side.ASK, price, size)
+    factor = band_factor(params, vol_bps)
+    return Quotes(bid, ask, spread, factor)

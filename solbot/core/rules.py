@@ -1,0 +1,198 @@
+"""Rule state machines (IDLE -> ARMING -> ACTIVE -> COOLDOWN) with latching kill rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+NS = 1_000_000_000
+
+
+class RuleState(IntEnum):
+    IDLE = 0
+    ARMING = 1
+    ACTIVE = 2
+    COOLDOWN = 3
+
+
+@dataclass(frozen=True)
+class Value:
+    """An action argument: a constant, or the slot of a compiled expression."""
+
+    constant: float | None = None
+    slot: int | None = None
+
+    def resolve(self, results: Sequence[object]) -> float | None:
+        if self.slot is None:
+            return self.constant
+        value = results[self.slot]
+        if isinstance(value, bool):
+            return float(value)
+        if isinstance(value, int | float):
+            return float(value)
+        return None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One compiled action: its kind, side (if any) and named arguments."""
+
+    kind: str
+    side: str | None = None
+    values: tuple[tuple[str, Value], ...] = ()
+    text: str = ""  # message/reason/name for alert, kill, flatten, regime, hedge mode
+
+    def value(self, name: str, results: Sequence[object]) -> float | None:
+        for key, value in self.values:
+            if key == name:
+                return value.resolve(results)
+        return None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule ready to run: timers in ns, expression slots, actions."""
+
+    id: str
+    priority: int
+    hold_ns: int
+    min_active_ns: int
+    cooldown_ns: int
+    on_error: str
+    when_slot: int
+    until_slot: int | None
+    actions: tuple[ActionSpec, ...]
+    description: str = ""
+    timer_params: tuple[int, int, int] = (-1, -1, -1)  # param index of hold/min_active/cooldown
+
+    def timers(self, params: Sequence[float]) -> tuple[int, int, int]:
+        """hold, min_active and cooldown in ns; a timer bound to a parameter reads it now."""
+        hold_param, active_param, cooldown_param = self.timer_params
+        hold = int(params[hold_param] * NS) if hold_param >= 0 else self.hold_ns
+        active = int(params[active_param] * NS) if active_param >= 0 else self.min_active_ns
+        cooldown = int(params[cooldown_param] * NS) if cooldown_param >= 0 else self.cooldown_ns
+        return hold, active, cooldown
+
+    @property
+    def latches(self) -> bool:
+        return any(action.kind == "kill" for action in self.actions)
+
+
+class RuleMachines:
+    """The timers of every rule; `step` advances them all from one evaluation of the program."""
+
+    def __init__(self, rules: Sequence[RuleSpec]) -> None:
+        self.rules = tuple(rules)
+        count = len(self.rules)
+        self.state = [RuleState.IDLE] * count
+        self.since_ns = [0] * count
+        self.cooldown_until_ns = [0] * count
+        self.activations = [0] * count
+        self.active_ns_total = [0] * count
+        self.latched: set[str] = set()
+        self._last_now = 0
+
+    def restore_latches(self, rule_ids: Sequence[str]) -> None:
+        """Re-activate kill rules latched in an earlier run (they survive restarts)."""
+        for index, rule in enumerate(self.rules):
+            if rule.id in rule_ids:
+                self.state[index] = RuleState.ACTIVE
+                self.latched.add(rule.id)
+
+    def acknowledge(self, rule_id: str, now_ns: int) -> None:
+        for index, rule in enumerate(self.rules):
+            if rule.id == rule_id:
+                self.latched.discard(rule_id)
+                self.state[index] = RuleState.COOLDOWN
+                self.cooldown_until_ns[index] = now_ns + rule.cooldown_ns
+
+    def step(
+        self, now_ns: int, results: Sequence[object], missing: object, params: Sequence[float] = ()
+    ) -> list[int]:
+        """Advance every rule to `now_ns`; returns the indexes of active rules."""
+        active: list[int] = []
+        elapsed = now_ns - self._last_now if self._last_now else 0
+        self._last_now = now_ns
+        state = self.state
+        for index, rule in enumerate(self.rules):
+            if rule.timer_params != _NO_TIMER_PARAMS:
+                rule = _bound(rule, params)
+            current = state[index]
+            if current == RuleState.ACTIVE:
+                self.active_ns_total[index] += elapsed
+            condition = results[rule.when_slot]
+            if condition is missing:
+                if rule.on_error == "hold":
+                    if current == RuleState.ACTIVE:
+                        active.append(index)
+                    continue
+                condition = rule.on_error == "trigger"
+            if current == RuleState.COOLDOWN:
+                if now_ns < self.cooldown_until_ns[index]:
+                    continue
+                current = state[index] = RuleState.IDLE
+            if current == RuleState.IDLE:
+                if not condition:
+                    continue
+                if rule.hold_ns > 0:
+                    state[index] = RuleState.ARMING
+                    self.since_ns[index] = now_ns
+                    continue
+                current = self._activate(index, now_ns)
+            elif current == RuleState.ARMING:
+                if not condition:
+                    state[index] = RuleState.IDLE
+                    continue
+                if now_ns - self.since_ns[index] < rule.hold_ns:
+                    continue
+                current = self._activate(index, now_ns)
+            elif self._released(index, rule, condition, now_ns, results, missing):
+                continue
+            active.append(index)
+        return active
+
+    def _activate(self, index: int, now_ns: int) -> RuleState:
+        self.state[index] = RuleState.ACTIVE
+        self.since_ns[index] = now_ns
+        self.activations[index] += 1
+        rule = self.rules[index]
+        if rule.latches:
+            self.latched.add(rule.id)
+        return RuleState.ACTIVE
+
+    def _released(
+        self,
+        index: int,
+        rule: RuleSpec,
+        condition: object,
+        now_ns: int,
+        results: Sequence[object],
+        missing: object,
+    ) -> bool:
+        if rule.id in self.latched:
+            return False
+        if rule.until_slot is None:
+            release = not condition
+        else:
+            until = results[rule.until_slot]
+            release = until is not missing and bool(until)
+        if not release or now_ns - self.since_ns[index] < rule.min_active_ns:
+            return False
+        if rule.cooldown_ns > 0:
+            self.state[index] = RuleState.COOLDOWN
+            self.cooldown_until_ns[index] = now_ns + rule.cooldown_ns
+        else:
+            self.state[index] = RuleState.IDLE
+        return True
+
+
+_NO_TIMER_PARAMS = (-1, -1, -1)
+
+
+def _bound(rule: RuleSpec, params: Sequence[float]) -> RuleSpec:
+    hold, active, cooldown = rule.timers(params)
+    return RuleSpec(
+        rule.id, rule.priority, hold, active, cooldown, rule.on_error, rule.when_slot,
+        rule.until_slot, rule.actions, rule.description,
+    )

@@ -1,0 +1,306 @@
+"""Incremental signal state, updated from market events, fills and the bot's own state.
+
+Everything runs on event time. Expensive work happens on sample boundaries (1 s for returns,
+sigma and trend; `vol_sample` for the volatility EMA), not on every book event.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from solbot.core.catalog import SignalCatalog
+
+NS = 1_000_000_000
+DAY_NS = 86_400 * NS
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    vol_halflife_s: float = 35.0
+    vol_sample_s: float = 5.0
+    vol_percentile_window_s: float = 3600.0
+    sigma_window_s: float = 300.0
+    trend_halflife_s: float = 45.0
+    returns: tuple[tuple[str, float], ...] = (("ret_45s_bps", 45.0),)
+    max_position_units: float = 0.3
+    exposure_trigger_units: float = 0.05
+    vol_warmup_samples: int = 2
+    sigma_warmup_samples: int = 30
+    percentile_warmup_samples: int = 12
+
+
+class _Rolling:
+    """A time-windowed sum of (time, value) pairs."""
+
+    __slots__ = ("items", "total", "window_ns")
+
+    def __init__(self, window_ns: int) -> None:
+        self.window_ns = window_ns
+        self.items: deque[tuple[int, float]] = deque()
+        self.total = 0.0
+
+    def add(self, ts_ns: int, value: float) -> None:
+        self.items.append((ts_ns, value))
+        self.total += value
+
+    def expire(self, now_ns: int) -> float:
+        items = self.items
+        limit = now_ns - self.window_ns
+        while items and items[0][0] <= limit:
+            self.total -= items.popleft()[1]
+        if not items:
+            self.total = 0.0  # keep float drift from accumulating
+        return self.total
+
+
+class SignalState:
+    """Values and readiness of every catalog signal; `values` is read by the compiled rules."""
+
+    def __init__(self, catalog: SignalCatalog, settings: SignalSettings, lot: float) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.lot = lot
+        index = catalog.index()
+        self.index = index
+        self.values: list[float] = [0.0] * len(catalog)
+        self.ready = 0
+        self._bit = {name: 1 << position for name, position in index.items()}
+        self._always_ready(
+            "inventory_units", "realized_5m_usd", "realized_1h_usd", "realized_day_usd",
+            "realized_total_usd", "cash_flow_usd", "unrealized_usd", "fees_usd", "fills_1m",
+            "fills_5m", "exposure_s", "guard_block_s", "regime_aggressive", "regime_age_s",
+            "tx_budget_left", "book_valid",
+        )
+        self.mid = 0.0
+        self.last_event_ns = 0
+        self._next_second_ns = 0
+        self._next_vol_ns = 0
+        self._vol_last_mid = 0.0
+        self._vol_samples = 0
+        self._vol_ema = 0.0
+        self._vol_history: deque[tuple[int, float]] = deque()
+        self._vol_sorted: list[float] = []
+        self._second_mids: deque[tuple[int, float]] = deque()
+        self._returns: deque[float] = deque()
+        self._return_sum = 0.0
+        self._return_sq = 0.0
+        self._trend_ema = 0.0
+        self._max_return_window_ns = int(
+            max([window for _, window in settings.returns] + [settings.sigma_window_s]) * NS
+        )
+        self._return_slots = [
+            (index[name], int(window * NS), self._bit[name]) for name, window in settings.returns
+        ]
+        self._realized = {
+            "realized_5m_usd": _Rolling(300 * NS),
+            "realized_1h_usd": _Rolling(3600 * NS),
+        }
+        self._fills = {"fills_1m": _Rolling(60 * NS), "fills_5m": _Rolling(300 * NS)}
+        self._day = -1
+        self._exposure_since = 0
+        self._inventory_lots = 0
+        self.set("book_valid", 1.0)
+        self.set("tx_budget_left", 0.0)
+
+    # ----- helpers -------------------------------------------------------------------------------
+
+    def _always_ready(self, *names: str) -> None:
+        for name in names:
+            self.ready |= self._bit[name]
+
+    def set(self, name: str, value: float) -> None:
+        self.values[self.index[name]] = value
+        self.ready |= self._bit[name]
+
+    def unset(self, name: str) -> None:
+        self.ready &= ~self._bit[name]
+
+    def get(self, name: str) -> float | None:
+        if self.ready & self._bit[name]:
+            return self.values[self.index[name]]
+        return None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {name: self.get(name) for name in self.catalog.names}
+
+    # ----- market data ---------------------------------------------------------------------------
+
+    def on_book(self, ts_ns: int, exchange_ts_ns: int, bid: float, ask: float) -> None:
+        """A new best bid/ask (as prices)."""
+        if bid <= 0.0 or ask <= 0.0:
+            return
+        mid = (bid + ask) * 0.5
+        self.mid = mid
+        values = self.values
+        index = self.index
+        values[index["mid"]] = mid
+        values[index["spread_bps"]] = (ask - bid) / mid * 1e4
+        values[index["feed_latency_ms"]] = (ts_ns - exchange_ts_ns) / 1e6
+        if self.last_event_ns == 0:
+            self._start(ts_ns)
+        self.last_event_ns = ts_ns
+        if ts_ns >= self._next_second_ns:
+            self._sample_second(ts_ns, mid)
+        if ts_ns >= self._next_vol_ns:
+            self._sample_vol(ts_ns, mid)
+
+    def _start(self, ts_ns: int) -> None:
+        for name in ("mid", "spread_bps", "feed_latency_ms", "feed_age_s", "inventory_usd",
+                     "inventory_ratio"):
+            self.ready |= self._bit[name]
+        self._next_second_ns = ts_ns
+        self._next_vol_ns = ts_ns
+
+    def _sample_second(self, ts_ns: int, mid: float) -> None:
+        self._next_second_ns = (ts_ns // NS + 1) * NS
+        mids = self._second_mids
+        if mids:
+            previous = mids[-1][1]
+            change = mid / previous - 1.0
+            self._returns.append(change)
+            self._return_sum += change
+            self._return_sq += change * change
+            halflife = self.settings.trend_halflife_s
+            alpha = 1.0 - math.exp(-math.log(2.0) * (ts_ns - mids[-1][0]) / NS / halflife)
+            self._trend_ema += alpha * (mid - self._trend_ema)
+        else:
+            self._trend_ema = mid
+        mids.append((ts_ns, mid))
+        horizon = ts_ns - self._max_return_window_ns - NS
+        while len(mids) > 2 and mids[1][0] <= horizon:
+            mids.popleft()
+        sigma_samples = max(2, int(self.settings.sigma_window_s))
+        while len(self._returns) > sigma_samples:
+            old = self._returns.popleft()
+            self._return_sum -= old
+            self._return_sq -= old * old
+        self._update_returns(ts_ns, mid)
+        self._update_sigma()
+        values = self.values
+        values[self.index["trend_ema_bps"]] = (mid / self._trend_ema - 1.0) * 1e4
+        self.ready |= self._bit["trend_ema_bps"]
+
+    def _update_returns(self, ts_ns: int, mid: float) -> None:
+        mids = self._second_mids
+        first_ts = mids[0][0]
+        for slot, window_ns, bit in self._return_slots:
+            target = ts_ns - window_ns
+            if first_ts > target:
+                continue  # not enough history yet
+            position = bisect.bisect_right(mids, target, key=_first) - 1
+            base = mids[max(position, 0)][1]
+            self.values[slot] = (mid / base - 1.0) * 1e4
+            self.ready |= bit
+
+    def _update_sigma(self) -> None:
+        count = len(self._returns)
+        if count < self.settings.sigma_warmup_samples:
+            return
+        mean = self._return_sum / count
+        variance = max(0.0, self._return_sq / count - mean * mean)
+        self.values[self.index["sigma_1m_bps"]] = math.sqrt(variance * 60.0) * 1e4
+        self.ready |= self._bit["sigma_1m_bps"]
+
+    def _sample_vol(self, ts_ns: int, mid: float) -> None:
+        settings = self.settings
+        step_ns = int(settings.vol_sample_s * NS)
+        last_ts = self._next_vol_ns - step_ns
+        self._next_vol_ns = ts_ns + step_ns
+        if self._vol_last_mid <= 0.0:
+            self._vol_last_mid = mid
+            return
+        change = abs(mid / self._vol_last_mid - 1.0) * 1e4
+        self._vol_last_mid = mid
+        dt_s = max(1.0, (ts_ns - last_ts) / NS)
+        alpha = 1.0 - math.exp(-math.log(2.0) * dt_s / max(1.0, settings.vol_halflife_s))
+        self._vol_ema = change if self._vol_samples == 0 else self._vol_ema + alpha * (
+            change - self._vol_ema
+        )
+        self._vol_samples += 1
+        if self._vol_samples >= settings.vol_warmup_samples:
+            self.values[self.index["vol_ema_bps"]] = self._vol_ema
+            self.ready |= self._bit["vol_ema_bps"]
+        self._update_percentile(ts_ns, self._vol_ema)
+
+    def _update_percentile(self, ts_ns: int, value: float) -> None:
+        history = self._vol_history
+        ordered = self._vol_sorted
+        history.append((ts_ns, value))
+        bisect.insort(ordered, value)
+        limit = ts_ns - int(self.settings.vol_percentile_window_s * NS)
+        while history and history[0][0] <= limit:
+            old = history.popleft()[1]
+            del ordered[bisect.bisect_left(ordered, old)]
+        if len(ordered) >= self.settings.percentile_warmup_samples:
+            below = bisect.bisect_left(ordered, value)
+            equal = bisect.bisect_right(ordered, value) - below
+            self.values[self.index["vol_percentile"]] = 100.0 * (below + 0.5 * equal) / len(ordered)
+            self.ready |= self._bit["vol_percentile"]
+
+    # ----- own state -----------------------------------------------------------------------------
+
+    def on_fill(self, ts_ns: int, inventory_lots: int, realized_delta_usd: float) -> None:
+        """After a fill: the new inventory and the FIFO realized PnL it produced."""
+        for rolling in self._realized.values():
+            rolling.add(ts_ns, realized_delta_usd)
+        for rolling in self._fills.values():
+            rolling.add(ts_ns, 1.0)
+        self._roll_day(ts_ns)
+        index = self.index
+        self.values[index["realized_day_usd"]] += realized_delta_usd
+        self.values[index["realized_total_usd"]] += realized_delta_usd
+        self.set_inventory(ts_ns, inventory_lots)
+
+    def set_inventory(self, ts_ns: int, inventory_lots: int) -> None:
+        """Absolute inventory (also from venue position snapshots)."""
+        self._inventory_lots = inventory_lots
+        units = inventory_lots * self.lot
+        self.values[self.index["inventory_units"]] = units
+        if abs(units) > self.settings.exposure_trigger_units + 1e-12:
+            if self._exposure_since == 0:
+                self._exposure_since = ts_ns
+        else:
+            self._exposure_since = 0
+
+    def set_pnl(self, cash_flow_usd: float, unrealized_usd: float, fees_usd: float) -> None:
+        values = self.values
+        index = self.index
+        values[index["cash_flow_usd"]] = cash_flow_usd
+        values[index["unrealized_usd"]] = unrealized_usd
+        values[index["fees_usd"]] = fees_usd
+
+    def _roll_day(self, ts_ns: int) -> None:
+        day = ts_ns // DAY_NS
+        if day != self._day:
+            self._day = day
+            self.values[self.index["realized_day_usd"]] = 0.0
+
+    def refresh(self, now_ns: int) -> None:
+        """Bring time-derived signals up to `now_ns` before the rules read them."""
+        values = self.values
+        index = self.index
+        for name, rolling in self._realized.items():
+            values[index[name]] = rolling.expire(now_ns)
+        for name, rolling in self._fills.items():
+            values[index[name]] = rolling.expire(now_ns)
+        self._roll_day(now_ns)
+        if self.last_event_ns:
+            values[index["feed_age_s"]] = max(0, now_ns - self.last_event_ns) / NS
+        units = values[index["inventory_units"]]
+        values[index["inventory_usd"]] = units * self.mid
+        values[index["inventory_ratio"]] = units / self.settings.max_position_units
+        since = self._exposure_since
+        values[index["exposure_s"]] = (now_ns - since) / NS if since else 0.0
+
+
+def _first(item: tuple[int, float]) -> int:
+    return item[0]
+
+
+def readiness(state: SignalState, names: Sequence[str]) -> dict[str, bool]:
+    """Which of `names` are ready (for explain output)."""
+    return {name: state.get(name) is not None for name in names}
