@@ -1,9 +1,210 @@
-"""Commands of this group are registered by register(app)."""
+"""`solbot metrics`: read PnL out of the ledger, import venue trades, export buckets, reset."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from solbot.app import metrics
+from solbot.app.metrics_compute import WindowReport
+from solbot.errors import UsageError
+
+metrics_app = typer.Typer(
+    name="metrics",
+    help=(
+        "PnL from the ledger (FIFO realized, cash flow, fees, funding, unrealized, markouts). "
+        f"The ledger is ./{metrics.DEFAULT_DB} unless --db or the {metrics.DB_ENV} environment "
+        "variable names another file."
+    ),
+    no_args_is_help=True,
+)
+
+DbOption = Annotated[
+    Path,
+    typer.Option(
+        "--db",
+        envvar=metrics.DB_ENV,
+        help=f"Ledger file; default ./{metrics.DEFAULT_DB}, or ${metrics.DB_ENV} when set.",
+    ),
+]
+MarketOption = Annotated[
+    str | None,
+    typer.Option("--market", help="Market symbol; needed only when the ledger holds several."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+@metrics_app.command("window")
+def window_command(
+    hours: Annotated[float | None, typer.Option("--hours", help="Window length in hours.")] = None,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", help="Window length in seconds.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Window start: ISO-8601 (UTC) or epoch time.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Window end; default: the newest fill or mark in the ledger."),
+    ] = None,
+    market: MarketOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = Path(metrics.DEFAULT_DB),
+) -> None:
+    """PnL over a window that ends at the newest data (not now); no length means all time.
+
+    realized = FIFO realized of the window's fills, gross of fees (lots opened earlier count);
+    net = realized - fees + funding; total = net + change in unrealized over the window.
+    """
+    report = metrics.window_report(
+        db, hours=hours, seconds=seconds, since=since, until=until, market=market
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_reports({"window": report})
+
+
+@metrics_app.command("dump")
+def dump_command(
+    market: MarketOption = None,
+    as_json: JsonOption = False,
+    db: DbOption = Path(metrics.DEFAULT_DB),
+) -> None:
+    """All-time totals and the last 6 hours, both ending at the newest data."""
+    reports = metrics.dump_report(db, market=market)
+    if as_json:
+        typer.echo(json.dumps({name: r.to_json() for name, r in reports.items()}, indent=2))
+    else:
+        _print_reports(reports)
+
+
+@metrics_app.command("export")
+def export_command(
+    window: Annotated[int, typer.Option("--window", help="Bucket width in seconds.")] = 300,
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file; CSV goes to stdout without it.")
+    ] = None,
+    market: MarketOption = None,
+    db: DbOption = Path(metrics.DEFAULT_DB),
+) -> None:
+    """PnL per bucket floor(ts/W)*W, each row valued with its own bucket's lots and mark."""
+    result = metrics.export_buckets(
+        db, window_s=window, market=market, file_format=file_format, out=out
+    )
+    if result.text is not None:
+        typer.echo(result.text, nl=False)
+    else:
+        typer.echo(f"wrote {result.rows} buckets to {result.path}", err=True)
+
+
+@metrics_app.command("import-json")
+def import_json_command(
+    file: Annotated[Path, typer.Argument(help="JSON from Lighter /api/v1/trades.")],
+    account_index: Annotated[
+        int | None,
+        typer.Option(
+            "--account-index",
+            envvar="SOLBOT_ACCOUNT_INDEX",
+            help="Our Lighter account index (decides our side and role).",
+        ),
+    ] = None,
+    venue: Annotated[str, typer.Option("--venue", help="Venue name stored with the fills.")] = (
+        "lighter"
+    ),
+    market: Annotated[str, typer.Option("--market", help="Market symbol stored.")] = "SOL",
+    market_id: Annotated[
+        int | None, typer.Option("--market-id", help="Import only trades of this market id.")
+    ] = None,
+    db: DbOption = Path(metrics.DEFAULT_DB),
+) -> None:
+    """Import our fills from a trades file; already stored trades are skipped (idempotent)."""
+    if account_index is None:
+        raise UsageError("import-json needs --account-index (or SOLBOT_ACCOUNT_INDEX)")
+    summary = metrics.import_trades(
+        db, file, account_index=account_index, venue=venue, market=market, market_id=market_id
+    )
+    typer.echo(
+        f"{summary.path}: {summary.trades} trades, {summary.ours} ours: "
+        f"{summary.inserted} inserted, {summary.duplicates} already stored; skipped "
+        f"{summary.not_ours} of other accounts, {summary.other_market} of other markets, "
+        f"{summary.self_trades} self-trades"
+    )
+
+
+@metrics_app.command("reset")
+def reset_command(
+    confirm: Annotated[bool, typer.Option("--confirm", help="Really archive and start over.")] = (
+        False
+    ),
+    db: DbOption = Path(metrics.DEFAULT_DB),
+) -> None:
+    """Archive the ledger to <db>.<UTC time>.bak and start an empty one (stop the bot first)."""
+    archive = metrics.reset_ledger(db, confirm=confirm)
+    typer.echo(f"archived {db} to {archive}; {db} is now empty")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(metrics_app, name="metrics")
+
+
+_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("market", "market", "text"),
+    ("window_start_ns", "start (UTC)", "time"),
+    ("window_end_ns", "end (UTC)", "time"),
+    ("fills", "fills", "int"),
+    ("maker_fills", "maker fills", "int"),
+    ("taker_fills", "taker fills", "int"),
+    ("volume_usd", "volume USD", "usd"),
+    ("maker_volume_usd", "maker volume USD", "usd"),
+    ("taker_volume_usd", "taker volume USD", "usd"),
+    ("realized_pnl_usd", "realized PnL USD (FIFO, gross)", "usd4"),
+    ("fees_usd", "fees USD", "usd4"),
+    ("funding_usd", "funding USD", "usd4"),
+    ("net_pnl_usd", "net PnL USD", "usd4"),
+    ("cash_flow_usd", "cash flow USD", "usd4"),
+    ("inventory", "inventory at end", "size"),
+    ("mark_price", "mark", "price"),
+    ("mark_source", "mark from", "text"),
+    ("unrealized_pnl_usd", "unrealized PnL USD", "usd4"),
+    ("total_pnl_usd", "total PnL USD (net + Δ unrealized)", "usd4"),
+)
+
+
+def _print_reports(reports: dict[str, WindowReport]) -> None:
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("")
+    names = list(reports)
+    for name in names:
+        table.add_column(name, justify="right")
+    data = {name: report.to_json() for name, report in reports.items()}
+    for key, label, kind in _ROWS:
+        table.add_row(label, *(_show(data[name][key], kind) for name in names))
+    for horizon in next(iter(data.values()))["markouts_bps"]:
+        cells = []
+        for name in names:
+            value, count = (
+                data[name]["markouts_bps"][horizon],
+                data[name]["markout_samples"][horizon],
+            )
+            cells.append(f"{_show(value, 'bps')} (n={count})")
+        table.add_row(f"markout {horizon}s bps", *cells)
+    Console().print(table)
+
+
+def _show(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "time":
+        return datetime.fromtimestamp(value / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    formats = {"int": "{:d}", "usd": "{:,.2f}", "usd4": "{:,.4f}", "size": "{:.6g}"}
+    formats |= {"price": "{:.4f}", "bps": "{:.2f}"}
+    return formats[kind].format(value) if kind in formats else str(value)

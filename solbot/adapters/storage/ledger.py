@@ -274,6 +274,14 @@ class Ledger:
         with self._storage_errors():
             return [(int(ts), float(mid)) for ts, mid in self._db.conn.execute(sql, params)]
 
+    def last_mark(self, market: str, at_or_before_ns: int) -> tuple[int, float] | None:
+        """The newest (ts_ns, mid) of one market at or before a time, None when there is none."""
+        self.flush()
+        sql = "SELECT ts_ns, mid FROM marks WHERE market = ? AND ts_ns <= ? ORDER BY ts_ns DESC"
+        with self._storage_errors():
+            row = self._db.conn.execute(sql, (market, at_or_before_ns)).fetchone()
+        return None if row is None else (int(row[0]), float(row[1]))
+
     def funding_payments(
         self,
         *,

@@ -1,0 +1,283 @@
+"""`solbot metrics`: PnL windows, totals, bucket exports, trade imports and resets of the ledger.
+
+Windows end at the newest fill or mark in the ledger (not the wall clock) unless `until` is given,
+so a report on yesterday's database reads the same today.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from solbot.adapters.storage.ledger import Ledger
+from solbot.adapters.storage.trade_import import epoch_to_ns, read_lighter_trades
+from solbot.app.metrics_compute import (
+    BUCKET_COLUMNS,
+    MARK_TOLERANCE_NS,
+    MARKOUT_HORIZONS_S,
+    WindowReport,
+    compute_buckets,
+    compute_window,
+)
+from solbot.errors import RuntimeFailure, UsageError
+
+DEFAULT_DB = "solbot.db"
+DB_ENV = "SOLBOT_DB"
+DUMP_RECENT_HOURS = 6
+MAX_BUCKETS = 2_000_000
+_INT_COLUMNS = {"bucket_start_ms", "window_seconds", "fills", "maker_fills", "taker_fills"}
+_TEXT_COLUMNS = {"market", "mark_source"}
+_NS_PER_S = 1_000_000_000
+
+
+def open_existing(db: Path) -> Ledger:
+    """Open a ledger that must already exist (reading commands never create one)."""
+    if not db.is_file():
+        raise RuntimeFailure(f"no ledger at {db} (pass --db or set {DB_ENV})")
+    return Ledger(db)
+
+
+def parse_time_ns(text: str, option: str) -> int:
+    """ISO-8601 (UTC when no zone is given) or epoch s/ms/µs/ns to nanoseconds."""
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if math.isfinite(number) and number > 0:
+        return epoch_to_ns(number)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option}: cannot read time {text!r}; expected ISO-8601 such as "
+            "2026-07-01T12:00:00Z or an epoch time in s, ms or ns"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1_000
+
+
+def window_report(
+    db: Path,
+    *,
+    hours: float | None = None,
+    seconds: float | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    market: str | None = None,
+) -> WindowReport:
+    """PnL over the last hours/seconds, or since a time, ending at the newest data or `until`."""
+    options = (("--hours", hours), ("--seconds", seconds), ("--since", since))
+    given = [name for name, value in options if value is not None]
+    if len(given) > 1:
+        raise UsageError(f"give one of --hours, --seconds, --since (got {', '.join(given)})")
+    duration_ns = _duration_ns(hours, seconds)
+    since_ns = parse_time_ns(since, "--since") if since is not None else None
+    until_ns = parse_time_ns(until, "--until") if until is not None else None
+    with open_existing(db) as ledger:
+        return _window(ledger, market, duration_ns, since_ns, until_ns)
+
+
+def dump_report(db: Path, *, market: str | None = None) -> dict[str, WindowReport]:
+    """All-time totals and the last 6 h, both ending at the newest data."""
+    with open_existing(db) as ledger:
+        return {
+            "total": _window(ledger, market, None, None, None),
+            "last_6h": _window(ledger, market, DUMP_RECENT_HOURS * 3600 * _NS_PER_S, None, None),
+        }
+
+
+def _duration_ns(hours: float | None, seconds: float | None) -> int | None:
+    for name, value, scale in (("--hours", hours, 3600), ("--seconds", seconds, 1)):
+        if value is not None:
+            if not (math.isfinite(value) and value > 0):
+                raise UsageError(f"{name} must be a positive number, got {value}")
+            return round(value * scale * _NS_PER_S)
+    return None
+
+
+def _window(
+    ledger: Ledger,
+    market: str | None,
+    duration_ns: int | None,
+    since_ns: int | None,
+    until_ns: int | None,
+) -> WindowReport:
+    chosen = _resolve_market(ledger, market)
+    end_ns = until_ns if until_ns is not None else (ledger.newest_ts_ns(chosen) if chosen else None)
+    if chosen is None or end_ns is None:
+        return _empty_report(chosen, since_ns, end_ns)
+    start_ns = end_ns - duration_ns if duration_ns is not None else since_ns
+    fills = ledger.fills(until_ns=end_ns, market=chosen)
+    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=chosen)
+    marks = _marks_for(ledger, chosen, start_ns, end_ns)
+    return compute_window(chosen, fills, marks, funding, start_ns, end_ns)
+
+
+def _marks_for(
+    ledger: Ledger, market: str, start_ns: int | None, end_ns: int
+) -> list[tuple[int, float]]:
+    """Marks that value the opening lots, the closing lots and the markouts of the window."""
+    until = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
+    if start_ns is None:
+        return ledger.marks(market, until_ns=until)
+    since = start_ns - MARK_TOLERANCE_NS
+    opening = ledger.last_mark(market, since - 1)
+    return ([opening] if opening else []) + ledger.marks(market, since_ns=since, until_ns=until)
+
+
+def _resolve_market(ledger: Ledger, market: str | None) -> str | None:
+    if market is not None:
+        return market
+    markets = ledger.markets()
+    if len(markets) > 1:
+        raise UsageError(f"the ledger holds several markets ({', '.join(markets)}); pass --market")
+    return markets[0] if markets else None
+
+
+def _empty_report(market: str | None, start_ns: int | None, end_ns: int | None) -> WindowReport:
+    return WindowReport(
+        market=market,
+        window_start_ns=start_ns,
+        window_end_ns=end_ns,
+        markouts_bps={str(h): None for h in MARKOUT_HORIZONS_S},
+        markout_samples={str(h): 0 for h in MARKOUT_HORIZONS_S},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """Bucket rows written to `path`, or rendered as CSV `text` when no path was given."""
+
+    rows: int
+    path: Path | None
+    text: str | None
+
+
+_BUCKET_SCHEMA: dict[str, Any] = {
+    name: pl.Int64 if name in _INT_COLUMNS else pl.Utf8 if name in _TEXT_COLUMNS else pl.Float64
+    for name in BUCKET_COLUMNS
+}
+
+
+def export_buckets(
+    db: Path,
+    *,
+    window_s: int,
+    market: str | None = None,
+    file_format: str = "csv",
+    out: Path | None = None,
+) -> ExportResult:
+    """PnL slices per bucket of `window_s` seconds, as CSV or Parquet."""
+    if window_s < 1:
+        raise UsageError(f"--window must be at least 1 second, got {window_s}")
+    if file_format not in ("csv", "parquet"):
+        raise UsageError(f"--format must be csv or parquet, got {file_format!r}")
+    if file_format == "parquet" and out is None:
+        raise UsageError("--format parquet needs --out FILE")
+    with open_existing(db) as ledger:
+        chosen = _resolve_market(ledger, market)
+        rows = _bucket_rows(ledger, chosen, window_s) if chosen else []
+    frame = pl.DataFrame(rows, schema=_BUCKET_SCHEMA)
+    if out is None:
+        return ExportResult(len(rows), None, frame.write_csv())
+    try:
+        if file_format == "csv":
+            frame.write_csv(out)
+        else:
+            frame.write_parquet(out)
+    except OSError as error:
+        raise RuntimeFailure(f"cannot write {out}: {error}") from error
+    return ExportResult(len(rows), out, None)
+
+
+def _bucket_rows(ledger: Ledger, market: str, window_s: int) -> list[dict[str, Any]]:
+    fills = ledger.fills(market=market)
+    if fills:
+        last = fills[-1].ts_ns
+        spans = (max(last, ledger.newest_ts_ns(market) or last) - fills[0].ts_ns) // _NS_PER_S
+        if spans // window_s > MAX_BUCKETS:
+            raise UsageError(
+                f"--window {window_s} s gives more than {MAX_BUCKETS} buckets over this ledger; "
+                "use a wider window"
+            )
+    marks = ledger.marks(market)
+    funding = ledger.funding_payments(market=market)
+    return compute_buckets(market, fills, marks, funding, window_s)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import of a Lighter trades file did."""
+
+    path: Path
+    trades: int
+    ours: int
+    inserted: int
+    duplicates: int
+    not_ours: int
+    other_market: int
+    self_trades: int
+
+
+def import_trades(
+    db: Path,
+    file: Path,
+    *,
+    account_index: int,
+    venue: str = "lighter",
+    market: str = "SOL",
+    market_id: int | None = None,
+) -> ImportSummary:
+    """Import our fills from a Lighter /api/v1/trades JSON file; idempotent."""
+    parsed = read_lighter_trades(
+        file, account_index=account_index, venue=venue, market=market, market_id=market_id
+    )
+    with Ledger(db) as ledger:
+        inserted, duplicates = ledger.record_fills(parsed.fills)
+    return ImportSummary(
+        path=file,
+        trades=parsed.total,
+        ours=len(parsed.fills),
+        inserted=inserted,
+        duplicates=duplicates,
+        not_ours=parsed.not_ours,
+        other_market=parsed.other_market,
+        self_trades=parsed.self_trades,
+    )
+
+
+def reset_ledger(db: Path, *, confirm: bool) -> Path:
+    """Archive the ledger file to `<db>.<UTC timestamp>.bak` and start an empty one."""
+    if not confirm:
+        raise UsageError(f"reset archives {db} and starts an empty ledger; add --confirm to do it")
+    with open_existing(db) as ledger:
+        ledger.checkpoint()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    archive = _free_path(db.with_name(f"{db.name}.{stamp}.bak"))
+    try:
+        db.rename(archive)
+        for suffix in ("-wal", "-shm"):
+            side = db.with_name(db.name + suffix)
+            if side.exists():
+                # SQLite looks for "<file>-wal", so the archive stays complete and readable.
+                side.rename(archive.with_name(archive.name + suffix))
+    except OSError as error:
+        raise RuntimeFailure(f"cannot archive {db}: {error}") from error
+    Ledger(db).close()
+    return archive
+
+
+def _free_path(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate

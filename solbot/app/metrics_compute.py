@@ -1,0 +1,266 @@
+"""PnL windows, markouts and per-bucket slices computed from fills, marks and funding.
+
+Definitions (all USD, all over the window [start, end], both ends included):
+- realized_pnl_usd: FIFO realized PnL, gross of fees, of the fills inside the window; lots opened
+  before the window count (every fill since the beginning is replayed to build them).
+- cash_flow_usd: quote received minus quote paid by the window's fills, fees included.
+- net_pnl_usd = realized_pnl_usd - fees_usd + funding_usd (closed-trade PnL after costs).
+- unrealized_pnl_usd: open lots at the end, valued at the mark (see `PriceHistory.at`).
+- total_pnl_usd = net_pnl_usd + unrealized at end - unrealized at start, which equals
+  cash_flow_usd + funding_usd + inventory_end * mark_end - inventory_start * mark_start.
+- markouts_bps[h]: mean over the window's fills of side * (mid(t + h) - mid(t)) / mid(t) * 1e4,
+  i.e. signed bps the mid moved in our favour h seconds after the fill. mid(t) is the fill's
+  recorded mid, else a mark at most 5 s older than the fill; mid(t + h) is the first mark at or
+  after t + h and at most 5 s after it. Fills without both are left out; no sample gives None.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from solbot.core.model import Fill, FundingPayment
+from solbot.core.pnl import BookTotals, FifoBook
+
+MARKOUT_HORIZONS_S = (1, 5, 30, 60)
+MARK_TOLERANCE_NS = 5_000_000_000
+_NS_PER_S = 1_000_000_000
+
+
+class PriceHistory:
+    """Marks of one market, with our own fills as a fallback valuation when marks are missing."""
+
+    def __init__(self, marks: Sequence[tuple[int, float]], fills: Sequence[Fill]) -> None:
+        self._mark_ts = [ts for ts, _ in marks]
+        self._mark_mid = [mid for _, mid in marks]
+        self._fill_ts = [f.ts_ns for f in fills]
+        self._fills = list(fills)
+
+    def at(self, ts_ns: int) -> tuple[float, str] | None:
+        """Newest observation at or before ts_ns: a mark, else a fill's mid, else a fill's price."""
+        mark_i = bisect.bisect_right(self._mark_ts, ts_ns) - 1
+        fill_i = bisect.bisect_right(self._fill_ts, ts_ns) - 1
+        if mark_i < 0 and fill_i < 0:
+            return None
+        # Prefer the mark unless one of our fills is strictly newer than it.
+        if fill_i < 0 or (mark_i >= 0 and self._mark_ts[mark_i] >= self._fill_ts[fill_i]):
+            return self._mark_mid[mark_i], "mark"
+        last = self._fills[fill_i]
+        return (last.mid, "fill_mid") if last.mid is not None else (last.price, "fill_price")
+
+    def mark_before(self, ts_ns: int, max_age_ns: int) -> float | None:
+        """Newest mark in [ts_ns - max_age_ns, ts_ns]."""
+        i = bisect.bisect_right(self._mark_ts, ts_ns) - 1
+        if i >= 0 and ts_ns - self._mark_ts[i] <= max_age_ns:
+            return self._mark_mid[i]
+        return None
+
+    def mark_after(self, ts_ns: int, max_delay_ns: int) -> float | None:
+        """Oldest mark in [ts_ns, ts_ns + max_delay_ns]."""
+        i = bisect.bisect_left(self._mark_ts, ts_ns)
+        if i < len(self._mark_ts) and self._mark_ts[i] - ts_ns <= max_delay_ns:
+            return self._mark_mid[i]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Markouts:
+    """Mean signed markout per horizon (None without samples) and the sample counts."""
+
+    bps: dict[str, float | None]
+    samples: dict[str, int]
+
+
+def markouts(fills: Sequence[Fill], prices: PriceHistory) -> Markouts:
+    """Markouts at MARKOUT_HORIZONS_S for `fills` (see module docstring)."""
+    sums = dict.fromkeys(MARKOUT_HORIZONS_S, 0.0)
+    counts = dict.fromkeys(MARKOUT_HORIZONS_S, 0)
+    for f in fills:
+        reference = f.mid if f.mid is not None else prices.mark_before(f.ts_ns, MARK_TOLERANCE_NS)
+        if reference is None or reference <= 0:
+            continue
+        for horizon in MARKOUT_HORIZONS_S:
+            later = prices.mark_after(f.ts_ns + horizon * _NS_PER_S, MARK_TOLERANCE_NS)
+            if later is not None:
+                sums[horizon] += int(f.side) * (later - reference) / reference * 1e4
+                counts[horizon] += 1
+    return Markouts(
+        bps={str(h): (sums[h] / counts[h] if counts[h] else None) for h in MARKOUT_HORIZONS_S},
+        samples={str(h): counts[h] for h in MARKOUT_HORIZONS_S},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WindowReport:
+    """PnL of one market over one window (definitions in the module docstring)."""
+
+    market: str | None
+    window_start_ns: int | None
+    window_end_ns: int | None
+    fills: int = 0
+    maker_fills: int = 0
+    taker_fills: int = 0
+    volume_usd: float = 0.0
+    maker_volume_usd: float = 0.0
+    taker_volume_usd: float = 0.0
+    realized_pnl_usd: float = 0.0
+    cash_flow_usd: float = 0.0
+    fees_usd: float = 0.0
+    funding_usd: float = 0.0
+    net_pnl_usd: float = 0.0
+    inventory_start: float = 0.0
+    inventory: float = 0.0
+    mark_price: float | None = None
+    mark_source: str | None = None
+    unrealized_pnl_usd: float | None = 0.0
+    total_pnl_usd: float | None = 0.0
+    markouts_bps: dict[str, float | None] = field(default_factory=dict)
+    markout_samples: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict for `--json` output."""
+        return asdict(self)
+
+
+def compute_window(
+    market: str,
+    fills: Sequence[Fill],
+    marks: Sequence[tuple[int, float]],
+    funding: Sequence[FundingPayment],
+    start_ns: int | None,
+    end_ns: int,
+) -> WindowReport:
+    """Window report from every fill up to end_ns (in event order), marks and window funding."""
+    prices = PriceHistory(marks, fills)
+    book = FifoBook(market)
+    first_inside = 0
+    while (
+        start_ns is not None and first_inside < len(fills) and fills[first_inside].ts_ns < start_ns
+    ):
+        book.apply(fills[first_inside])
+        first_inside += 1
+    before = book.totals()
+    unrealized_start = 0.0 if start_ns is None else _unrealized(book, prices, start_ns - 1)[0]
+    inside = [f for f in fills[first_inside:] if f.ts_ns <= end_ns]
+    for fill in inside:
+        book.apply(fill)
+    after = book.totals()
+    unrealized_end, mark = _unrealized(book, prices, end_ns)
+    funding_usd = sum(p.amount_usd for p in funding)
+    net = after.realized_usd - before.realized_usd - (after.fees_usd - before.fees_usd)
+    net += funding_usd
+    total = None
+    if unrealized_end is not None and unrealized_start is not None:
+        total = net + unrealized_end - unrealized_start
+    outs = markouts(inside, prices)
+    return WindowReport(
+        market=market,
+        window_start_ns=start_ns if start_ns is not None else (fills[0].ts_ns if fills else None),
+        window_end_ns=end_ns,
+        **_deltas(before, after),
+        funding_usd=funding_usd,
+        net_pnl_usd=net,
+        inventory_start=before.position,
+        inventory=after.position,
+        mark_price=mark[0] if mark else None,
+        mark_source=mark[1] if mark else None,
+        unrealized_pnl_usd=unrealized_end,
+        total_pnl_usd=total,
+        markouts_bps=outs.bps,
+        markout_samples=outs.samples,
+    )
+
+
+def _unrealized(
+    book: FifoBook, prices: PriceHistory, ts_ns: int
+) -> tuple[float | None, tuple[float, str] | None]:
+    """Unrealized PnL at the price known at ts_ns; None when holding inventory with no price."""
+    mark = prices.at(ts_ns)
+    if mark is None:
+        return (0.0 if book.position == 0 else None), None
+    return book.unrealized(mark[0]), mark
+
+
+def _deltas(before: BookTotals, after: BookTotals) -> dict[str, Any]:
+    """Differences of the running totals that a window or bucket reports."""
+    return {
+        "fills": after.fills - before.fills,
+        "maker_fills": after.maker_fills - before.maker_fills,
+        "taker_fills": after.taker_fills - before.taker_fills,
+        "volume_usd": after.volume_usd - before.volume_usd,
+        "maker_volume_usd": after.maker_volume_usd - before.maker_volume_usd,
+        "taker_volume_usd": after.taker_volume_usd - before.taker_volume_usd,
+        "realized_pnl_usd": after.realized_usd - before.realized_usd,
+        "cash_flow_usd": after.cash_flow_usd - before.cash_flow_usd,
+        "fees_usd": after.fees_usd - before.fees_usd,
+    }
+
+
+BUCKET_COLUMNS = (
+    "bucket_start_ms", "window_seconds", "market", "fills", "maker_fills", "taker_fills",
+    "volume_usd", "maker_volume_usd", "taker_volume_usd", "base_delta", "realized_pnl_usd",
+    "realized_cumulative_usd", "cash_flow_usd", "fees_usd", "funding_usd", "inventory_end",
+    "mark_price", "mark_source", "unrealized_pnl_usd", "true_pnl_usd",
+)  # fmt: skip
+
+
+def compute_buckets(
+    market: str,
+    fills: Sequence[Fill],
+    marks: Sequence[tuple[int, float]],
+    funding: Sequence[FundingPayment],
+    window_s: int,
+) -> list[dict[str, Any]]:
+    """One row per bucket floor(ts / W) * W, from the first fill's bucket to the newest data.
+
+    Every row uses the lots, inventory and mark AT THE END OF ITS OWN BUCKET. Empty buckets are
+    kept, so true_pnl_usd (= realized - fees + funding + change in unrealized) sums over the rows
+    to the mark-to-market PnL of the whole period.
+    """
+    if not fills:
+        return []
+    width = window_s * _NS_PER_S
+    last_ts = max(fills[-1].ts_ns, marks[-1][0] if marks else 0)
+    first_bucket, last_bucket = fills[0].ts_ns // width, last_ts // width
+    prices = PriceHistory(marks, fills)
+    book = FifoBook(market)
+    fill_i = funding_i = 0
+    previous_unrealized: float | None = 0.0
+    rows = []
+    for bucket in range(first_bucket, last_bucket + 1):
+        end = (bucket + 1) * width  # exclusive
+        before = book.totals()
+        while fill_i < len(fills) and fills[fill_i].ts_ns < end:
+            book.apply(fills[fill_i])
+            fill_i += 1
+        while funding_i < len(funding) and funding[funding_i].ts_ns < end:
+            book.apply_funding(funding[funding_i].amount_usd)
+            funding_i += 1
+        after = book.totals()
+        unrealized, mark = _unrealized(book, prices, end - 1)
+        deltas = _deltas(before, after)
+        funding_usd = after.funding_usd - before.funding_usd
+        true_pnl = None
+        if unrealized is not None and previous_unrealized is not None:
+            true_pnl = deltas["realized_pnl_usd"] - deltas["fees_usd"] + funding_usd
+            true_pnl += unrealized - previous_unrealized
+        rows.append(
+            {
+                "bucket_start_ms": bucket * width // 1_000_000,
+                "window_seconds": window_s,
+                "market": market,
+                **deltas,
+                "base_delta": after.position - before.position,
+                "realized_cumulative_usd": after.realized_usd,
+                "funding_usd": funding_usd,
+                "inventory_end": after.position,
+                "mark_price": mark[0] if mark else None,
+                "mark_source": mark[1] if mark else None,
+                "unrealized_pnl_usd": unrealized,
+                "true_pnl_usd": true_pnl,
+            }
+        )
+        previous_unrealized = unrealized
+    return [{name: row[name] for name in BUCKET_COLUMNS} for row in rows]
