@@ -1,0 +1,228 @@
+"""Client-side request budget (rolling window) and the priority queue of commands waiting for it.
+
+Standard accounts get 60 REST requests per rolling minute, sendTx included; a batch is one
+request. Cancels and hedges go before new quotes; quotes that cannot go soon are dropped, not
+queued forever. Time is passed in (monotonic seconds), so all of this is unit-testable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+
+from solbot.core.model import CancelAll, CancelOrder, ModifyOrder, PlaceOrder
+
+
+class Priority(IntEnum):
+    """Lower goes first."""
+
+    CANCEL_ALL = 0
+    CANCEL = 1
+    HEDGE = 2
+    QUERY = 3
+    QUOTE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCancelAll:
+    """Dead-man switch: the venue cancels everything at `time_ms` unless refreshed."""
+
+    time_ms: int
+
+
+QueuedCommand = PlaceOrder | ModifyOrder | CancelOrder | CancelAll | ScheduleCancelAll
+
+
+class RequestBudget:
+    """Rolling-window request counter with per-priority reserves and a firewall cooldown."""
+
+    def __init__(
+        self,
+        limit: int = 60,
+        window_s: float = 60.0,
+        *,
+        quote_reserve: int = 10,
+        query_reserve: int = 4,
+        cooldown_s: float = 60.0,
+    ) -> None:
+        if limit < 1 or not 0 <= query_reserve <= quote_reserve < limit:
+            raise ValueError("need 0 <= query_reserve <= quote_reserve < limit")
+        self.limit = limit
+        self.window_s = window_s
+        self.cooldown_s = cooldown_s
+        self._reserve = {
+            Priority.CANCEL_ALL: 0,
+            Priority.CANCEL: 0,
+            Priority.HEDGE: 0,
+            Priority.QUERY: query_reserve,
+            Priority.QUOTE: quote_reserve,
+        }
+        self._stamps: deque[float] = deque()
+        self.blocked_until_s = -math.inf
+        self.spent_total = 0
+        self.rate_limited_total = 0
+
+    def remaining(self, now_s: float) -> int:
+        """Requests still allowed in the current window (0 while cooling down)."""
+        self._prune(now_s)
+        if now_s < self.blocked_until_s:
+            return 0
+        return self.limit - len(self._stamps)
+
+    def fraction_remaining(self, now_s: float) -> float:
+        """Remaining budget as 0..1: a signal the rules can read."""
+        return self.remaining(now_s) / self.limit
+
+    def can_spend(self, priority: Priority, now_s: float) -> bool:
+        """Whether a request of this priority may go now."""
+        return self.remaining(now_s) > self._reserve[priority]
+
+    def spend(self, priority: Priority, now_s: float) -> bool:
+        """Record one request if allowed; False (nothing recorded) when not."""
+        if not self.can_spend(priority, now_s):
+            return False
+        self._stamps.append(now_s)
+        self.spent_total += 1
+        return True
+
+    def record(self, now_s: float) -> None:
+        """Record a request that went regardless (shutdown cancel-all)."""
+        self._prune(now_s)
+        self._stamps.append(now_s)
+        self.spent_total += 1
+
+    def wait_s(self, priority: Priority, now_s: float) -> float:
+        """Seconds until a request of this priority may go (0 = now)."""
+        self._prune(now_s)
+        wait = max(0.0, self.blocked_until_s - now_s)
+        allowed = self.limit - self._reserve[priority] - 1  # stamps that may remain in window
+        excess = len(self._stamps) - allowed
+        if excess > 0:
+            wait = max(wait, self._stamps[excess - 1] + self.window_s - now_s)
+        return wait
+
+    def penalize(self, now_s: float, cooldown_s: float | None = None) -> None:
+        """The venue said 429/23000: send nothing until the firewall cooldown has passed."""
+        self.rate_limited_total += 1
+        until = now_s + (self.cooldown_s if cooldown_s is None else cooldown_s)
+        self.blocked_until_s = max(self.blocked_until_s, until)
+
+    def _prune(self, now_s: float) -> None:
+        horizon = now_s - self.window_s
+        while self._stamps and self._stamps[0] <= horizon:
+            self._stamps.popleft()
+
+
+@dataclass(slots=True)
+class Pending:
+    """A command waiting for the budget; `attempts` counts sends that failed in transit."""
+
+    command: QueuedCommand
+    priority: Priority
+    enqueued_s: float
+    seq: int
+    attempts: int = 0
+
+    @property
+    def is_quote(self) -> bool:
+        return self.priority is Priority.QUOTE
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A command that will never be sent, and why (the venue turns it into an OrderUpdate)."""
+
+    pending: Pending
+    reason: str
+
+
+class CommandQueue:
+    """Priority queue with coalescing per client id: at most one waiting command per order."""
+
+    def __init__(self, quote_max_age_s: float = 2.0) -> None:
+        self.quote_max_age_s = quote_max_age_s
+        self._items: list[Pending] = []
+        self._seq = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def push(self, command: QueuedCommand, priority: Priority, now_s: float) -> list[Dropped]:
+        """Queue a command; returns what it superseded and will never be sent."""
+        dropped: list[Dropped] = []
+        if isinstance(command, CancelAll):
+            dropped = self._remove(
+                lambda p: isinstance(p.command, PlaceOrder), "canceled_before_send"
+            )
+            self._remove(lambda p: isinstance(p.command, ModifyOrder | CancelOrder), "")
+        elif isinstance(command, CancelOrder):
+            place = self._find(PlaceOrder, command.client_id)
+            if place is not None:
+                self._items.remove(place)
+                return [Dropped(place, "canceled_before_send")]  # never sent: nothing to cancel
+            self._remove(lambda p: _targets(p, ModifyOrder, command.client_id), "")
+        elif isinstance(command, ModifyOrder):
+            if self._merge_modify(command):
+                return []
+            self._remove(lambda p: _targets(p, ModifyOrder, command.client_id), "")
+        elif isinstance(command, ScheduleCancelAll):
+            self._remove(lambda p: isinstance(p.command, ScheduleCancelAll), "")
+        self._items.append(Pending(command, priority, now_s, next(self._seq)))
+        return dropped
+
+    def push_front(self, items: list[Pending]) -> None:
+        """Put back items whose send failed in transit; they keep their place in line."""
+        self._items.extend(items)
+
+    def take_batch(self, max_items: int) -> list[Pending]:
+        """Remove and return up to `max_items`, highest priority first, FIFO within one."""
+        self._items.sort(key=lambda p: (p.priority, p.seq))
+        batch, self._items = self._items[:max_items], self._items[max_items:]
+        return batch
+
+    def head_priority(self) -> Priority | None:
+        """Priority of the item that would go first."""
+        return min((p.priority for p in self._items), default=None)
+
+    def drop_stale_quotes(self, now_s: float, wait_s: float = 0.0) -> list[Dropped]:
+        """Drop quotes that would be older than the limit by the time the budget allows them."""
+        horizon = now_s + wait_s - self.quote_max_age_s
+        return self._remove(lambda p: p.is_quote and p.enqueued_s < horizon, "budget")
+
+    def drop_where_priority(self, priority: Priority, reason: str) -> list[Dropped]:
+        """Drop every item of one priority (e.g. all quotes when sending is impossible)."""
+        return self._remove(lambda p: p.priority is priority, reason)
+
+    def _merge_modify(self, command: ModifyOrder) -> bool:
+        place = self._find(PlaceOrder, command.client_id)
+        if place is None:
+            return False
+        # The order was never sent: send it at the new price and size instead.
+        assert isinstance(place.command, PlaceOrder)
+        place.command = dataclasses.replace(place.command, price=command.price, size=command.size)
+        return True
+
+    def _find(self, kind: type, client_id: int) -> Pending | None:
+        return next((p for p in self._items if _targets(p, kind, client_id)), None)
+
+    def _remove(self, test: Callable[[Pending], bool], reason: str) -> list[Dropped]:
+        kept: list[Pending] = []
+        dropped: list[Dropped] = []
+        for pending in self._items:
+            if test(pending):
+                if reason:
+                    dropped.append(Dropped(pending, reason))
+            else:
+                kept.append(pending)
+        self._items = kept
+        return dropped
+
+
+def _targets(pending: Pending, kind: type, client_id: int) -> bool:
+    command = pending.command
+    return isinstance(command, kind) and getattr(command, "client_id", None) == client_id

@@ -1,0 +1,58 @@
+"""Connection and pacing settings of the live Lighter adapter (all injectable for tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from solbot.adapters.venues.lighter.ws import WsSettings
+from solbot.errors import ConfigError
+
+MAINNET_REST_URL = "https://mainnet.zklighter.elliot.ai"
+MAINNET_WS_URL = "wss://mainnet.zklighter.elliot.ai/stream"
+MAINNET_CHAIN_ID = 304
+TESTNET_CHAIN_ID = 300
+DEAD_MAN_MIN_S = 5 * 60  # lighter-go: a scheduled cancel-all must be 5 min .. 15 days ahead
+DEAD_MAN_MAX_S = 15 * 24 * 3600
+AUTH_TOKEN_MAX_S = 8 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class LighterSettings:
+    """Where and how to talk to Lighter; defaults suit a Standard account on SOL-PERP."""
+
+    account_index: int
+    api_key_index: int
+    rest_url: str = MAINNET_REST_URL
+    ws_url: str = MAINNET_WS_URL
+    chain_id: int = MAINNET_CHAIN_ID
+    market_id: int = 2
+    requests_per_minute: int = 60
+    quote_reserve: int = 10
+    query_reserve: int = 4
+    rate_limit_cooldown_s: float = 60.0
+    quote_max_age_s: float = 2.0
+    batch_max: int = 50
+    http_timeout_s: float = 10.0
+    auth_token_lifetime_s: int = 3600
+    dead_man_refresh_s: float = 60.0
+    dead_man_delay_s: float = 360.0
+    subscribe_trades: bool = True
+    subscribe_market_stats: bool = True
+    subscribe_ticker: bool = False
+    subscribe_account_orders: bool = True
+    ws: WsSettings = field(default_factory=WsSettings)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 <= self.api_key_index <= 254:
+            problems.append(f"api_key_index {self.api_key_index} outside 0..254")
+        if not 1 <= self.batch_max <= 50:
+            problems.append(f"batch_max {self.batch_max} outside 1..50")
+        if not DEAD_MAN_MIN_S <= self.dead_man_delay_s <= DEAD_MAN_MAX_S:
+            problems.append(f"dead_man_delay_s {self.dead_man_delay_s} outside 300..1296000")
+        if not 0 < self.dead_man_refresh_s < self.dead_man_delay_s:
+            problems.append("dead_man_refresh_s must be positive and below dead_man_delay_s")
+        if not 60 <= self.auth_token_lifetime_s <= AUTH_TOKEN_MAX_S:
+            problems.append(f"auth_token_lifetime_s {self.auth_token_lifetime_s} outside 60..28800")
+        if problems:
+            raise ConfigError("lighter settings: " + "; ".join(problems))

@@ -1,0 +1,268 @@
+"""LighterVenue: market data, account state and order entry for one market, composed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from typing import Any
+
+from solbot.adapters.venues.lighter.auth import AuthTokens
+from solbot.adapters.venues.lighter.budget import RequestBudget
+from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent
+from solbot.adapters.venues.lighter.messages import FrameParser
+from solbot.adapters.venues.lighter.nonce import NonceManager
+from solbot.adapters.venues.lighter.orders import OrderTable
+from solbot.adapters.venues.lighter.rest import LighterRest
+from solbot.adapters.venues.lighter.sender import TxSender
+from solbot.adapters.venues.lighter.settings import LighterSettings
+from solbot.adapters.venues.lighter.signer import Signer
+from solbot.adapters.venues.lighter.ws import Subscription, WsConnection
+from solbot.core.model import CancelAll, CancelOrder, Command, MarketSpec, OrderUpdate
+from solbot.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+
+class LighterVenue:
+    """The live venue. `start()` reconciles before anything is quoted; `submit()` only queues."""
+
+    market: MarketSpec
+
+    def __init__(
+        self,
+        settings: LighterSettings,
+        signer: Signer,
+        *,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.settings = settings
+        self.signer = signer
+        self._monotonic = monotonic
+        self._wall_ns = wall_ns
+        self._rng = rng or random.Random(settings.account_index)
+        self.budget = RequestBudget(
+            settings.requests_per_minute,
+            quote_reserve=settings.quote_reserve,
+            query_reserve=settings.query_reserve,
+            cooldown_s=settings.rate_limit_cooldown_s,
+        )
+        self.tokens = AuthTokens(signer, settings.auth_token_lifetime_s, monotonic)
+        self.rest = LighterRest(
+            settings.rest_url,
+            self.budget,
+            auth_token=self.tokens.current,
+            timeout_s=settings.http_timeout_s,
+            monotonic=monotonic,
+        )
+        self.nonces = NonceManager(self._fetch_nonce)
+        self.orders = OrderTable()
+        self._events: asyncio.Queue[LighterEvent | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.parser: FrameParser | None = None
+        self.ws: WsConnection | None = None
+        self.sender: TxSender | None = None
+        self.started = False
+        self.bad_frames = 0
+        self.last_error = ""
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    async def start(self, known_client_ids: Collection[int] = ()) -> None:
+        """Market details, nonce, reconcile (orders + position), then subscribe and send."""
+        settings = self.settings
+        self.market = await self.rest.market_spec(settings.market_id)
+        start_ns = self._wall_ns()
+        self.parser = FrameParser(self.market, settings.account_index, history_cutoff_ns=start_ns)
+        self.sender = TxSender(
+            self.market,
+            self.rest,
+            self.signer,
+            self.nonces,
+            self.orders,
+            self._emit,
+            quote_max_age_s=settings.quote_max_age_s,
+            batch_max=settings.batch_max,
+            monotonic=self._monotonic,
+            wall_ns=self._wall_ns,
+        )
+        await self.nonces.refresh(self.signer.api_key_index)
+        await self._reconcile(set(known_client_ids), start_ns)
+        self.ws = WsConnection(
+            settings.ws_url,
+            self._subscriptions(),
+            self._on_frame,
+            auth_token=self.tokens.fresh,
+            on_state=self._on_ws_state,
+            settings=settings.ws,
+            rng=self._rng,
+        )
+        self._tasks = [
+            asyncio.create_task(self.ws.run(), name="lighter-ws"),
+            asyncio.create_task(self.sender.run(), name="lighter-sender"),
+            asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"),
+        ]
+        self.started = True
+
+    async def _reconcile(self, known: set[int], now_ns: int) -> None:
+        """Position and resting orders BEFORE quoting; cancel orders we do not know."""
+        assert self.parser is not None and self.sender is not None
+        account = await self.rest.account(self.settings.account_index)
+        entries = [
+            p for p in account.get("positions") or [] if p.get("market_id") == self.market.market_id
+        ]
+        self._emit(self.parser.position_from(entries[0] if entries else None, now_ns))
+        active = await self.rest.active_orders(self.settings.account_index, self.market.market_id)
+        unknown = [self.parser.parse_order(o) for o in active]
+        unknown = [o for o in unknown if o.client_id not in known]
+        if not unknown:
+            return
+        log.warning("lighter: cancelling %d order(s) this session does not know", len(unknown))
+        if len(unknown) == len(active):
+            self.sender.submit([CancelAll("reconcile")], now_ns)
+        else:
+            self.sender.submit([CancelOrder(o.client_id or o.order_index) for o in unknown], now_ns)
+        while len(self.sender.queue):
+            if not await self.sender.flush(force=True):
+                break
+
+    def _subscriptions(self) -> list[Subscription]:
+        market, account = self.settings.market_id, self.settings.account_index
+        channels = [Subscription(f"order_book/{market}"), Subscription(f"account_all/{account}")]
+        if self.settings.subscribe_account_orders:
+            channels.append(Subscription(f"account_orders/{market}/{account}", private=True))
+        if self.settings.subscribe_trades:
+            channels.append(Subscription(f"trade/{market}"))
+        if self.settings.subscribe_market_stats:
+            channels.append(Subscription(f"market_stats/{market}"))
+        if self.settings.subscribe_ticker:
+            channels.append(Subscription(f"ticker/{market}"))
+        return channels
+
+    async def cancel_all_and_close(self) -> None:
+        """Cancel every order now (even past the budget), then stop and close connections."""
+        try:
+            if self.sender is not None:
+                self.sender.submit([CancelAll("shutdown")], self._wall_ns())
+                await self._stop_tasks()
+                while len(self.sender.queue):
+                    if not await self.sender.flush(force=True):
+                        break
+        finally:
+            await self._stop_tasks()
+            await self.rest.aclose()
+            self._events.put_nowait(None)
+
+    async def _stop_tasks(self) -> None:
+        if self.ws is not None:
+            await self.ws.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # --- the Venue seam --------------------------------------------------------------------
+
+    def submit(self, commands: Sequence[Command], now_ns: int) -> None:
+        """Queue commands for the budgeted sender (never blocks, never signs)."""
+        if self.sender is None:
+            raise RuntimeFailure("LighterVenue.submit before start()")
+        self.sender.submit(commands, now_ns)
+
+    async def events(self) -> AsyncIterator[LighterEvent]:
+        """Model events in arrival order until `cancel_all_and_close()`."""
+        while True:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    def health(self) -> dict[str, Any]:
+        """Connection, book and sender state for telemetry and the session's guards."""
+        now_ns = self._wall_ns()
+        ws, parser, sender = self.ws, self.parser, self.sender
+        last_frame = ws.last_frame_ns if ws is not None else 0
+        errors = [e for e in (self.last_error, sender.last_error if sender else "") if e]
+        return {
+            "connected": bool(ws and ws.connected),
+            "book_valid": bool(parser and parser.book.valid),
+            "feed_age_s": (now_ns - last_frame) / 1e9 if last_frame else None,
+            "budget_remaining": self.budget.remaining(self._monotonic()),
+            "signature_failed": bool(sender and sender.signature_failed),
+            "last_error": errors[-1] if errors else (ws.last_error if ws else ""),
+            **self.counters(),
+        }
+
+    def counters(self) -> dict[str, int]:
+        """Monotonic counters: reconnects, book resyncs, txs sent and rejected, and more."""
+        ws, sender = self.ws, self.sender
+        counts = {
+            "reconnects": ws.reconnects if ws else 0,
+            "resyncs": ws.resyncs if ws else 0,
+            "book_gaps": self.parser.book.gaps if self.parser else 0,
+            "bad_frames": self.bad_frames + (ws.bad_frames if ws else 0),
+            "rest_requests": self.rest.requests_sent,
+        }
+        if sender is not None:
+            counts.update(sender.counters)
+        return counts
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _emit(self, event: LighterEvent) -> None:
+        self._events.put_nowait(event)
+
+    def _on_frame(self, frame: dict[str, Any], recv_ns: int) -> None:
+        assert self.parser is not None and self.ws is not None
+        try:
+            result = self.parser.parse(frame, recv_ns)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.bad_frames += 1
+            self.last_error = f"bad frame {frame.get('type')!r}: {exc!r}"
+            log.error("lighter: %s", self.last_error)
+            return
+        for venue_order in result.orders:
+            self.orders.on_venue_order(venue_order)
+        for event in result.events:
+            if isinstance(event, OrderUpdate):
+                self.orders.on_update(event)
+            self._emit(event)
+        for error in result.errors:
+            self.last_error = f"ws error {error.code}: {error.message}"
+            log.warning("lighter: %s", self.last_error)
+        for channel in result.resync_channels:
+            self.ws.request_resync(channel)
+
+    def _on_ws_state(self, connected: bool, reason: str) -> None:
+        if self.parser is None:
+            return
+        if not connected:
+            self.parser.book.invalidate(f"disconnected: {reason}")
+        self._emit(FeedStatus(self._wall_ns(), connected, self.parser.book.valid, reason))
+
+    async def _fetch_nonce(self, api_key_index: int) -> int:
+        return await self.rest.next_nonce(self.settings.account_index, api_key_index)
+
+    async def _dead_man_loop(self) -> None:
+        """Keep a scheduled cancel-all ahead of now while healthy; stop refreshing when not."""
+        assert self.sender is not None
+        delay_ms = int(self.settings.dead_man_delay_s * 1000)
+        last_s: float | None = None
+        while True:
+            now_s = self._monotonic()
+            due = last_s is None or now_s - last_s >= self.settings.dead_man_refresh_s
+            if due and self._healthy():
+                self.sender.schedule_cancel_all(self._wall_ns() // 1_000_000 + delay_ms)
+                last_s = now_s
+            await asyncio.sleep(min(1.0, self.settings.dead_man_refresh_s))
+
+    def _healthy(self) -> bool:
+        sender = self.sender
+        return bool(self.ws and self.ws.connected and sender and not sender.signature_failed)
