@@ -50,7 +50,7 @@ def parse_time_ns(text: str, option: str) -> int:
     except ValueError:
         number = math.nan
     if math.isfinite(number) and number > 0:
-        return epoch_to_ns(number)
+        return epoch_to_ns(value)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

@@ -13,6 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ class _TradeReader:
         maker_is_ask = _boolean(trade, "is_maker_ask")
         role = Role.MAKER if maker_is_ask == (side is Side.ASK) else Role.TAKER
         price = _positive(trade, "price")
-        size = _positive(trade, "size" if "size" in trade else "base_amount")
+        size = _positive(trade, "size" if trade.get("size") is not None else "base_amount")
         rate_field = "maker_fee" if role is Role.MAKER else "taker_fee"
         fee_rate = _number(trade, rate_field) if trade.get(rate_field) is not None else 0.0
         kind = str(trade.get("type") or "trade")
@@ -204,18 +205,22 @@ def _timestamp_ns(trade: dict[str, Any]) -> int:
     value = _number(trade, "timestamp")
     if value <= 0:
         raise _FieldError("timestamp", f"expected a positive epoch time, found {value!r}")
-    return epoch_to_ns(value)
+    return epoch_to_ns(trade["timestamp"])
 
 
-def epoch_to_ns(value: float) -> int:
-    """Epoch time in s, ms, µs or ns (told apart by magnitude) to integer nanoseconds."""
-    if value < 1e11:
-        return round(value * 1e9)
-    if value < 1e14:
-        return round(value * 1e6)
-    if value < 1e17:
-        return round(value * 1e3)
-    return round(value)
+def epoch_to_ns(value: int | float | str) -> int:
+    """Epoch time in s, ms, µs or ns (told apart by magnitude) to integer nanoseconds, exactly."""
+    # Decimal keeps 1.7e18 ns exact, where float arithmetic would be off by ~100 ns.
+    number = Decimal(str(value).strip())
+    if number < Decimal("1e11"):
+        scaled = number * 1_000_000_000
+    elif number < Decimal("1e14"):
+        scaled = number * 1_000_000
+    elif number < Decimal("1e17"):
+        scaled = number * 1_000
+    else:
+        scaled = number
+    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _read_text(path: Path) -> str:

@@ -1,0 +1,131 @@
+"""`metrics import-json`: side and role attribution, fees, timestamps, idempotence, bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from solbot.adapters.storage.ledger import Ledger
+from solbot.adapters.storage.trade_import import read_lighter_trades
+from solbot.app.metrics import import_trades
+from solbot.core.model import Role, Side
+from solbot.errors import DataError
+
+US = 42
+MS = 1_700_000_000_000
+
+
+def trade(trade_id: int, **fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "trade_id": trade_id, "market_id": 2, "type": "trade", "price": "150.000",
+        "size": "0.100", "ask_account_id": 7, "bid_account_id": 8, "is_maker_ask": True,
+        "timestamp": MS + trade_id,
+    }  # fmt: skip
+    base.update(fields)
+    return base
+
+
+TRADES = [
+    # We sold and the maker was the ask: we were maker, maker fee 28 ppm.
+    trade(1, ask_account_id=US, maker_fee=28, taker_fee=196, ask_client_id=5),
+    # We bought into a resting ask: taker; size as base_amount, timestamp in seconds.
+    trade(2, bid_account_id=US, price="151.000", size=None, base_amount="0.200",
+          taker_fee=196, timestamp=1_700_000_002),
+    # We bought and the maker was the bid: maker; fees omitted = 0.
+    trade(3, bid_account_id=US, is_maker_ask=False),
+    # We sold into a resting bid: taker.
+    trade(4, ask_account_id=US, is_maker_ask=False, taker_fee=196, type="liquidation"),
+    trade(5),  # someone else's trade
+]  # fmt: skip
+
+
+def write(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+def test_side_role_fee_and_time_attribution(tmp_path: Path) -> None:
+    source = write(tmp_path / "trades.json", {"trades": TRADES})
+    parsed = read_lighter_trades(source, account_index=US)
+    assert (parsed.total, parsed.not_ours, len(parsed.fills)) == (5, 1, 4)
+    one, two, three, four = parsed.fills
+    assert [(f.side, f.role) for f in parsed.fills] == [
+        (Side.ASK, Role.MAKER), (Side.BID, Role.TAKER), (Side.BID, Role.MAKER),
+        (Side.ASK, Role.TAKER),
+    ]  # fmt: skip
+    assert one.fee_usd == pytest.approx(150 * 0.1 * 28e-6)
+    assert two.fee_usd == pytest.approx(151 * 0.2 * 196e-6)
+    assert three.fee_usd == 0.0
+    assert (one.ts_ns, two.ts_ns) == ((MS + 1) * 1_000_000, 1_700_000_002 * 1_000_000_000)
+    assert (one.trade_id, one.client_id, one.market, one.venue) == ("1", 5, "SOL", "lighter")
+    assert (one.source, four.tag, one.tag) == ("import", "liquidation", "")
+    assert two.size == 0.2
+
+
+def test_import_is_idempotent(tmp_path: Path) -> None:
+    source = write(tmp_path / "trades.json", TRADES)  # a bare list works too
+    db = tmp_path / "ledger.db"
+    first = import_trades(db, source, account_index=US)
+    assert (first.inserted, first.duplicates, first.not_ours) == (4, 0, 1)
+    again = import_trades(db, source, account_index=US)
+    assert (again.inserted, again.duplicates) == (0, 4)
+    with Ledger(db) as ledger:
+        assert ledger.count("fills") == 4
+
+
+def test_market_filter_and_several_markets(tmp_path: Path) -> None:
+    mixed = [*TRADES, trade(9, market_id=1, bid_account_id=US)]
+    source = write(tmp_path / "mixed.json", mixed)
+    with pytest.raises(DataError) as caught:
+        read_lighter_trades(source, account_index=US)
+    assert caught.value.problems[0].field == "market_id"
+    parsed = read_lighter_trades(source, account_index=US, market_id=2)
+    assert (len(parsed.fills), parsed.other_market) == (4, 1)
+
+
+def test_self_trades_are_counted_not_imported(tmp_path: Path) -> None:
+    source = write(tmp_path / "t.json", [trade(1, ask_account_id=US, bid_account_id=US)])
+    parsed = read_lighter_trades(source, account_index=US)
+    assert (parsed.fills, parsed.self_trades) == ([], 1)
+
+
+def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
+    source = tmp_path / "broken.json"
+    source.write_text('[\n  {"trade_id": 1,\n   "price": }\n]')
+    with pytest.raises(DataError) as caught:
+        read_lighter_trades(source, account_index=US)
+    problem = caught.value.problems[0]
+    assert (problem.path, problem.line, problem.column) == (str(source), 3, 13)
+
+
+def test_missing_and_bad_fields_name_the_trade_line(tmp_path: Path) -> None:
+    bad = [trade(1, ask_account_id=US), trade(2, bid_account_id=US, price=None),
+           trade(3, bid_account_id=US, size="lots"), "oops",
+           trade(4, bid_account_id=US, is_maker_ask=None)]  # fmt: skip
+    source = write(tmp_path / "bad.json", {"note": {"a": [1, 2]}, "trades": bad})
+    with pytest.raises(DataError) as caught:
+        read_lighter_trades(source, account_index=US)
+    problems = caught.value.problems
+    assert [p.field for p in problems] == [
+        "trades[1].price", "trades[2].size", "trades[3]", "trades[4].is_maker_ask",
+    ]  # fmt: skip
+    lines = source.read_text().splitlines()
+    for problem in problems:
+        # Each problem points at the opening brace (or value) of its own trade.
+        assert lines[problem.line - 1][problem.column - 1] in '{"'
+    assert [p.line for p in problems] == sorted(p.line for p in problems)
+    assert len({p.line for p in problems}) == 4
+
+
+@pytest.mark.parametrize("document", [{"data": []}, 17, {"trades": {"a": 1}}])
+def test_wrong_shape_is_a_data_error(tmp_path: Path, document: object) -> None:
+    source = write(tmp_path / "shape.json", document)
+    with pytest.raises(DataError):
+        read_lighter_trades(source, account_index=US)
+
+
+def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError):
+        read_lighter_trades(tmp_path / "nope.json", account_index=US)
