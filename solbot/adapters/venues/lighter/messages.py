@@ -153,7 +153,7 @@ class FrameParser:
         if not applied:
             if was_valid or snapshot:
                 result.events.append(FeedStatus(recv_ns, True, False, self.book.invalid_reason))
-            result.resync_channels.append(f"order_book/{self.market_key}")
+                result.resync_channels.append(f"order_book/{self.market_key}")
             return
         if not was_valid:
             result.events.append(FeedStatus(recv_ns, True, True, "book snapshot"))
