@@ -169,3 +169,12 @@ def test_a_file_that_is_not_a_database_is_a_runtime_failure(tmp_path: Path) -> N
     bogus.write_text("this is not sqlite" * 100)
     with pytest.raises(RuntimeFailure):
         Ledger(bogus)
+
+
+def test_records_after_close_fail_loudly(db_path: Path) -> None:
+    ledger = Ledger(db_path)
+    ledger.close()
+    with pytest.raises(RuntimeFailure):
+        ledger.record_mark("SOL", 1, 1.0)
+    with pytest.raises(RuntimeFailure):
+        ledger.record_fill(fill("1"))

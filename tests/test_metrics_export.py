@@ -90,3 +90,14 @@ def test_empty_ledger_exports_header_only(tmp_path: Path) -> None:
     result = export_buckets(path, window_s=60)
     assert result.rows == 0
     assert result.text is not None and result.text.startswith("bucket_start_ms")
+
+
+def test_funding_after_the_last_fill_and_mark_is_not_dropped(db: Path) -> None:
+    with Ledger(db) as ledger:
+        late = FundingPayment("lighter", at(1000), "SOL", 1e-4, 0.0, 106.0, -0.02)
+        ledger.record_funding(late)
+    result = export_buckets(db, window_s=300)
+    assert result.text is not None
+    frame = pl.read_csv(result.text.encode())
+    assert frame.height == 4
+    assert frame["funding_usd"].sum() == pytest.approx(-0.03)

@@ -23,6 +23,7 @@ from solbot.app.metrics_compute import (
     WindowReport,
     compute_buckets,
     compute_window,
+    data_span,
 )
 from solbot.errors import RuntimeFailure, UsageError
 
@@ -200,16 +201,16 @@ def export_buckets(
 
 def _bucket_rows(ledger: Ledger, market: str, window_s: int) -> list[dict[str, Any]]:
     fills = ledger.fills(market=market)
-    if fills:
-        last = fills[-1].ts_ns
-        spans = (max(last, ledger.newest_ts_ns(market) or last) - fills[0].ts_ns) // _NS_PER_S
-        if spans // window_s > MAX_BUCKETS:
-            raise UsageError(
-                f"--window {window_s} s gives more than {MAX_BUCKETS} buckets over this ledger; "
-                "use a wider window"
-            )
+    if not fills:
+        return []
     marks = ledger.marks(market)
     funding = ledger.funding_payments(market=market)
+    first_ns, last_ns = data_span(fills, marks, funding)
+    if (last_ns - first_ns) // (window_s * _NS_PER_S) > MAX_BUCKETS:
+        raise UsageError(
+            f"--window {window_s} s gives more than {MAX_BUCKETS} buckets over this ledger; "
+            "use a wider window"
+        )
     return compute_buckets(market, fills, marks, funding, window_s)
 
 

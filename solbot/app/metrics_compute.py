@@ -198,6 +198,17 @@ def _deltas(before: BookTotals, after: BookTotals) -> dict[str, Any]:
     }
 
 
+def data_span(
+    fills: Sequence[Fill],
+    marks: Sequence[tuple[int, float]],
+    funding: Sequence[FundingPayment],
+) -> tuple[int, int]:
+    """First and last time an export covers: from the first fill or funding to the newest data."""
+    starts = [fills[0].ts_ns] + ([funding[0].ts_ns] if funding else [])
+    ends = [fills[-1].ts_ns] + ([marks[-1][0]] if marks else []) + [p.ts_ns for p in funding[-1:]]
+    return min(starts), max(ends)
+
+
 BUCKET_COLUMNS = (
     "bucket_start_ms", "window_seconds", "market", "fills", "maker_fills", "taker_fills",
     "volume_usd", "maker_volume_usd", "taker_volume_usd", "base_delta", "realized_pnl_usd",
@@ -213,7 +224,7 @@ def compute_buckets(
     funding: Sequence[FundingPayment],
     window_s: int,
 ) -> list[dict[str, Any]]:
-    """One row per bucket floor(ts / W) * W, from the first fill's bucket to the newest data.
+    """One row per bucket floor(ts / W) * W over `data_span` (empty when there are no fills).
 
     Every row uses the lots, inventory and mark AT THE END OF ITS OWN BUCKET. Empty buckets are
     kept, so true_pnl_usd (= realized - fees + funding + change in unrealized) sums over the rows
@@ -222,8 +233,8 @@ def compute_buckets(
     if not fills:
         return []
     width = window_s * _NS_PER_S
-    last_ts = max(fills[-1].ts_ns, marks[-1][0] if marks else 0)
-    first_bucket, last_bucket = fills[0].ts_ns // width, last_ts // width
+    first_ts, last_ts = data_span(fills, marks, funding)
+    first_bucket, last_bucket = first_ts // width, last_ts // width
     prices = PriceHistory(marks, fills)
     book = FifoBook(market)
     fill_i = funding_i = 0

@@ -195,6 +195,7 @@ class Ledger:
         run_id: str | None = None,
     ) -> None:
         """Buffer an order's latest state; the first record of a client_id sets created_ns."""
+        self._check_open()
         run = run_id if run_id is not None else (self.run_id or "")
         row = (run, client_id, market, side.label, price, size, _text(tag), _text(status), reason)
         self._orders.append((*row, ts_ns, ts_ns))
@@ -210,6 +211,7 @@ class Ledger:
         run_id: str | None = None,
     ) -> None:
         """Buffer one decision summary row (rules and reasons stored as JSON)."""
+        self._check_open()
         run = run_id if run_id is not None else self.run_id
         rules_json = json.dumps(list(active_rules))
         reasons_json = json.dumps(reasons if isinstance(reasons, Mapping) else list(reasons))
@@ -218,6 +220,7 @@ class Ledger:
 
     def record_mark(self, market: str, ts_ns: int, mid: float) -> None:
         """Buffer one mid-price sample (the session loop samples about once a second)."""
+        self._check_open()
         self._marks.append((market, ts_ns, mid))
         self._maybe_flush()
 
@@ -330,6 +333,11 @@ class Ledger:
             return int(self._db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        # Without this a record after close() would sit in the buffer and be lost silently.
+        if self._closed:
+            raise RuntimeFailure(f"ledger {self.path} is closed")
 
     def _maybe_flush(self) -> None:
         if len(self._orders) + len(self._decisions) + len(self._marks) >= self.batch_size:
