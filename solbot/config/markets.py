@@ -151,12 +151,8 @@ def infer_market_from_filename(
 
 
 def select_market(
-    paths: Sequence[Path],
-    key: str | None,
-    markets: Mapping[str, MarketEntry] | None = None,
-    *,
-    required: bool = True,
-) -> MarketEntry | None:
+    paths: Sequence[Path], key: str | None, markets: Mapping[str, MarketEntry] | None = None
+) -> MarketEntry:
     """The market given by `key`, else the one every recognisable file name agrees on."""
     table = load_markets() if markets is None else markets
     if key:
@@ -166,8 +162,6 @@ def select_market(
         return next(iter(found.values()))
     if len(found) > 1:
         raise ConfigError(f"the files name different markets ({', '.join(sorted(found))})")
-    if not required:
-        return None
     choices = ", ".join(table)
     raise ConfigError(
         f"cannot tell the market from the file names; pass --market (one of: {choices})"

@@ -1,0 +1,86 @@
+"""A parsed input file before it becomes events, and the unit conversions every reader shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+UNKNOWN_NS = -1  # exchange time not in the file
+
+
+@dataclass
+class Loaded:
+    """One parsed file: validated columns (ticks and lots already), clocks and notes."""
+
+    path: Path
+    format: str
+    sha256: str
+    rows: int
+    columns: dict[str, np.ndarray]
+    receive_ns: np.ndarray | None  # raw capture clock of each row; None when the file has none
+    exchange_ns: np.ndarray | None  # exchange clock of each row, UNKNOWN_NS where missing
+    notes: list[str] = field(default_factory=list)
+    coarse: bool = False
+    span_ns: tuple[int, int] = (0, 0)  # event time span, for files without a receive clock
+    recorded_shift_ns: int = 0  # a clock shift already applied inside the file (parquet)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def receive_span(self) -> tuple[int, int] | None:
+        """Earliest and latest raw receive time, if the file has a receive clock."""
+        if self.receive_ns is None or len(self.receive_ns) == 0:
+            return None
+        return int(self.receive_ns.min()), int(self.receive_ns.max())
+
+    def max_clock_gap_ns(self) -> int | None:
+        """Largest exchange-minus-receive gap (positive when the capture clock ran behind)."""
+        if self.receive_ns is None or self.exchange_ns is None:
+            return None
+        known = self.exchange_ns != UNKNOWN_NS
+        if not known.any():
+            return None
+        return int((self.exchange_ns[known] - self.receive_ns[known]).max())
+
+
+def to_units(values: np.ndarray, decimals: int) -> tuple[np.ndarray, int]:
+    """Values scaled by 10^decimals and rounded (half to even, like round()); off-grid count."""
+    scaled = values * float(10**decimals)
+    units = np.rint(scaled)
+    # float64 products carry a relative error near 1e-16; anything well above that is off-grid
+    tolerance = 1e-6 + np.abs(scaled) * 1e-12
+    off_grid = int(np.count_nonzero(np.abs(scaled - units) > tolerance))
+    return units.astype(np.int64), off_grid
+
+
+def off_grid_note(count: int, what: str, decimals: int) -> list[str]:
+    """A note when some values were not multiples of the market's tick or lot."""
+    if count == 0:
+        return []
+    step = f"{10.0**-decimals:.{decimals}f}" if decimals > 0 else "1"
+    return [f"{count} {what} not multiples of {step}; rounded to the nearest"]
+
+
+def exchange_or_unknown(values: np.ndarray | None, scale: int, rows: int) -> np.ndarray:
+    """Exchange clock in ns from a column filled with UNKNOWN_NS where empty (or no column)."""
+    if values is None:
+        return np.full(rows, UNKNOWN_NS, np.int64)
+    return np.where(values == UNKNOWN_NS, UNKNOWN_NS, values * scale)
+
+
+def shifted_clocks(loaded: Loaded, shift_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Receive time after the clock fix, and exchange time (receive time where unknown)."""
+    if loaded.receive_ns is None or loaded.exchange_ns is None:
+        raise ValueError(f"{loaded.path} has no receive clock")
+    ts_ns = loaded.receive_ns + shift_ns
+    exchange_ns = np.where(loaded.exchange_ns == UNKNOWN_NS, ts_ns, loaded.exchange_ns)
+    return ts_ns, exchange_ns
+
+
+def order_note(receive_ns: np.ndarray) -> list[str]:
+    """A note when receive time goes backwards inside a file (the merge sorts it, stably)."""
+    backwards = int(np.count_nonzero(np.diff(receive_ns) < 0)) if len(receive_ns) > 1 else 0
+    if backwards == 0:
+        return []
+    return [f"receive time goes backwards at {backwards} rows; events stable-sorted by time"]
