@@ -178,3 +178,14 @@ def test_records_after_close_fail_loudly(db_path: Path) -> None:
         ledger.record_mark("SOL", 1, 1.0)
     with pytest.raises(RuntimeFailure):
         ledger.record_fill(fill("1"))
+
+
+def test_durable_false_trades_power_loss_safety_for_speed(db_path: Path) -> None:
+    with Ledger(db_path, durable=False) as ledger:
+        assert ledger.record_fill(fill("1"))
+        (level,) = ledger._db.execute("PRAGMA synchronous").fetchone()
+        assert level == 1  # NORMAL
+    with Ledger(db_path) as ledger:
+        (level,) = ledger._db.execute("PRAGMA synchronous").fetchone()
+        assert level == 2  # FULL
+        assert ledger.count("fills") == 1

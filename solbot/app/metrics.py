@@ -36,9 +36,9 @@ _TEXT_COLUMNS = {"market", "mark_source"}
 _NS_PER_S = 1_000_000_000
 
 
-def open_existing(db: Path) -> Ledger:
+def open_existing(db: Path | str) -> Ledger:
     """Open a ledger that must already exist (reading commands never create one)."""
-    if not db.is_file():
+    if not Path(db).is_file():
         raise RuntimeFailure(f"no ledger at {db} (pass --db or set {DB_ENV})")
     return Ledger(db)
 

@@ -4,7 +4,9 @@ Durability policy: fills, funding payments, latches and runs are written in thei
 transaction the moment they are recorded (they are rare and are money or safety state); orders,
 decisions and marks are buffered and written together every `batch_size` rows and on
 `flush()`/`close()`, so a crash loses at most that unflushed batch and never a fill. WAL mode with
-`synchronous=FULL` makes every commit durable while readers (`solbot metrics`) run alongside.
+`synchronous=FULL` makes every commit durable while readers (`solbot metrics`) run alongside;
+`durable=False` (simulations) uses `synchronous=NORMAL`: safe against a process crash, not a
+power cut, and far faster per fill (measured ~18k vs ~330 fills/s on this machine).
 
 Fills are keyed by (venue, trade_id): re-recording a fill is ignored and reported as a duplicate,
 within one batch, across batches and across runs.
@@ -56,11 +58,12 @@ _INSERT_FUNDING = (
 class Ledger:
     """The single source of PnL truth for simulated and live trading alike."""
 
-    def __init__(self, path: Path | str, *, batch_size: int = 500) -> None:
+    def __init__(self, path: Path | str, *, batch_size: int = 500, durable: bool = True) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.path = str(path)
         self.batch_size = batch_size
+        self.durable = durable
         self.run_id: str | None = None
         self._orders: list[tuple[Any, ...]] = []
         self._decisions: list[tuple[Any, ...]] = []
@@ -361,8 +364,9 @@ class Ledger:
         self._db.execute("PRAGMA busy_timeout = 5000")
         if self.path != ":memory:":
             self._db.enable_wal()
-            # WAL + FULL: a committed fill survives power loss, not only a process crash.
-            self._db.execute("PRAGMA synchronous = FULL")
+            # FULL: a committed fill survives power loss. NORMAL (durable=False, for replays
+            # that write thousands of fills) still survives a crash of the process itself.
+            self._db.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
         self._migrate()
 
     def _migrate(self) -> None:
