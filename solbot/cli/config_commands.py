@@ -1,9 +1,155 @@
-"""Commands of this group are registered by register(app)."""
+"""Configuration commands: init, rules check, profiles, diff-profiles, schema, explain."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from solbot.app.explain import explain, render
+from solbot.config.check import check, init_config
+from solbot.config.diff import diff_profiles, render_text
+from solbot.config.loader import ConfigDir, resolve_profile
+from solbot.config.schema import Profile, RulesetFile
+from solbot.errors import UsageError
+
+ConfigDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config-dir",
+        help="Folder with profiles/ and rules/ (default: the current directory when it has "
+        "profiles/, else the shipped set).",
+    ),
+]
+
+rules_app = typer.Typer(help="Check rule files and profiles.", no_args_is_help=True)
+profiles_app = typer.Typer(help="List and show resolved profiles.", no_args_is_help=True)
+
+
+@rules_app.command("check")
+def rules_check(
+    profile: Annotated[str | None, typer.Option(help="Check only this profile.")] = None,
+    config_dir: ConfigDirOption = None,
+) -> None:
+    """Validate every profile and rule file; exit 3 with one `path:line:col` line per problem."""
+    folder = ConfigDir.find(config_dir)
+    names = check(folder, profile)
+    typer.echo(f"ok: {len(names)} profile(s) checked in {folder.root}: {', '.join(names)}")
+
+
+@profiles_app.command("list")
+def profiles_list(config_dir: ConfigDirOption = None) -> None:
+    """List the profiles in the config folder."""
+    folder = ConfigDir.find(config_dir)
+    for name in folder.profile_names():
+        typer.echo(name)
+
+
+@profiles_app.command("show")
+def profiles_show(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config_dir: ConfigDirOption = None,
+) -> None:
+    """Show a resolved profile (extends applied) with the origin of every value; no secrets."""
+    resolved = resolve_profile(name, ConfigDir.find(config_dir))
+    payload = {
+        "profile": resolved.data,
+        "origins": dict(sorted(resolved.origins.items())),
+        "rules": [rule.resolved() | {"origin": rule.origin()} for rule in resolved.rules],
+        "files": list(resolved.files),
+        "profile_sha256": resolved.profile_sha256,
+        "ruleset_sha256": resolved.ruleset_sha256,
+    }
+    if resolved.profile.secrets:
+        payload["secrets"] = dict.fromkeys(resolved.profile.secrets, "***")
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    from solbot.config.diff import flatten
+
+    typer.echo(f"profile {name}  sha256 {resolved.profile_sha256}")
+    typer.echo(f"rules   sha256 {resolved.ruleset_sha256}  files: {', '.join(resolved.files)}")
+    for path, value in flatten(resolved.data).items():
+        origin = _origin(resolved.origins, path)
+        typer.echo(f"{path} = {value!r}    # {origin}")
+    for rule in resolved.rules:
+        state = "" if rule.rule.enabled else " (disabled)"
+        typer.echo(f"rule {rule.rule.id}{state}: {rule.rule.when}    # {rule.origin()}")
+
+
+def _origin(origins: dict[str, str], path: str) -> str:
+    probe = path
+    while probe:
+        if probe in origins:
+            return origins[probe]
+        probe = probe.rsplit(".", 1)[0] if "." in probe else ""
+    return "default"
+
+
+def diff_command(
+    old: Annotated[str, typer.Argument(help="Profile to compare from.")],
+    new: Annotated[str, typer.Argument(help="Profile to compare to.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of differences.")] = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when the profiles differ (like git diff).")
+    ] = False,
+    config_dir: ConfigDirOption = None,
+) -> int:
+    """Every resolved difference between two profiles, with file:line on both sides."""
+    folder = ConfigDir.find(config_dir)
+    differences = diff_profiles(resolve_profile(old, folder), resolve_profile(new, folder))
+    if as_json:
+        typer.echo(json.dumps([item.to_json() for item in differences], indent=2))
+    else:
+        typer.echo(render_text(differences, old, new), nl=False)
+    if exit_code and differences:
+        raise typer.Exit(1)
+    return 0
+
+
+def schema_command(
+    kind: Annotated[str, typer.Argument(help="profile or ruleset")] = "profile",
+) -> None:
+    """Print the JSON Schema of profile or rule files (for editor validation)."""
+    models = {"profile": Profile, "ruleset": RulesetFile}
+    if kind not in models:
+        raise UsageError(f"schema kind must be profile or ruleset, found {kind!r}")
+    schema = models[kind].model_json_schema(by_alias=True)
+    typer.echo(json.dumps(schema, indent=2, sort_keys=True))
+
+
+def explain_command(
+    profile: Annotated[str, typer.Option("--profile", help="Profile to evaluate.")],
+    state: Annotated[Path, typer.Option("--state", help="JSON file with a 'signals' object.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config_dir: ConfigDirOption = None,
+) -> None:
+    """Evaluate the rules on a signal state: which fire and why, the decision and the quotes."""
+    report = explain(profile, state, config_dir)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        typer.echo(render(report), nl=False)
+
+
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write profiles/ and rules/ into.")],
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Write the shipped profiles and rules into DIRECTORY for editing."""
+    written = init_config(directory, force)
+    typer.echo(f"wrote {len(written)} files under {directory}; use --config-dir {directory} "
+               "or run solbot from there")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the configuration commands."""
+    app.command("init")(init_command)
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(profiles_app, name="profiles")
+    app.command("diff-profiles")(diff_command)
+    app.command("schema")(schema_command)
+    app.command("explain")(explain_command)

@@ -35,7 +35,7 @@ NUMERIC_FIELDS = {
 }
 
 
-class _Collector:
+class ExpressionCollector:
     """Checks expressions of all rules, collecting every problem instead of stopping at one."""
 
     def __init__(self, catalog: SignalCatalog, params: list[str]) -> None:
@@ -79,9 +79,9 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
     profile = resolved.profile
     catalog = build_catalog(profile)
     param_names = sorted(profile.params)
-    collector = _Collector(catalog, param_names)
+    collector = ExpressionCollector(catalog, param_names)
     regimes = _regime_names(profile)
-    specs = [_rule_spec(rule, collector, regimes) for rule in resolved.rules if rule.rule.enabled]
+    specs = [rule_spec(rule, collector, regimes) for rule in resolved.rules if rule.rule.enabled]
     problems = collector.problems + _profile_problems(resolved, regimes)
     if problems:
         raise ConfigError(problems)
@@ -108,18 +108,21 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
         regime_min_dwell_ns=int(profile.regimes.min_dwell * NS),
         requote_tolerance_bps=profile.quoting.requote_tolerance_bps,
         min_requote_interval_ns=int(profile.quoting.min_requote_interval * NS),
+        decision_interval_ns=int(profile.quoting.decision_interval * NS),
         tx_per_minute=profile.limits.tx_per_minute,
         tx_reserve=profile.limits.tx_reserve,
         source=program.source,
     )
 
 
-def compiled_expressions(resolved: ResolvedProfile) -> tuple[list[CheckedExpression], list[RuleSpec]]:
+def compiled_expressions(
+    resolved: ResolvedProfile,
+) -> tuple[list[CheckedExpression], list[RuleSpec]]:
     """The checked expressions and rule specs (for `explain`'s reference evaluation)."""
     profile = resolved.profile
-    collector = _Collector(build_catalog(profile), sorted(profile.params))
+    collector = ExpressionCollector(build_catalog(profile), sorted(profile.params))
     regimes = _regime_names(profile)
-    specs = [_rule_spec(rule, collector, regimes) for rule in resolved.rules if rule.rule.enabled]
+    specs = [rule_spec(rule, collector, regimes) for rule in resolved.rules if rule.rule.enabled]
     if collector.problems:
         raise ConfigError(collector.problems)
     return collector.expressions, [spec for spec in specs if spec is not None]
@@ -129,7 +132,7 @@ def _regime_names(profile: Profile) -> list[str]:
     return sorted(profile.regimes.overlays) or [profile.regimes.default]
 
 
-def _rule_spec(rule: LoadedRule, collector: _Collector, regimes: list[str]) -> RuleSpec | None:
+def rule_spec(rule: LoadedRule, collector: ExpressionCollector, regimes: list[str]) -> RuleSpec | None:
     body = rule.rule
     before = len(collector.problems)
     when = collector.add(rule, ("when",), body.when, f"{body.id}.when")
@@ -143,8 +146,14 @@ def _rule_spec(rule: LoadedRule, collector: _Collector, regimes: list[str]) -> R
             actions.append(spec)
     if len(collector.problems) > before or when is None:
         return None
-    timers = [_timer(rule, name, value, collector) for name, value in
-              (("hold", rule.hold_s), ("min_active", rule.min_active_s), ("cooldown", rule.cooldown_s))]
+    timers = [
+        _timer(rule, name, value, collector)
+        for name, value in (
+            ("hold", rule.hold_s),
+            ("min_active", rule.min_active_s),
+            ("cooldown", rule.cooldown_s),
+        )
+    ]
     if len(collector.problems) > before:
         return None
     return RuleSpec(
@@ -163,7 +172,7 @@ def _rule_spec(rule: LoadedRule, collector: _Collector, regimes: list[str]) -> R
 
 
 def _timer(
-    rule: LoadedRule, name: str, value: float | str, collector: _Collector
+    rule: LoadedRule, name: str, value: float | str, collector: ExpressionCollector
 ) -> tuple[int, int]:
     """(constant ns, parameter index or -1) for one rule timer."""
     if isinstance(value, int | float):
@@ -172,15 +181,20 @@ def _timer(
     if param not in collector.params:
         line, column = rule.source.where((*rule.key, name))
         collector.problems.append(
-            Problem(rule.source.path, line, column, f"{rule.rule.id}.{name}",
-                    f"unknown parameter '{value}' for a timer")
+            Problem(
+                rule.source.path,
+                line,
+                column,
+                f"{rule.rule.id}.{name}",
+                f"unknown parameter '{value}' for a timer",
+            )
         )
         return 0, -1
     return 0, collector.params.index(param)
 
 
 def _action_spec(
-    rule: LoadedRule, position: int, action: Action, collector: _Collector, regimes: list[str]
+    rule: LoadedRule, position: int, action: Action, collector: ExpressionCollector, regimes: list[str]
 ) -> ActionSpec | None:
     kind = action.kind
     body: Any = action.body
@@ -204,8 +218,13 @@ def _action_spec(
         if text not in regimes:
             line, column = rule.source.where((*rule.key, *key, "name"))
             collector.problems.append(
-                Problem(rule.source.path, line, column, f"{rule.rule.id}.regime.name",
-                        f"unknown regime '{text}' (profiles define: {', '.join(regimes)})")
+                Problem(
+                    rule.source.path,
+                    line,
+                    column,
+                    f"{rule.rule.id}.regime.name",
+                    f"unknown regime '{text}' (profiles define: {', '.join(regimes)})",
+                )
             )
             return None
     elif kind == "hedge":
@@ -224,13 +243,23 @@ def _profile_problems(resolved: ResolvedProfile, regimes: list[str]) -> list[Pro
     for name, overlay in profile.regimes.overlays.items():
         for param in overlay.params:
             if param not in known:
-                problems.append(_at(resolved, f"regimes.overlays.{name}.params.{param}",
-                                    f"overlay sets unknown parameter '{param}' (declare it in params)"))
+                problems.append(
+                    _at(
+                        resolved,
+                        f"regimes.overlays.{name}.params.{param}",
+                        f"overlay sets unknown parameter '{param}' (declare it in params)",
+                    )
+                )
     hedger = profile.hedger
     if hedger.cross_offset_bps > hedger.max_slippage_bps:
-        problems.append(_at(resolved, "hedger.cross_offset_bps",
-                            f"cross offset {hedger.cross_offset_bps:g} bps exceeds max_slippage_bps "
-                            f"{hedger.max_slippage_bps:g}: every aggressive hedge would be vetoed"))
+        problems.append(
+            _at(
+                resolved,
+                "hedger.cross_offset_bps",
+                f"cross offset {hedger.cross_offset_bps:g} bps exceeds max_slippage_bps "
+                f"{hedger.max_slippage_bps:g}: every aggressive hedge would be vetoed",
+            )
+        )
     return problems
 
 
@@ -257,7 +286,11 @@ def _regimes(
                 quoting = Quoting.model_validate(merged)
             except ValidationError as error:
                 problems = [
-                    _at(resolved, f"regimes.overlays.{name}.quoting", f"{item['loc']}: {item['msg']}")
+                    _at(
+                        resolved,
+                        f"regimes.overlays.{name}.quoting",
+                        f"{item['loc']}: {item['msg']}",
+                    )
                     for item in error.errors()
                 ]
                 raise ConfigError(problems) from None

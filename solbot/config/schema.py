@@ -204,6 +204,7 @@ class Quoting(Strict):
     skew_bps_at_soft_cap: float = Field(default=0.0, ge=0)
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
+    decision_interval: Seconds = 0.25
     post_only: bool = True
 
 

@@ -41,6 +41,7 @@ class CompiledPolicy:
     regime_min_dwell_ns: int
     requote_tolerance_bps: float
     min_requote_interval_ns: int
+    decision_interval_ns: int
     tx_per_minute: int
     tx_reserve: int
     source: str = field(default="", compare=False)  # generated program source, for debugging
@@ -123,7 +124,9 @@ class Engine:
         values[index["guard_block_s"]] = self.risk_state.block_seconds(now_ns)
         values[index["tx_budget_left"]] = float(self.tx_budget_left)
         values[index["book_valid"]] = 1.0 if self.book_valid else 0.0
-        values[index["regime_age_s"]] = (now_ns - self.regime_since_ns) / NS if self.regime_since_ns else 0.0
+        values[index["regime_age_s"]] = (
+            (now_ns - self.regime_since_ns) / NS if self.regime_since_ns else 0.0
+        )
         values[self._regime_index] = 1.0 if self.regime == "aggressive" else 0.0
         results = policy.program(values, signals.ready, self._params)
         active = self.machines.step(now_ns, results, policy.missing, self._params)
@@ -132,17 +135,39 @@ class Engine:
         quote_params = policy.quotes_by_regime[self.regime]
         vol = signals.get("vol_ema_bps")
         quotes = compute_quotes(
-            quote_params, decision, self.market, mid, self.best_bid, self.best_ask,
-            self.inventory_lots, vol,
+            quote_params,
+            decision,
+            self.market,
+            mid,
+            self.best_bid,
+            self.best_ask,
+            self.inventory_lots,
+            vol,
         )
         risk = check_quotes(
-            policy.risk, self.risk_state, now_ns, self.market, mid, self.best_bid,
-            self.best_ask, self.inventory_lots, quotes.bid, quotes.ask,
+            policy.risk,
+            self.risk_state,
+            now_ns,
+            self.market,
+            mid,
+            self.best_bid,
+            self.best_ask,
+            self.inventory_lots,
+            quotes.bid,
+            quotes.ask,
         )
         exposure = values[index["exposure_s"]]
         hedge = plan_hedge(
-            policy.hedge, decision, self.market, mid, self.best_bid, self.best_ask,
-            self.inventory_lots, now_ns, self.last_hedge_attempt_ns, int(exposure * NS),
+            policy.hedge,
+            decision,
+            self.market,
+            mid,
+            self.best_bid,
+            self.best_ask,
+            self.inventory_lots,
+            now_ns,
+            self.last_hedge_attempt_ns,
+            int(exposure * NS),
         )
         return Plan(now_ns, decision, quotes, risk, hedge, self.regime, changed)
 

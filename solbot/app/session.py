@@ -1,0 +1,351 @@
+"""The one session loop: gather -> signals -> rules -> plan -> risk -> act -> record.
+
+Drivers (replay, paper, live) feed market events, order updates and fills in; the session
+decides on its own cadence and sends commands to whatever Venue it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from solbot.adapters.storage.trace import TraceWriter
+from solbot.core.decision import TradingState
+from solbot.core.engine import CompiledPolicy, Engine, Plan
+from solbot.core.model import (
+    CancelAll,
+    CancelOrder,
+    Command,
+    Fill,
+    FundingPayment,
+    ModifyOrder,
+    OrderStatus,
+    OrderTag,
+    OrderUpdate,
+    PlaceOrder,
+)
+from solbot.core.orders import Desired, OrderManager, OrderSettings
+from solbot.core.venue import Venue
+
+NS = 1_000_000_000
+
+
+class LedgerLike(Protocol):
+    def record_fill(self, fill: Fill, run_id: str | None = None) -> bool: ...
+    def record_mark(self, market: str, ts_ns: int, mid: float) -> None: ...
+    def record_funding(self, payment: FundingPayment) -> bool: ...
+    def latch(self, rule_id: str, ts_ns: int, reason: str) -> None: ...
+
+
+class AlertSink(Protocol):
+    def alert(self, rule_id: str, level: str, message: str, ts_ns: int) -> None: ...
+
+
+@dataclass
+class SessionStats:
+    """What the summary and telemetry report about one session."""
+
+    events: int = 0
+    decisions: int = 0
+    first_ts_ns: int = 0
+    last_ts_ns: int = 0
+    fills: int = 0
+    maker_fills: int = 0
+    taker_fills: int = 0
+    volume_usd: float = 0.0
+    duplicate_fills: int = 0
+    max_abs_inventory_lots: int = 0
+    flat_ns: int = 0
+    commands: int = 0
+    regime_ns: dict[str, int] = field(default_factory=dict)
+    denials: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
+
+
+class Session:
+    """Owns the engine and the order manager; implements VenueSink for its venue."""
+
+    def __init__(
+        self,
+        policy: CompiledPolicy,
+        *,
+        market_key: str,
+        run_id: str = "",
+        ledger: LedgerLike | None = None,
+        trace: TraceWriter | None = None,
+        alerts: AlertSink | None = None,
+    ) -> None:
+        self.policy = policy
+        self.engine = Engine(policy)
+        self.market_key = market_key
+        self.run_id = run_id
+        self.ledger = ledger
+        self.trace = trace
+        self.alerts = alerts
+        self.venue: Venue | None = None
+        self.orders: OrderManager | None = None
+        self.stats = SessionStats()
+        self.last_plan: Plan | None = None
+        self.halted = False
+        self._next_decision_ns = 0
+        self._dirty = True
+        self._last_state: tuple[Any, ...] = ()
+        self._last_account_ns = 0
+        self._next_mark_ns = 0
+        self._seen_fills: set[tuple[str, str]] = set()
+        self._alerted: set[str] = set()
+
+    def attach(self, venue: Venue) -> None:
+        self.venue = venue
+
+    # ----- market data ---------------------------------------------------------------------------
+
+    def on_book(
+        self, ts_ns: int, exchange_ts_ns: int, bid: int, bid_size: int, ask: int, ask_size: int
+    ) -> None:
+        """A new top of book; decides when the decision interval has passed (or state changed)."""
+        engine = self.engine
+        if bid != engine.best_bid or ask != engine.best_ask:
+            self._dirty = True
+        engine.on_book(ts_ns, exchange_ts_ns, bid, bid_size, ask, ask_size)
+        self._account_time(ts_ns)
+        if ts_ns >= self._next_mark_ns:
+            self._mark(ts_ns)
+        if self._dirty and ts_ns >= self._next_decision_ns:
+            self.step(ts_ns)
+
+    def _account_time(self, ts_ns: int) -> None:
+        stats = self.stats
+        if stats.first_ts_ns == 0:
+            stats.first_ts_ns = ts_ns
+            self.orders = OrderManager(
+                OrderSettings(
+                    self.policy.requote_tolerance_bps,
+                    self.policy.min_requote_interval_ns,
+                    self.policy.tx_per_minute,
+                    self.policy.tx_reserve,
+                ),
+                OrderManager.client_id_base(ts_ns),
+                self.policy.market.size_decimals,
+            )
+        elif ts_ns > stats.last_ts_ns:
+            elapsed = ts_ns - stats.last_ts_ns
+            regime = self.engine.regime
+            stats.regime_ns[regime] = stats.regime_ns.get(regime, 0) + elapsed
+            if self.engine.inventory_lots == 0:
+                stats.flat_ns += elapsed
+        stats.last_ts_ns = ts_ns
+        stats.events += 1
+
+    def _mark(self, ts_ns: int) -> None:
+        self._next_mark_ns = (ts_ns // NS + 1) * NS
+        mid = self.engine.signals.mid
+        if self.ledger is not None and mid > 0:
+            self.ledger.record_mark(self.market_key, ts_ns, mid)
+
+    def count_event(self, ts_ns: int) -> None:
+        """Account for a market event that did not go through on_book (trades)."""
+        self._account_time(ts_ns)
+
+    # ----- venue reports -------------------------------------------------------------------------
+
+    def on_order_update(self, update: OrderUpdate) -> None:
+        if self.orders is not None:
+            self.orders.on_update(update)
+        if update.status is OrderStatus.REJECTED:
+            reason = update.reason or "rejected"
+            self.stats.rejections[reason] = self.stats.rejections.get(reason, 0) + 1
+        if self.trace is not None:
+            self.trace.write(
+                {
+                    "t": update.ts_ns,
+                    "type": "update",
+                    "id": update.client_id,
+                    "status": update.status.value,
+                    "remaining": update.remaining,
+                    "reason": update.reason,
+                }
+            )
+        self._dirty = True
+
+    def on_fill(self, fill: Fill) -> None:
+        """Book a fill exactly once (venues may resend), then decide again soon."""
+        key = (fill.venue, fill.trade_id)
+        if key in self._seen_fills:
+            self.stats.duplicate_fills += 1
+            return
+        self._seen_fills.add(key)
+        if self.ledger is not None and not self.ledger.record_fill(fill, self.run_id):
+            self.stats.duplicate_fills += 1  # already in the ledger from an earlier run
+        realized = self.engine.on_fill(fill)
+        if self.orders is not None:
+            self.orders.on_fill(fill)
+        stats = self.stats
+        stats.fills += 1
+        stats.volume_usd += fill.notional_usd
+        if fill.role.value == "maker":
+            stats.maker_fills += 1
+        else:
+            stats.taker_fills += 1
+        held = abs(self.engine.inventory_lots)
+        stats.max_abs_inventory_lots = max(stats.max_abs_inventory_lots, held)
+        if self.trace is not None:
+            self.trace.write(
+                {
+                    "t": fill.ts_ns,
+                    "type": "fill",
+                    "id": fill.trade_id,
+                    "side": fill.side.label,
+                    "price": fill.price,
+                    "size": fill.size,
+                    "role": fill.role.value,
+                    "fee": fill.fee_usd,
+                    "realized": round(realized, 10),
+                    "inventory_lots": self.engine.inventory_lots,
+                    "client_id": fill.client_id,
+                }
+            )
+        self._dirty = True
+        self._next_decision_ns = 0
+
+    def on_funding(self, payment: FundingPayment) -> None:
+        self.engine.fifo.apply_funding(payment.amount_usd)
+        if self.ledger is not None:
+            self.ledger.record_funding(payment)
+
+    # ----- deciding ------------------------------------------------------------------------------
+
+    def step(self, now_ns: int) -> list[Command]:
+        """Run the policy once and send what it takes to get our orders where they should be."""
+        self._dirty = False
+        self._next_decision_ns = now_ns + self.policy.decision_interval_ns
+        if self.orders is None or self.venue is None:
+            return []
+        engine = self.engine
+        engine.tx_budget_left = self.orders.budget_left(now_ns)
+        plan = engine.decide(now_ns)
+        self.last_plan = plan
+        self.stats.decisions += 1
+        self._record_plan(plan)
+        commands = self._commands(now_ns, plan)
+        if commands:
+            self.stats.commands += len(commands)
+            self._trace_commands(now_ns, commands)
+            self.venue.submit(commands, now_ns)
+        return commands
+
+    def _commands(self, now_ns: int, plan: Plan) -> list[Command]:
+        orders = self.orders
+        assert orders is not None
+        if plan.decision.state is TradingState.HALTED:
+            if not self.halted:
+                self.halted = True
+                self._latch(now_ns, plan)
+                return orders.cancel_all(now_ns, "kill rule")
+            if not plan.decision.flatten:
+                return []
+        desired: dict[str, Desired | None] = {"bid": None, "ask": None, "hedge": None}
+        if not self.halted:
+            for slot, quote in (("bid", plan.risk.bid), ("ask", plan.risk.ask)):
+                if quote is not None:
+                    desired[slot] = Desired(quote.side, quote.price, quote.size, OrderTag.QUOTE)
+        intent = plan.hedge.intent
+        if intent is not None:
+            tag = OrderTag.HEDGE_PASSIVE if intent.passive else OrderTag.HEDGE_CROSS
+            desired["hedge"] = Desired(
+                intent.side,
+                intent.price,
+                intent.size,
+                tag,
+                post_only=intent.passive,
+                reduce_only=True,
+                immediate_or_cancel=not intent.passive,
+            )
+        mid_ticks = engine_mid_ticks(self)
+        commands = orders.plan(now_ns, desired, mid_ticks)
+        if any(isinstance(c, PlaceOrder) and c.tag is OrderTag.HEDGE_CROSS for c in commands):
+            self.engine.last_hedge_attempt_ns = now_ns
+        return commands
+
+    def _latch(self, now_ns: int, plan: Plan) -> None:
+        for rule_id, reason in plan.decision.reasons:
+            if reason.startswith("kill") and self.ledger is not None:
+                self.ledger.latch(rule_id, now_ns, reason)
+
+    def _record_plan(self, plan: Plan) -> None:
+        decision = plan.decision
+        for denial in plan.risk.denials:
+            key = denial.split(":")[0]
+            self.stats.denials[key] = self.stats.denials.get(key, 0) + 1
+        for rule_id, level, message in decision.alerts:
+            if self.alerts is not None and rule_id not in self._alerted:
+                self.alerts.alert(rule_id, level, message, plan.ts_ns)
+                self.stats.alerts += 1
+            self._alerted.add(rule_id)
+        self._alerted &= set(decision.active_rules)
+        state = (decision.state, decision.active_rules, plan.regime)
+        if state == self._last_state or self.trace is None:
+            return
+        self._last_state = state
+        self.trace.write(
+            {
+                "t": plan.ts_ns,
+                "type": "decision",
+                "state": decision.state.value,
+                "rules": list(decision.active_rules),
+                "regime": plan.regime,
+                "regime_changed": plan.regime_changed,
+                "reasons": [f"{rule}: {text}" for rule, text in decision.reasons],
+                "denials": list(plan.risk.denials),
+                "hedge": plan.hedge.note or plan.hedge.mode,
+            }
+        )
+
+    def _trace_commands(self, now_ns: int, commands: Sequence[Command]) -> None:
+        if self.trace is None:
+            return
+        for command in commands:
+            self.trace.write({"t": now_ns, "type": "command", **describe_command(command)})
+
+    def shutdown(self, now_ns: int, reason: str) -> list[Command]:
+        """Cancel everything (SIGINT, end of data, kill)."""
+        if self.orders is None or self.venue is None:
+            return []
+        commands = self.orders.cancel_all(now_ns, reason)
+        if commands:
+            self._trace_commands(now_ns, commands)
+            self.venue.submit(commands, now_ns)
+        return commands
+
+
+def engine_mid_ticks(session: Session) -> float:
+    return session.engine.signals.mid * 10**session.policy.market.price_decimals
+
+
+def describe_command(command: Command) -> dict[str, Any]:
+    """A command as plain data for traces and logs."""
+    if isinstance(command, PlaceOrder):
+        return {
+            "op": "place",
+            "id": command.client_id,
+            "side": command.side.label,
+            "price": command.price,
+            "size": command.size,
+            "tag": command.tag.value,
+            "post_only": command.post_only,
+            "reduce_only": command.reduce_only,
+            "ioc": command.immediate_or_cancel,
+        }
+    if isinstance(command, ModifyOrder):
+        return {
+            "op": "modify",
+            "id": command.client_id,
+            "price": command.price,
+            "size": command.size,
+        }
+    if isinstance(command, CancelOrder):
+        return {"op": "cancel", "id": command.client_id}
+    assert isinstance(command, CancelAll)
+    return {"op": "cancel_all", "reason": command.reason}

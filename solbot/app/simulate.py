@@ -1,0 +1,387 @@
+"""`solbot simulate`: replay recorded ticks through the session loop and the fill model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from solbot import __version__
+from solbot.adapters.data import EventChunk, EventSource, open_events
+from solbot.adapters.storage.ledger import Ledger
+from solbot.adapters.storage.trace import TraceWriter
+from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
+from solbot.app.session import Session
+from solbot.config.compile import compile_policy
+from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
+from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
+from solbot.core.engine import CompiledPolicy
+from solbot.core.model import MarketSpec
+from solbot.errors import DataError, Problem, UsageError
+
+NS = 1_000_000_000
+KIND_BOOK = 0
+
+
+@dataclass(frozen=True)
+class SimulationRequest:
+    profile: str
+    data: tuple[Path, ...]
+    config_dir: Path | None = None
+    market: str | None = None
+    data_market: str | None = None
+    reference_price: float | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    out_dir: Path | None = None
+    db: Path | None = None
+    seed: int = 0
+    queue_model: str = "risk_averse"
+    tier: str | None = None
+
+
+@dataclass
+class SimulationResult:
+    summary: dict[str, Any]
+    session: Session
+    out_dir: Path
+    trace_path: Path
+    db_path: Path
+    notes: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int, int], None]
+
+
+def _markets(
+    request: SimulationRequest, resolved: ResolvedProfile
+) -> tuple[MarketEntry, MarketEntry]:
+    """(market the data was recorded on, market we trade); they differ => prices are rescaled."""
+    if request.data_market:
+        source = resolve_market(request.data_market)
+    else:
+        inferred = [infer_market_from_filename(path) for path in request.data]
+        found = [entry for entry in inferred if entry is not None]
+        if not found:
+            raise UsageError(
+                "cannot tell which market the data is from its file name: give --data-market KEY"
+            )
+        source = found[0]
+    target = resolve_market(request.market or resolved.profile.market)
+    return source, target
+
+
+def run_simulation(
+    request: SimulationRequest, progress: Progress | None = None
+) -> SimulationResult:
+    """Replay the data through the engine; write trace, ledger and a summary."""
+    config_dir = ConfigDir.find(request.config_dir)
+    resolved = resolve_profile(request.profile, config_dir)
+    source_entry, target_entry = _markets(request, resolved)
+    tier_name = request.tier or resolved.profile.tier
+    if tier_name not in target_entry.tiers:
+        tier_name = target_entry.default_tier
+    target = target_entry.spec_for_tier(tier_name)
+    policy = compile_policy(resolved, target)
+    events = open_events(
+        list(request.data), source_entry.spec, start_ns=request.start_ns, end_ns=request.end_ns
+    )
+    total = events.count()
+    if total == 0:
+        raise DataError(
+            Problem(str(request.data[0]), 1, 1, "", "no events in the selected time range")
+        )
+    tier = target_entry.tiers[tier_name]
+    settings = FillModelSettings(
+        queue_model=request.queue_model,  # type: ignore[arg-type]
+        order_latency_ms=tier.order_latency_ms,
+        cancel_latency_ms=tier.cancel_latency_ms,
+        taker_latency_ms=tier.taker_latency_ms,
+        maker_fee_bps=tier.maker_fee_bps,
+        taker_fee_bps=tier.taker_fee_bps,
+        tx_per_minute=tier.tx_per_minute,
+        seed=request.seed,
+    )
+    data_hashes = [info.sha256 for info in events.files]
+    run_key = hashlib.sha256(
+        json.dumps(
+            [
+                resolved.profile_sha256,
+                resolved.ruleset_sha256,
+                data_hashes,
+                request.seed,
+                settings.describe(),
+                request.start_ns,
+                request.end_ns,
+                target.symbol,
+            ],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    ).hexdigest()[:12]
+    out_dir = request.out_dir or Path("runs") / f"{resolved.name}-{run_key}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trace_path = out_dir / "trace.jsonl"
+    db_path = request.db or out_dir / "ledger.db"
+    mapping = PriceMapping.build(events, source_entry.spec, target, request.reference_price)
+    header = {
+        "solbot": __version__,
+        "profile": resolved.name,
+        "profile_sha256": resolved.profile_sha256,
+        "ruleset_sha256": resolved.ruleset_sha256,
+        "market": target_entry.key,
+        "tier": tier_name,
+        "data": [info.to_dict() for info in events.files],
+        "seed": request.seed,
+        "fill_model": settings.describe(),
+        "price_mapping": mapping.describe(),
+        "coarse": events.coarse,
+    }
+    trace = TraceWriter(trace_path, header)
+    notes = list(mapping.notes())
+    if events.coarse:
+        notes.append("bar mode is coarse: synthetic ticks from candles, fills are indicative only")
+    with Ledger(db_path) as ledger:
+        run_id = ledger.start_run(
+            "simulate",
+            resolved.name,
+            resolved.profile_sha256,
+            resolved.ruleset_sha256,
+            {"run_key": run_key, "data": data_hashes},
+        )
+        session = Session(
+            policy, market_key=target_entry.key, run_id=run_id, ledger=ledger, trace=trace
+        )
+        venue = SimulatedExchange(target, settings, session, venue_name=f"sim-{run_key}")
+        session.attach(venue)
+        started = time.perf_counter()
+        replay(events, mapping, session, venue, progress, total)
+        elapsed = time.perf_counter() - started
+        last = session.stats.last_ts_ns
+        session.shutdown(last, "end of data")
+        venue.advance(last + 10 * NS)
+        ledger.flush()
+    trace.close()
+    summary = build_summary(
+        session, policy, resolved, venue, trace, elapsed, db_path, target_entry.key
+    )
+    summary["notes"] = notes
+    summary["out_dir"] = str(out_dir)
+    summary["trace"] = str(trace_path)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return SimulationResult(summary, session, out_dir, trace_path, db_path, notes)
+
+
+@dataclass(frozen=True)
+class PriceMapping:
+    """Maps recorded prices/sizes onto the traded market: identity, or a constant rescale."""
+
+    source: MarketSpec
+    target: MarketSpec
+    factor: float
+
+    @classmethod
+    def build(
+        cls, events: EventSource, source: MarketSpec, target: MarketSpec, reference: float | None
+    ) -> PriceMapping:
+        if source.symbol == target.symbol and source.venue == target.venue and reference is None:
+            return cls(source, target, 1.0)
+        first_mid = _first_mid(events, source)
+        if reference is None:
+            reference = DEFAULT_REFERENCE_PRICES.get(target.symbol, first_mid)
+        return cls(source, target, reference / first_mid)
+
+    @property
+    def identity(self) -> bool:
+        return self.factor == 1.0 and self.source == self.target
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "source": f"{self.source.venue}:{self.source.symbol}",
+            "target": f"{self.target.venue}:{self.target.symbol}",
+            "factor": self.factor,
+        }
+
+    def notes(self) -> list[str]:
+        if self.identity:
+            return []
+        return [
+            f"prices of {self.source.venue}:{self.source.symbol} rescaled x{self.factor:.6g} onto "
+            f"{self.target.venue}:{self.target.symbol} (relative moves and notional kept)"
+        ]
+
+    def apply(self, chunk: EventChunk) -> dict[str, list[int]]:
+        """Columns as Python lists, in the target market's ticks and lots."""
+        if self.identity:
+            return {name: getattr(chunk, name).tolist() for name in COLUMNS}
+        price_scale = self.factor * 10.0 ** (
+            self.target.price_decimals - self.source.price_decimals
+        )
+        size_scale = 10.0 ** (self.target.size_decimals - self.source.size_decimals) / self.factor
+        out: dict[str, list[int]] = {}
+        for name in COLUMNS:
+            column = getattr(chunk, name)
+            if name in PRICE_COLUMNS:
+                column = np.rint(column * price_scale).astype(np.int64)
+            elif name in SIZE_COLUMNS:
+                column = np.maximum(
+                    np.rint(column * size_scale), (column > 0).astype(np.int64)
+                ).astype(np.int64)
+            out[name] = column  # type: ignore[assignment]
+        # Rescaling can round a one-tick spread to zero; keep the book one tick wide, not locked.
+        bid, ask = out["bid_price"], out["ask_price"]
+        locked = (bid > 0) & (ask > 0) & (ask <= bid)  # type: ignore[operator]
+        if locked.any():
+            ask[locked] = bid[locked] + 1  # type: ignore[index]
+        return {name: column.tolist() for name, column in out.items()}  # type: ignore[attr-defined]
+
+
+DEFAULT_REFERENCE_PRICES = {"SOL": 150.0, "ETH": 3000.0, "BTC": 60000.0}
+COLUMNS = (
+    "ts_ns",
+    "exchange_ts_ns",
+    "kind",
+    "bid_price",
+    "bid_size",
+    "ask_price",
+    "ask_size",
+    "trade_price",
+    "trade_size",
+    "aggressor",
+)
+PRICE_COLUMNS = {"bid_price", "ask_price", "trade_price"}
+SIZE_COLUMNS = {"bid_size", "ask_size", "trade_size"}
+
+
+def _first_mid(events: EventSource, market: MarketSpec) -> float:
+    for chunk in events.chunks(chunk_rows=4096):
+        books = np.flatnonzero(
+            (chunk.kind == KIND_BOOK) & (chunk.bid_price > 0) & (chunk.ask_price > 0)
+        )
+        if books.size:
+            row = int(books[0])
+            mid_ticks = (int(chunk.bid_price[row]) + int(chunk.ask_price[row])) / 2
+            return market.ticks_to_price(round(mid_ticks)) or 1.0
+    raise DataError(Problem(str(events.files[0].path), 1, 1, "", "no book events in the data"))
+
+
+def replay(
+    events: EventSource,
+    mapping: PriceMapping,
+    session: Session,
+    venue: SimulatedExchange,
+    progress: Progress | None,
+    total: int,
+) -> None:
+    """The hot loop: every event goes to the venue first (fills), then to the session."""
+    done = 0
+    on_book_venue = venue.on_book
+    on_trade_venue = venue.on_trade
+    advance = venue.advance
+    on_book = session.on_book
+    count_event = session.count_event
+    for chunk in events.chunks():
+        columns = mapping.apply(chunk)
+        rows = zip(
+            columns["ts_ns"],
+            columns["exchange_ts_ns"],
+            columns["kind"],
+            columns["bid_price"],
+            columns["bid_size"],
+            columns["ask_price"],
+            columns["ask_size"],
+            columns["trade_price"],
+            columns["trade_size"],
+            columns["aggressor"],
+            strict=True,
+        )
+        for ts, exchange_ts, kind, bid, bid_size, ask, ask_size, price, size, aggressor in rows:
+            advance(ts)
+            if kind == KIND_BOOK:
+                on_book_venue(ts, exchange_ts, bid, bid_size, ask, ask_size)
+                on_book(ts, exchange_ts, bid, bid_size, ask, ask_size)
+            else:
+                on_trade_venue(ts, exchange_ts, price, size, aggressor)
+                count_event(ts)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+
+
+def build_summary(
+    session: Session,
+    policy: CompiledPolicy,
+    resolved: ResolvedProfile,
+    venue: SimulatedExchange,
+    trace: TraceWriter,
+    elapsed_s: float,
+    db_path: Path,
+    market_key: str,
+) -> dict[str, Any]:
+    """The numbers `simulate` prints (JSON keys are part of the CLI contract)."""
+    stats = session.stats
+    engine = session.engine
+    fifo = engine.fifo
+    duration_s = max(0, stats.last_ts_ns - stats.first_ts_ns) / NS
+    lot = policy.market.lot
+    mid = engine.signals.mid
+    unrealized = fifo.unrealized(mid) if mid > 0 else 0.0
+    machines = engine.machines
+    rules = {
+        rule.id: {
+            "activations": machines.activations[i],
+            "active_s": round(machines.active_ns_total[i] / NS, 3),
+        }
+        for i, rule in enumerate(machines.rules)
+    }
+    minutes = max(duration_s / 60.0, 1e-9)
+    orders = session.orders
+    return {
+        "profile": resolved.name,
+        "market": market_key,
+        "events": stats.events,
+        "decisions": stats.decisions,
+        "simulated_s": round(duration_s, 3),
+        "fills": stats.fills,
+        "maker_fills": stats.maker_fills,
+        "taker_fills": stats.taker_fills,
+        "duplicate_fills": stats.duplicate_fills,
+        "volume_usd": round(stats.volume_usd, 6),
+        "realized_pnl_usd": round(fifo.realized_usd, 6),
+        "fees_usd": round(fifo.fees_usd, 6),
+        "funding_usd": round(fifo.funding_usd, 6),
+        "cash_flow_usd": round(fifo.cash_flow_usd, 6),
+        "unrealized_pnl_usd": round(unrealized, 6),
+        "net_pnl_usd": round(fifo.realized_usd - fifo.fees_usd + fifo.funding_usd, 6),
+        "inventory": round(engine.inventory_lots * lot, 9),
+        "max_abs_inventory": round(stats.max_abs_inventory_lots * lot, 9),
+        "time_flat_pct": round(
+            100.0 * stats.flat_ns / max(1, stats.last_ts_ns - stats.first_ts_ns), 2
+        ),
+        "rules": rules,
+        "regime_s": {name: round(ns / NS, 3) for name, ns in sorted(stats.regime_ns.items())},
+        "regime_switches": engine.regime_switches,
+        "tx_sent": orders.sent_total if orders else 0,
+        "tx_per_minute": round((orders.sent_total if orders else 0) / minutes, 2),
+        "tx_budget_per_minute": policy.tx_per_minute,
+        "tx_dropped_by_budget": orders.dropped if orders else 0,
+        "venue_rejections": stats.rejections,
+        "guard_denials": stats.denials,
+        "events_per_s": round(stats.events / elapsed_s, 1) if elapsed_s > 0 else None,
+        "wall_s": round(elapsed_s, 3),
+        "trace_sha256": trace.sha256,
+        "profile_sha256": resolved.profile_sha256,
+        "ruleset_sha256": resolved.ruleset_sha256,
+        "db": str(db_path),
+        "venue": venue.stats(),
+    }
+
+
+def simulate_paths(paths: Sequence[str]) -> tuple[Path, ...]:
+    return tuple(Path(path) for path in paths)

@@ -1,0 +1,101 @@
+"""`rules check`: load every profile and rule file, compile them, and collect every problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from solbot.config.compile import ExpressionCollector, rule_spec, compile_policy
+from solbot.config.loader import (
+    ConfigDir,
+    LoadedRule,
+    load_ruleset,
+    resolve_profile,
+    shipped_config_dir,
+)
+from solbot.config.yamlio import load_yaml
+from solbot.core.catalog import SignalCatalog
+from solbot.config.markets import resolve_market
+from solbot.errors import ConfigError, InvalidInput, Problem, SchemaVersionError, SolbotError, UsageError
+
+
+def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
+    """Raise with every problem found; return the names of the profiles checked."""
+    problems: list[Problem] = []
+    schema_problems: list[Problem] = []
+    names = [profile] if profile else config_dir.profile_names()
+    if profile is None:
+        params, returns = _declared(config_dir)
+        for path in sorted((config_dir.root / "rules").glob("*.yaml")):
+            _collect(lambda path=path: _check_rule_file(path, config_dir, params, returns),
+                     problems, schema_problems)
+    for name in names:
+        def compile_one(name: str = name) -> None:
+            resolved = resolve_profile(name, config_dir)
+            compile_policy(resolved, resolve_market(resolved.profile.market).spec)
+        _collect(compile_one, problems, schema_problems)
+    unique = sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))
+    if unique:
+        raise ConfigError(sorted(set(unique + schema_problems), key=lambda p: (p.path, p.line)))
+    if schema_problems:
+        raise SchemaVersionError(schema_problems[0])
+    return names
+
+
+def _declared(config_dir: ConfigDir) -> tuple[set[str], set[str]]:
+    """Parameter and return-signal names declared anywhere in the profiles (read leniently)."""
+    params: set[str] = set()
+    returns: set[str] = {"ret_45s_bps", "ret_5m_bps"}
+    for name in config_dir.profile_names():
+        try:
+            data = load_yaml(config_dir.profile_path(name)).data
+        except ConfigError:
+            continue
+        if isinstance(data, dict):
+            params |= set((data.get("params") or {}).keys())
+            returns |= set(((data.get("signals") or {}).get("returns") or {}).keys())
+    return params, returns
+
+
+def _check_rule_file(path: Path, config_dir: ConfigDir, params: set[str], returns: set[str]) -> None:
+    """A rule file on its own: schema, then every expression against the catalog."""
+    ruleset, loaded = load_ruleset(path, config_dir)
+    catalog = SignalCatalog.build((name, 1.0) for name in returns)
+    collector = ExpressionCollector(catalog, sorted(params))
+    rules = [
+        LoadedRule(rule, ruleset.defaults.hold, ruleset.defaults.min_active,
+                   ruleset.defaults.cooldown, ruleset.defaults.on_error, ruleset.id,
+                   ruleset.revision, loaded, ("rules", position))
+        for position, rule in enumerate(ruleset.rules)
+    ]
+    for rule in rules:
+        rule_spec(rule, collector, ["aggressive", "defensive", *sorted(params)])
+    problems = [p for p in collector.problems if "unknown regime" not in p.message]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _collect(action: object, problems: list[Problem], schema: list[Problem]) -> None:
+    try:
+        action()  # type: ignore[operator]
+    except SchemaVersionError as error:
+        schema.extend(error.problems)
+    except InvalidInput as error:
+        problems.extend(error.problems or [Problem("?", 1, 1, "", str(error))])
+    except SolbotError as error:
+        problems.append(Problem("?", 1, 1, "", str(error)))
+
+
+def init_config(target: Path, force: bool = False) -> list[Path]:
+    """Copy the shipped profiles and rules into `target` for the user to edit."""
+    source = shipped_config_dir()
+    written: list[Path] = []
+    for folder in ("profiles", "rules"):
+        for path in sorted((source / folder).glob("*.yaml")):
+            destination = target / folder / path.name
+            if destination.exists() and not force:
+                raise UsageError(f"{destination} exists; use --force to overwrite")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+            written.append(destination)
+    return written
