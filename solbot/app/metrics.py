@@ -66,7 +66,7 @@ def parse_time_ns(text: str, option: str) -> int:
 
 
 def window_report(
-    db: Path,
+    db: Path | str,
     *,
     hours: float | None = None,
     seconds: float | None = None,
@@ -86,7 +86,7 @@ def window_report(
         return _window(ledger, market, duration_ns, since_ns, until_ns)
 
 
-def dump_report(db: Path, *, market: str | None = None) -> dict[str, WindowReport]:
+def dump_report(db: Path | str, *, market: str | None = None) -> dict[str, WindowReport]:
     """All-time totals and the last 6 h, both ending at the newest data."""
     with open_existing(db) as ledger:
         return {
@@ -169,7 +169,7 @@ _BUCKET_SCHEMA: dict[str, Any] = {
 
 
 def export_buckets(
-    db: Path,
+    db: Path | str,
     *,
     window_s: int,
     market: str | None = None,
@@ -229,8 +229,8 @@ class ImportSummary:
 
 
 def import_trades(
-    db: Path,
-    file: Path,
+    db: Path | str,
+    file: Path | str,
     *,
     account_index: int,
     venue: str = "lighter",
@@ -238,6 +238,7 @@ def import_trades(
     market_id: int | None = None,
 ) -> ImportSummary:
     """Import our fills from a Lighter /api/v1/trades JSON file; idempotent."""
+    file = Path(file)
     parsed = read_lighter_trades(
         file, account_index=account_index, venue=venue, market=market, market_id=market_id
     )
@@ -255,8 +256,9 @@ def import_trades(
     )
 
 
-def reset_ledger(db: Path, *, confirm: bool) -> Path:
+def reset_ledger(db: Path | str, *, confirm: bool) -> Path:
     """Archive the ledger file to `<db>.<UTC timestamp>.bak` and start an empty one."""
+    db = Path(db)
     if not confirm:
         raise UsageError(f"reset archives {db} and starts an empty ledger; add --confirm to do it")
     with open_existing(db) as ledger:
