@@ -106,19 +106,25 @@ def test_funding_dedupe_and_query(db_path: Path) -> None:
         assert ledger.funding_payments(since_ns=3_601) == []
 
 
+def latch_rows(path: Path) -> list[tuple[object, ...]]:
+    return rows(path, "SELECT rule_id, latched_ns, acknowledged_ns FROM latches ORDER BY id")
+
+
 def test_latch_survives_reopen_until_acknowledged(db_path: Path) -> None:
     with Ledger(db_path) as ledger:
-        assert ledger.latch("kill.drawdown", 5, "drawdown 3%") is True
-        assert ledger.latch("kill.drawdown", 6, "again") is False
-        assert ledger.latch("kill.stale", 7, "no data") is True
+        ledger.latch("kill.drawdown", 5, "drawdown 3%")
+        ledger.latch("kill.drawdown", 6, "again")  # already latched: the first latch stays
+        ledger.latch("kill.stale", 7, "no data")
+    assert latch_rows(db_path) == [("kill.drawdown", 5, None), ("kill.stale", 7, None)]
     with Ledger(db_path) as ledger:
         assert ledger.latched() == ["kill.drawdown", "kill.stale"]
         assert ledger.acknowledge("kill.drawdown", 9) is True
         assert ledger.acknowledge("kill.drawdown", 9) is False
     with Ledger(db_path) as ledger:
         assert ledger.latched() == ["kill.stale"]
-        assert ledger.latch("kill.drawdown", 11, "third time") is True
+        ledger.latch("kill.drawdown", 11, "third time")
         assert ledger.latched() == ["kill.stale", "kill.drawdown"]
+    assert latch_rows(db_path)[-1] == ("kill.drawdown", 11, None)
 
 
 def test_order_upsert_keeps_creation_time(db_path: Path) -> None:

@@ -229,16 +229,15 @@ class Ledger:
 
     # -- kill latches (written at once) ---------------------------------------------------------
 
-    def latch(self, rule_id: str, ts_ns: int, reason: str) -> bool:
-        """Latch a kill rule; False when it is already latched and unacknowledged."""
+    def latch(self, rule_id: str, ts_ns: int, reason: str) -> None:
+        """Latch a kill rule; a rule already latched and unacknowledged keeps its first latch."""
         with self._storage_errors(), self._db.atomic():
             if rule_id in self._open_latches():
-                return False
+                return
             self._db.execute(
                 "INSERT INTO latches (rule_id, latched_ns, reason) VALUES (?, ?, ?)",
                 (rule_id, ts_ns, reason),
             )
-        return True
 
     def latched(self) -> list[str]:
         """Rule ids latched and not yet acknowledged, oldest latch first."""
