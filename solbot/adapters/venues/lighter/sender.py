@@ -96,6 +96,7 @@ class TxSender:
         self._monotonic = monotonic
         self._wall_ns = wall_ns
         self._wake = asyncio.Event()
+        self._stopping = False
         self._isolate = 0  # after an ambiguous batch error, send this many txs one by one
         self.counters = {
             "tx_sent": 0,
@@ -160,8 +161,8 @@ class TxSender:
     # --- the loop --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send whenever there is work and budget, until cancelled."""
-        while True:
+        """Send whenever there is work and budget, until `stop()` (never mid-request)."""
+        while not self._stopping:
             sent = await self.flush()
             if sent:
                 continue
@@ -169,6 +170,11 @@ class TxSender:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def stop(self) -> None:
+        """Ask `run()` to return after the request in flight, if any."""
+        self._stopping = True
+        self._wake.set()
 
     def _idle_wait_s(self) -> float:
         head = self.queue.head_priority()

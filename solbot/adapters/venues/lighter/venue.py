@@ -64,6 +64,7 @@ class LighterVenue:
         self.orders = OrderTable()
         self._events: asyncio.Queue[LighterEvent | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._rearm = asyncio.Event()
         self.parser: FrameParser | None = None
         self.ws: WsConnection | None = None
         self.sender: TxSender | None = None
@@ -161,11 +162,15 @@ class LighterVenue:
     async def _stop_tasks(self) -> None:
         if self.ws is not None:
             await self.ws.stop()
+        if self.sender is not None:
+            self.sender.stop()  # let a request in flight finish: its outcome must be known
         for task in self._tasks:
-            task.cancel()
+            if task.get_name() != "lighter-sender":
+                task.cancel()
+        grace_s = self.settings.http_timeout_s * 2 + 1
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await asyncio.wait_for(task, grace_s)
         self._tasks = []
 
     # --- the Venue seam --------------------------------------------------------------------
@@ -245,23 +250,26 @@ class LighterVenue:
             return
         if not connected:
             self.parser.book.invalidate(f"disconnected: {reason}")
+        else:
+            self._rearm.set()
         self._emit(FeedStatus(self._wall_ns(), connected, self.parser.book.valid, reason))
 
     async def _fetch_nonce(self, api_key_index: int) -> int:
         return await self.rest.next_nonce(self.settings.account_index, api_key_index)
 
     async def _dead_man_loop(self) -> None:
-        """Keep a scheduled cancel-all ahead of now while healthy; stop refreshing when not."""
+        """Keep a scheduled cancel-all ahead of now while healthy; stop refreshing when not.
+
+        Re-armed at once on every (re)connect, then every `dead_man_refresh_s`.
+        """
         assert self.sender is not None
         delay_ms = int(self.settings.dead_man_delay_s * 1000)
-        last_s: float | None = None
         while True:
-            now_s = self._monotonic()
-            due = last_s is None or now_s - last_s >= self.settings.dead_man_refresh_s
-            if due and self._healthy():
+            if self._healthy():
                 self.sender.schedule_cancel_all(self._wall_ns() // 1_000_000 + delay_ms)
-                last_s = now_s
-            await asyncio.sleep(min(1.0, self.settings.dead_man_refresh_s))
+            self._rearm.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rearm.wait(), self.settings.dead_man_refresh_s)
 
     def _healthy(self) -> bool:
         sender = self.sender
