@@ -90,7 +90,6 @@ class Session:
         self.last_plan: Plan | None = None
         self.halted = False
         self._next_decision_ns = 0
-        self._dirty = True
         self._last_state: tuple[Any, ...] = ()
         self._last_account_ns = 0
         self._next_mark_ns = 0
@@ -105,18 +104,23 @@ class Session:
     def on_book(
         self, ts_ns: int, exchange_ts_ns: int, bid: int, bid_size: int, ask: int, ask_size: int
     ) -> None:
-        """A new top of book; decides when the decision interval has passed (or state changed)."""
-        engine = self.engine
-        if bid != engine.best_bid or ask != engine.best_ask:
-            self._dirty = True
-        engine.on_book(ts_ns, exchange_ts_ns, bid, bid_size, ask, ask_size)
-        self._account_time(ts_ns)
+        """A new top of book (drivers may skip events where only sizes changed)."""
+        if ts_ns > self.stats.last_ts_ns or self.orders is None:
+            self.account_time(ts_ns)
+        self.engine.on_book(ts_ns, exchange_ts_ns, bid, bid_size, ask, ask_size)
         if ts_ns >= self._next_mark_ns:
             self._mark(ts_ns)
-        if self._dirty and ts_ns >= self._next_decision_ns:
+        if ts_ns >= self._next_decision_ns:
             self.step(ts_ns)
 
-    def _account_time(self, ts_ns: int) -> None:
+    def tick(self, now_ns: int) -> None:
+        """Time passed without market data (live timer): let time-based rules act."""
+        self.account_time(now_ns)
+        if now_ns >= self._next_decision_ns:
+            self.step(now_ns)
+
+    def account_time(self, ts_ns: int) -> None:
+        """Attribute the time since the last call to the current regime and flat/not flat."""
         stats = self.stats
         if stats.first_ts_ns == 0:
             stats.first_ts_ns = ts_ns
@@ -136,18 +140,14 @@ class Session:
             stats.regime_ns[regime] = stats.regime_ns.get(regime, 0) + elapsed
             if self.engine.inventory_lots == 0:
                 stats.flat_ns += elapsed
-        stats.last_ts_ns = ts_ns
-        stats.events += 1
+        if ts_ns > stats.last_ts_ns:
+            stats.last_ts_ns = ts_ns
 
     def _mark(self, ts_ns: int) -> None:
         self._next_mark_ns = (ts_ns // NS + 1) * NS
         mid = self.engine.signals.mid
         if self.ledger is not None and mid > 0:
             self.ledger.record_mark(self.market_key, ts_ns, mid)
-
-    def count_event(self, ts_ns: int) -> None:
-        """Account for a market event that did not go through on_book (trades)."""
-        self._account_time(ts_ns)
 
     # ----- venue reports -------------------------------------------------------------------------
 
@@ -168,11 +168,11 @@ class Session:
                     "reason": update.reason,
                 }
             )
-        self._dirty = True
 
     def on_fill(self, fill: Fill) -> None:
         """Book a fill exactly once (venues may resend), then decide again soon."""
         key = (fill.venue, fill.trade_id)
+        self.account_time(fill.ts_ns)  # the time before this fill had the old inventory
         if key in self._seen_fills:
             self.stats.duplicate_fills += 1
             return
@@ -207,7 +207,6 @@ class Session:
                     "client_id": fill.client_id,
                 }
             )
-        self._dirty = True
         self._next_decision_ns = 0
 
     def on_funding(self, payment: FundingPayment) -> None:
@@ -219,7 +218,6 @@ class Session:
 
     def step(self, now_ns: int) -> list[Command]:
         """Run the policy once and send what it takes to get our orders where they should be."""
-        self._dirty = False
         self._next_decision_ns = now_ns + self.policy.decision_interval_ns
         if self.orders is None or self.venue is None:
             return []

@@ -278,14 +278,17 @@ def replay(
     venue: SimulatedExchange,
     progress: Progress | None,
     total: int,
-) -> None:
-    """The hot loop: every event goes to the venue first (fills), then to the session."""
+) -> int:
+    """The hot loop: every event goes to the venue first (fills), then to the session.
+
+    Returns the time of the last event."""
     done = 0
+    ts = 0
     on_book_venue = venue.on_book
     on_trade_venue = venue.on_trade
     advance = venue.advance
     on_book = session.on_book
-    count_event = session.count_event
+    last_bid = last_ask = -1
     for chunk in events.chunks():
         columns = mapping.apply(chunk)
         rows = zip(
@@ -305,13 +308,18 @@ def replay(
             advance(ts)
             if kind == KIND_BOOK:
                 on_book_venue(ts, exchange_ts, bid, bid_size, ask, ask_size)
-                on_book(ts, exchange_ts, bid, bid_size, ask, ask_size)
+                if bid != last_bid or ask != last_ask:  # size-only changes cannot move a decision
+                    last_bid, last_ask = bid, ask
+                    on_book(ts, exchange_ts, bid, bid_size, ask, ask_size)
             else:
                 on_trade_venue(ts, exchange_ts, price, size, aggressor)
-                count_event(ts)
         done += len(chunk)
+        session.stats.events = done
         if progress is not None:
             progress(done, total)
+    if ts:
+        session.account_time(ts)
+    return ts
 
 
 def build_summary(
