@@ -61,6 +61,39 @@ def test_a_cancel_arrives_after_the_cancel_latency_via_advance() -> None:
     assert sink.last(1).status is OrderStatus.CANCELED
 
 
+def test_advance_maps_bot_time_to_exchange_time_with_the_feed_delay() -> None:
+    venue, sink = make()
+    book(venue, 1000, 100, 10, 102, 10, exchange_ms=900)  # the feed is 100 ms behind
+    venue.submit([bid(1, 101, 5)], 1000 * MS)  # reaches the engine at exchange time 1200
+    venue.advance(1299 * MS)
+    assert sink.updates == []
+    venue.advance(1300 * MS)
+    assert sink.statuses(1) == [OrderStatus.OPEN]
+    assert sink.updates[0].ts_ns == 1300 * MS
+
+
+def test_the_replay_loop_pattern_keeps_in_flight_cancels_fillable() -> None:
+    """advance(receive time) before every event, with a constant 50 ms feed delay."""
+    venue, sink = make()
+    delay = 50
+
+    def event_trade(at_ms: int, size: int) -> None:
+        venue.advance(at_ms * MS)
+        trade(venue, at_ms, 101, size, SELL, exchange_ms=at_ms - delay)
+
+    venue.advance(0)
+    book(venue, 0, 100, 10, 102, 10, exchange_ms=-delay)
+    rest(venue, bid(1, 101, 5))
+    event_trade(2000, 1)
+    venue.submit([CancelOrder(1)], 2000 * MS)  # arrives at exchange time 2200
+    event_trade(2249, 1)  # happened at 2199: before the cancel, so it fills
+    assert sink.filled_lots(1) == 2
+    event_trade(2250, 1)  # happened at 2200: the cancel came first
+    assert sink.filled_lots(1) == 2
+    assert sink.last(1).status is OrderStatus.CANCELED
+    assert sink.last(1).ts_ns == 2250 * MS
+
+
 def test_a_filled_order_ignores_its_late_cancel() -> None:
     venue, sink = make()
     book(venue, 0, 100, 10, 102, 10)

@@ -90,6 +90,7 @@ class SimulatedExchange:
         self._our_ask = NO_ASK
         self._arrivals: list[Arrival] = []  # heap by (arrival exchange time, sequence)
         self._next_arrival_ns = NEVER_NS
+        self._feed_delay_ns = 0  # receive minus exchange time of the latest event (signed)
         self._sequence = 0
         self._fill_sequence = 0
         self._position = 0
@@ -223,9 +224,15 @@ class SimulatedExchange:
     # ----------------------------------------------------------------- market events
 
     def advance(self, now_ns: int) -> None:
-        """Apply every command due by exchange time now_ns (idle stretches; events do it too)."""
-        if now_ns >= self._next_arrival_ns:
-            self._arrive_due(now_ns, now_ns)
+        """Apply the commands due by bot time now_ns, mapped to exchange time with the feed delay.
+
+        Market events apply what is due by their exact exchange time themselves; this call is
+        for stretches without events (and the end of a replay). The latest event's receive minus
+        exchange time maps the bot clock onto the exchange clock.
+        """
+        exchange_now_ns = now_ns - self._feed_delay_ns
+        if exchange_now_ns >= self._next_arrival_ns:
+            self._arrive_due(exchange_now_ns, now_ns)
 
     def on_book(
         self,
@@ -237,6 +244,7 @@ class SimulatedExchange:
         ask_size: int,
     ) -> None:
         """A new L1 quote (size 0 = empty side); re-measures the queue of orders it shows."""
+        self._feed_delay_ns = ts_ns - exchange_ts_ns
         if exchange_ts_ns >= self._next_arrival_ns:
             self._arrive_due(exchange_ts_ns, ts_ns)
         if self._our_bid >= bid_price or bid_size == 0:
@@ -273,6 +281,7 @@ class SimulatedExchange:
         self, ts_ns: int, exchange_ts_ns: int, price: int, size: int, aggressor: int
     ) -> None:
         """A public trade; aggressor +1 = a buy lifted asks, -1 = a sell hit bids."""
+        self._feed_delay_ns = ts_ns - exchange_ts_ns
         if exchange_ts_ns >= self._next_arrival_ns:
             self._arrive_due(exchange_ts_ns, ts_ns)
         if aggressor < 0:
