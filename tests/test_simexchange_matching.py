@@ -200,3 +200,12 @@ def test_probability_ahead_is_x_to_the_n_over_sum(
 def test_probability_ahead_survives_huge_queues_and_powers() -> None:
     assert probability_ahead(1, 10**12, 50.0) == 0.0
     assert probability_ahead(10**12, 1, 50.0) == pytest.approx(1.0)
+
+
+def test_a_trade_without_a_known_aggressor_fills_nobody() -> None:
+    venue, sink = make()
+    book(venue, 0, 100, 10, 102, 10)
+    rest(venue, bid(1, 101, 5))
+    rest(venue, ask(2, 101, 5), at_ms=2000)
+    trade(venue, 4000, 101, 5, 0)
+    assert sink.fills == []

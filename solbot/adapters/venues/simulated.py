@@ -4,6 +4,7 @@ Serves `solbot simulate` (recorded ticks) and the paper venue of `solbot run` (l
 sees market events with their receive time (`ts_ns`, what the bot saw) and exchange time
 (`exchange_ts_ns`); matching happens in exchange time, reports carry the receive time of the event
 that caused them. Commands sent at bot time t reach matching at exchange time t + latency.
+The modelling choices are written down in docs/simulated_exchange.md.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ class SimulatedExchange:
         if aggressor < 0:
             if self._our_bid >= price:
                 self._match(self._bids, 1, price, size, exchange_ts_ns, ts_ns)
-        elif self._our_ask <= price:
+        elif aggressor > 0 and self._our_ask <= price:
             self._match(self._asks, -1, price, size, exchange_ts_ns, ts_ns)
 
     def on_funding(self, ts_ns: int, rate: float, mark: float) -> None:
