@@ -97,9 +97,9 @@ async def main() -> None:
         print("lighter-sdk not installed: native signing not measured")
     else:
         native = signing_s(sdk)
-        print(
-            f"lighter-sdk native signer:    {native * 1e3:.3f} ms/order ({native / floor:.0f}x floor)"
-        )
+        ratio = native / floor
+        print(f"lighter-sdk native signer:    {native * 1e3:.3f} ms/order ({ratio:.0f}x floor)")
+        await sdk.close()  # type: ignore[attr-defined]
     parsed, loads = parse_s(diff_frames())
     print(f"order_book diff parse+apply:  {parsed * 1e6:.1f} µs/frame "
           f"(json.loads floor {loads * 1e6:.1f} µs, {parsed / loads:.1f}x)")  # fmt: skip
