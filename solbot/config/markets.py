@@ -231,6 +231,8 @@ def _entries(parsed: _FileModel, document: CommentedMap, shown: str) -> dict[str
         tiers_by_venue[venue_name] = {
             name: VenueTier(name=name, **tier.model_dump()) for name, tier in venue.tiers.items()
         }
+    if problems:
+        raise ConfigError(problems)  # markets of a venue without a valid default tier cannot build
     entries: dict[str, MarketEntry] = {}
     for index, market in enumerate(parsed.markets):
         problem = _market_problem(market, index, parsed, entries, document, shown)
@@ -308,23 +310,32 @@ def _problems(error: ValidationError, document: CommentedMap, shown: str) -> lis
     for item in error.errors():
         location = tuple(part for part in item["loc"] if isinstance(part, str | int))
         location = tuple("schema" if part == "schema_version" else part for part in location)
-        found.append(_problem(document, shown, location, item["msg"]))
+        at_key = item["type"] == "extra_forbidden"  # point at the unknown key, not its value
+        found.append(_problem(document, shown, location, item["msg"], at_key=at_key))
     return found
 
 
 def _problem(
-    document: CommentedMap, shown: str, location: tuple[str | int, ...], message: str
+    document: CommentedMap,
+    shown: str,
+    location: tuple[str | int, ...],
+    message: str,
+    *,
+    at_key: bool = False,
 ) -> Problem:
-    line, column = _position(document, location)
+    line, column = _position(document, location, at_key=at_key)
     return Problem(shown, line, column, _dotted(location), message)
 
 
-def _position(document: Any, location: Sequence[str | int]) -> tuple[int, int]:
+def _position(
+    document: Any, location: Sequence[str | int], *, at_key: bool = False
+) -> tuple[int, int]:
     """1-based line and column of the deepest node on `location` that exists in the file."""
     node, best = document, (1, 1)
-    for part in location:
+    for depth, part in enumerate(location):
         if isinstance(node, CommentedMap) and part in node:
-            line, column = node.lc.value(part)
+            last = depth == len(location) - 1
+            line, column = node.lc.key(part) if at_key and last else node.lc.value(part)
             best = (line + 1, column + 1)
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):

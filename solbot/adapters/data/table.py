@@ -101,16 +101,11 @@ def read_table(path: Path, header: Sequence[str], fields: Sequence[Field]) -> Ta
     kinds = {field.name: field.kind for field in wanted}
     schema = {name: _DTYPES[kinds.get(name, TEXT)] for name in header}
     try:
-        frame = pl.read_csv(
-            path,
-            has_header=True,
-            schema=schema,
-            columns=[field.name for field in wanted],
-            raise_if_empty=False,
-        )
+        # all columns are parsed (unused ones as text) so that polars refuses ragged lines
+        frame = pl.read_csv(path, has_header=True, schema=schema, raise_if_empty=False)
     except (pl.exceptions.PolarsError, OSError) as error:
         raise _locate(path, header, kinds, error) from None
-    table = Table(path, header, frame)
+    table = Table(path, header, frame.select([field.name for field in wanted]))
     for field in wanted:
         if not field.nullable:
             _check_present(table, field.name)
