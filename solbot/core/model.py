@@ -93,12 +93,11 @@ class MarketSpec:
 
     def min_lots_at(self, price_ticks: int) -> int:
         """Smallest order size in lots that meets both the base and the notional minimum."""
-        base = math.ceil(round(self.min_base_amount * 10**self.size_decimals, 9))
+        base = math.ceil(self.min_base_amount * 10**self.size_decimals - 1e-9)
         if price_ticks <= 0:
             return base
-        price = self.ticks_to_price(price_ticks)
-        notional = math.ceil(round(self.min_quote_amount / price * 10**self.size_decimals, 9))
-        return max(base, notional)
+        scaled = self.min_quote_amount * 10 ** (self.price_decimals + self.size_decimals)
+        return max(base, math.ceil(scaled / price_ticks - 1e-9))
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,21 @@ class RuleMachines:
         self.active_ns_total = [0] * count
         self.latched: set[str] = set()
         self._last_now = 0
+        self.hold_ns = [rule.hold_ns for rule in self.rules]
+        self.min_active_ns = [rule.min_active_ns for rule in self.rules]
+        self.cooldown_ns = [rule.cooldown_ns for rule in self.rules]
+        self._params: Sequence[float] | None = None
+
+    def bind(self, params: Sequence[float]) -> None:
+        """Resolve timers bound to parameters (called when the regime's parameters change)."""
+        if params is self._params:
+            return
+        self._params = params
+        for index, rule in enumerate(self.rules):
+            if rule.timer_params != _NO_TIMER_PARAMS:
+                hold, active, cooldown = rule.timers(params)
+                self.hold_ns[index], self.min_active_ns[index] = hold, active
+                self.cooldown_ns[index] = cooldown
 
     def restore_latches(self, rule_ids: Sequence[str]) -> None:
         """Re-activate kill rules latched in an earlier run (they survive restarts)."""
@@ -105,19 +120,20 @@ class RuleMachines:
             if rule.id == rule_id:
                 self.latched.discard(rule_id)
                 self.state[index] = RuleState.COOLDOWN
-                self.cooldown_until_ns[index] = now_ns + rule.cooldown_ns
+                self.cooldown_until_ns[index] = now_ns + self.cooldown_ns[index]
 
     def step(
         self, now_ns: int, results: Sequence[object], missing: object, params: Sequence[float] = ()
     ) -> list[int]:
         """Advance every rule to `now_ns`; returns the indexes of active rules."""
+        if params:
+            self.bind(params)
         active: list[int] = []
         elapsed = now_ns - self._last_now if self._last_now else 0
         self._last_now = now_ns
         state = self.state
+        hold_ns = self.hold_ns
         for index, rule in enumerate(self.rules):
-            if rule.timer_params != _NO_TIMER_PARAMS:
-                rule = _bound(rule, params)
             current = state[index]
             if current == RuleState.ACTIVE:
                 self.active_ns_total[index] += elapsed
@@ -135,7 +151,7 @@ class RuleMachines:
             if current == RuleState.IDLE:
                 if not condition:
                     continue
-                if rule.hold_ns > 0:
+                if hold_ns[index] > 0:
                     state[index] = RuleState.ARMING
                     self.since_ns[index] = now_ns
                     continue
@@ -144,7 +160,7 @@ class RuleMachines:
                 if not condition:
                     state[index] = RuleState.IDLE
                     continue
-                if now_ns - self.since_ns[index] < rule.hold_ns:
+                if now_ns - self.since_ns[index] < hold_ns[index]:
                     continue
                 current = self._activate(index, now_ns)
             elif self._released(index, rule, condition, now_ns, results, missing):
@@ -177,11 +193,12 @@ class RuleMachines:
         else:
             until = results[rule.until_slot]
             release = until is not missing and bool(until)
-        if not release or now_ns - self.since_ns[index] < rule.min_active_ns:
+        if not release or now_ns - self.since_ns[index] < self.min_active_ns[index]:
             return False
-        if rule.cooldown_ns > 0:
+        cooldown = self.cooldown_ns[index]
+        if cooldown > 0:
             self.state[index] = RuleState.COOLDOWN
-            self.cooldown_until_ns[index] = now_ns + rule.cooldown_ns
+            self.cooldown_until_ns[index] = now_ns + cooldown
         else:
             self.state[index] = RuleState.IDLE
         return True
@@ -189,10 +206,3 @@ class RuleMachines:
 
 _NO_TIMER_PARAMS = (-1, -1, -1)
 
-
-def _bound(rule: RuleSpec, params: Sequence[float]) -> RuleSpec:
-    hold, active, cooldown = rule.timers(params)
-    return RuleSpec(
-        rule.id, rule.priority, hold, active, cooldown, rule.on_error, rule.when_slot,
-        rule.until_slot, rule.actions, rule.description,
-    )
