@@ -1,6 +1,6 @@
 """A loopback fake of the Lighter exchange (REST + WebSocket on one port) with fault knobs."""
 
-from solbot.adapters.venues.fake_lighter.server import FakeLighterVenue
+from solbot.adapters.venues.fake_lighter.server import FakeLighterVenue, run_fake_venue, serve
 from solbot.adapters.venues.fake_lighter.settings import (
     KNOBS,
     MARKETS,
@@ -22,4 +22,6 @@ __all__ = [
     "FaultSettings",
     "apply_fault",
     "faults_from_assignments",
+    "run_fake_venue",
+    "serve",
 ]

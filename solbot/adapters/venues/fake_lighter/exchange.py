@@ -135,15 +135,15 @@ class FakeExchange:
         self.flush(now_ns)
 
     def _apply_event(self, event: MarketEvent, release_ns: int) -> None:
+        # The fake IS the exchange: receive and exchange time coincide (zero feed delay), and
+        # never fall behind a command already sent, so the matcher sees one monotone clock.
         ts = self._sim_time(release_ns)
         if event.kind == KIND_BOOK:
             self.public.apply_book(event)
-            self.matcher.on_book(
-                ts, release_ns, event.bid, event.bid_size, event.ask, event.ask_size
-            )
+            self.matcher.on_book(ts, ts, event.bid, event.bid_size, event.ask, event.ask_size)
             return
         self.public.add_public_trade(event, ts)
-        self.matcher.on_trade(ts, release_ns, event.price, event.size, event.aggressor)
+        self.matcher.on_trade(ts, ts, event.price, event.size, event.aggressor)
 
     def _expire_orders(self, now_ns: int) -> None:
         now_ms = now_ns // MS_NS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
@@ -62,6 +63,7 @@ class FakeLighterVenue:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._last_drop_ns = 0
         self.failure: BaseException | None = None
+        self.feed_description = ""
 
     @property
     def base_url(self) -> str:
@@ -88,7 +90,12 @@ class FakeLighterVenue:
     async def start(self) -> None:
         """Bind the port and start the market clock."""
         now = self.clock()
-        events = self._events if self._events is not None else build_feed(self.config)
+        if self._events is not None:
+            events: Iterable[MarketEvent] = self._events
+            self.feed_description = "events supplied by the caller"
+        else:
+            feed = build_feed(self.config)
+            events, self.feed_description = feed.events, feed.description
         exchange = FakeExchange(self.config, events, now, self._matcher)
         exchange.tick(now)  # the first quote is out before anyone can subscribe
         self.exchange = exchange
@@ -298,3 +305,34 @@ class FakeLighterVenue:
             "refused_429": self.limiter.refused,
         }
         return body
+
+
+async def serve(
+    config: FakeVenueConfig,
+    on_ready: Callable[[FakeLighterVenue], None],
+    duration_s: float | None = None,
+) -> None:
+    """Run a venue until SIGINT/SIGTERM, `duration_s`, or a failure of its market clock."""
+    async with FakeLighterVenue(config) as venue:
+        on_ready(venue)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        waiters = [asyncio.ensure_future(venue.serve_forever()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=duration_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
+
+
+def run_fake_venue(
+    config: FakeVenueConfig,
+    on_ready: Callable[[FakeLighterVenue], None],
+    duration_s: float | None = None,
+) -> None:
+    """Blocking entry point of `solbot fake-venue`."""
+    asyncio.run(serve(config, on_ready, duration_s))

@@ -258,10 +258,6 @@ class FakeVenueConfig:
         _check_config(self)
 
     @property
-    def uses_recorded_data(self) -> bool:
-        return bool(self.data_paths) and not self.synthetic
-
-    @property
     def market_with_fees(self) -> MarketSpec:
         """The market spec carrying the fees of the configured tier."""
         maker_bps, taker_bps = TIER_FEES_BPS[self.tier]
@@ -302,5 +298,7 @@ def _check_config(config: FakeVenueConfig) -> None:
             problems.append(f"api_keys: key index must be 0..254, found {key_index}")
     if config.initial_nonce < 0 or config.min_scheduled_cancel_ms < 0:
         problems.append("initial_nonce and min_scheduled_cancel_ms must be >= 0")
+    if config.synthetic and config.data_paths:
+        problems.append("data_paths: a synthetic feed takes no data files")
     if problems:
         raise UsageError("invalid fake venue settings: " + "; ".join(problems))
