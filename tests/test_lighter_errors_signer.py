@@ -111,7 +111,7 @@ def test_unsigned_signer_writes_the_real_field_names() -> None:
         "IsAsk", "Type", "TimeInForce", "ReduceOnly", "TriggerPrice", "OrderExpiry", "ExpiredAt",
         "Nonce", "Sig", "L2TxAttributes",
     ]  # fmt: skip
-    assert body["OrderExpiry"] == 1_000 + 28 * 24 * 3600 * 1000 and body["Sig"] == ""
+    assert body["OrderExpiry"] == 1_000 + 28 * 24 * 3600 * 1000 and body["Sig"] == "unsigned"
     assert json.loads(signer.sign_cancel(2, 17, 10).tx_info)["Index"] == 17
     cancel_all = json.loads(signer.sign_cancel_all(1, 5_000, 11).tx_info)
     assert (cancel_all["TimeInForce"], cancel_all["Time"]) == (1, 5_000)

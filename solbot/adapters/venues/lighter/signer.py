@@ -1,8 +1,8 @@
 """Transaction signing: the lighter-sdk native signer, and an unsigned twin for the fake venue.
 
 Crypto is never hand-rolled: `LighterSdkSigner` calls the Go signer shipped in lighter-sdk
-(optional extra `solbot[lighter]`). `UnsignedTestSigner` writes the same tx_info fields with an
-empty signature and refuses any non-loopback URL.
+(optional extra `solbot[lighter]`). `UnsignedTestSigner` writes the same tx_info fields with a
+placeholder signature and refuses any non-loopback URL.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ CANCEL_ALL_ABORT = 2
 DEFAULT_ORDER_EXPIRY = -1  # the signer writes now + 28 days
 IOC_ORDER_EXPIRY = 0
 MAX_CLIENT_ORDER_INDEX = 2**48 - 1
+# Not a signature: a marker the loopback fake accepts (it rejects an absent or empty Sig, which
+# catches code that forgets to sign) and that no real venue could ever verify.
+UNSIGNED_SIG = "unsigned"
 TX_EXPIRY_MS = 10 * 60 * 1000
 ORDER_EXPIRY_28_DAYS_MS = 28 * 24 * 3600 * 1000
 
@@ -113,7 +116,7 @@ def is_loopback_url(url: str) -> bool:
 
 
 class UnsignedTestSigner:
-    """Same tx_info fields as the real signer, empty `Sig`: for the loopback fake venue only."""
+    """Same tx_info fields as the real signer, placeholder `Sig`: for loopback fake venues only."""
 
     def __init__(
         self,
@@ -178,7 +181,7 @@ class UnsignedTestSigner:
             {
                 "ExpiredAt": self._now_ms() + TX_EXPIRY_MS,
                 "Nonce": nonce,
-                "Sig": "",
+                "Sig": UNSIGNED_SIG,
                 "L2TxAttributes": None,
             }
         )
