@@ -80,9 +80,11 @@ def test_detect_format_unknown_header(tmp_path: Path) -> None:
     assert "unrecognised header 'time,price,amount'" in problem.message
 
 
-def test_prices_and_sizes_become_ticks_and_lots(tmp_path: Path) -> None:
-    book = write(tmp_path / "b.csv.gz", BOOK, [book_row(10 * S, 10_000, "2681.62", "2681.63")])
-    events = all_events([book])
+@pytest.mark.parametrize(("name", "gz"), [("b.csv", True), ("b.csv.gz", False)])
+def test_prices_and_sizes_become_ticks_and_lots(tmp_path: Path, name: str, gz: bool) -> None:
+    # gzip is recognised by its magic bytes, whatever the file name says
+    row = book_row(10 * S, 10_000, "2681.62", "2681.63")
+    events = all_events([write(tmp_path / name, BOOK, [row], gz=gz)])
     assert events.kind.tolist() == [KIND_BOOK]
     assert (events.bid_price[0], events.ask_price[0]) == (268162, 268163)
     assert (events.bid_size[0], events.ask_size[0]) == (1000, 2500)
