@@ -178,7 +178,19 @@ def test_parse_time(text: str, ns: int) -> None:
     assert parse_time_ns(text) == ns
 
 
-def test_parse_time_rejects_nonsense_and_formats_back() -> None:
+@pytest.mark.parametrize("text", ["12:00 tomorrow", "1723161300", "1723161300000000"])
+def test_parse_time_refuses_nonsense_and_guesses(text: str) -> None:
     with pytest.raises(UsageError):
-        parse_time_ns("12:00 tomorrow")
+        parse_time_ns(text)
+
+
+def test_unwritable_output_is_a_runtime_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing-folder" / "o.parquet"
+    code, _, err = run(capsys, "data", "convert", *map(str, sample_paths()), "-o", str(out))
+    assert code == 1 and f"cannot write {out}" in err
+
+
+def test_format_time() -> None:
     assert format_time_ns(1_723_161_300_250_000_000) == "2024-08-08T23:55:00.250Z"

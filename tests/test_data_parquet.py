@@ -11,6 +11,7 @@ import pytest
 
 from solbot.adapters.data import (
     EventChunk,
+    detect_format,
     open_events,
     parquet_market_key,
     read_metadata,
@@ -44,6 +45,7 @@ def test_round_trip_equals_the_csv_events(tmp_path: Path) -> None:
     info = write_parquet(source, out)
     assert info.rows == source.count() == 53_992 + 14_076
     assert (info.format, info.coarse) == ("solbot_parquet", False)
+    assert detect_format(out) == "solbot_parquet"
     assert info.clock_shift_ns == source.files[0].clock_shift_ns
     assert_same(events_of(sample_paths()), events_of([out]))
     reread = open_events([out], ETH).files[0]

@@ -13,7 +13,8 @@ from solbot.adapters.data.source import EventSource, open_events
 from solbot.core.model import MarketSpec
 from solbot.errors import UsageError
 
-_UNIX_MS = re.compile(r"^\d{9,16}$")
+_DIGITS = re.compile(r"^\d+$")
+_UNIX_MS_DIGITS = 13  # 2001-09-09 .. 2286-11-20
 
 
 def write_parquet(source: EventSource, out: Path) -> DataFileInfo:
@@ -46,7 +47,12 @@ def convert_files(
 def parse_time_ns(text: str) -> int:
     """Nanoseconds since the epoch from ISO-8601 (UTC unless it says otherwise) or unix ms."""
     value = text.strip()
-    if _UNIX_MS.match(value):
+    if _DIGITS.match(value):
+        if len(value) != _UNIX_MS_DIGITS:
+            raise UsageError(
+                f"time '{text}' is not unix milliseconds (13 digits, e.g. 1723161300000); "
+                "seconds and microseconds are refused rather than guessed"
+            )
         return int(value) * 1_000_000
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -16,7 +16,7 @@ from solbot.adapters.data.events import COLUMN_DTYPES, DataFileInfo, EventChunk
 from solbot.adapters.data.formats import SOLBOT_PARQUET, sha256_file
 from solbot.adapters.data.loaded import Loaded
 from solbot.core.model import MarketSpec
-from solbot.errors import DataError, Problem
+from solbot.errors import DataError, Problem, RuntimeFailure
 
 METADATA_KEY = b"solbot"
 FILE_KIND = "solbot-events"
@@ -63,6 +63,8 @@ def write_events(
                 rows += len(chunk)
                 writer.write_table(pa.Table.from_pydict(chunk.columns(), schema=schema))
         os.replace(partial, out)
+    except (OSError, pa.ArrowException) as error:
+        raise RuntimeFailure(f"cannot write {out}: {error}") from None
     finally:
         partial.unlink(missing_ok=True)
     return DataFileInfo(
