@@ -19,12 +19,14 @@ from collections.abc import Callable, Sequence
 from solbot.adapters.data import open_events, sample_paths
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile
-from solbot.config.markets import infer_market_from_filename, resolve_market
+from solbot.config.markets import infer_market_from_filename
 from solbot.core.engine import CompiledPolicy, Engine
 from solbot.core.expressions import MISSING
 
 
-def hand_written(policy: CompiledPolicy) -> Callable[[Sequence[float], int, Sequence[float]], list[object]]:
+def hand_written(
+    policy: CompiledPolicy,
+) -> Callable[[Sequence[float], int, Sequence[float]], list[object]]:
     """The shipped rules written by hand, as an engineer would without a rule engine."""
     s = policy.catalog.index()
     q = {name: i for i, name in enumerate(policy.param_names)}
@@ -33,7 +35,11 @@ def hand_written(policy: CompiledPolicy) -> Callable[[Sequence[float], int, Sequ
     RL5, RL1H, RLD = s["realized_5m_usd"], s["realized_1h_usd"], s["realized_day_usd"]
     GB, EXP = s["guard_block_s"], s["exposure_s"]
     b = {name: 1 << i for name, i in s.items()}
-    m5, m45, mv = b["ret_5m_bps"] | b["inventory_units"], b["ret_45s_bps"] | b["inventory_units"], b["vol_ema_bps"]
+    m5, m45, mv = (
+        b["ret_5m_bps"] | b["inventory_units"],
+        b["ret_45s_bps"] | b["inventory_units"],
+        b["vol_ema_bps"],
+    )
     mvi = mv | b["inventory_units"]
     mclip = b["sigma_1m_bps"] | b["vol_percentile"]
     mstale = b["feed_age_s"] | b["book_valid"]
@@ -70,7 +76,9 @@ def hand_written(policy: CompiledPolicy) -> Callable[[Sequence[float], int, Sequ
             out[13] = vol < 0
             out[14] = vol >= p[P["vol_high_clip_bps"]]
         if ready & mvi == mvi:
-            out[10] = vol <= p[P["vol_high_resume_bps"]] and ai <= p[P["vol_resume_inventory_units"]]
+            out[10] = (
+                vol <= p[P["vol_high_resume_bps"]] and ai <= p[P["vol_resume_inventory_units"]]
+            )
         out[15] = p[P["vol_high_clip_multiplier"]]
         if ready & mclip == mclip:
             sigma, pct = v[SIG], v[PCT]
@@ -78,8 +86,10 @@ def hand_written(policy: CompiledPolicy) -> Callable[[Sequence[float], int, Sequ
             pstart = p[P["clip_curve_start_percentile"]]
             out[16] = sigma > start or pct > pstart
             try:
-                out[17] = min(clamp(1 - (sigma - start) / (full - start), 0, 1),
-                              clamp(1 - (pct - pstart) / (100 - pstart), 0, 1))
+                out[17] = min(
+                    clamp(1 - (sigma - start) / (full - start), 0, 1),
+                    clamp(1 - (pct - pstart) / (100 - pstart), 0, 1),
+                )
             except ZeroDivisionError:
                 out[17] = M
         if ready & mstale == mstale:
@@ -105,23 +115,37 @@ def hand_written(policy: CompiledPolicy) -> Callable[[Sequence[float], int, Sequ
         out[36] = ai > p[P["kill_inventory_units"]]
         out[37] = v[GB] >= p[P["hedge_emergency_after_s"]] and v[EXP] > 0
         if ready & mregime == mregime:
-            out[38] = v[RL5] <= floor or r45 <= p[P["trend_fast_down_trigger_bps"]] or vol < p[P["regime_vol_threshold_bps"]]
+            out[38] = (
+                v[RL5] <= floor
+                or r45 <= p[P["trend_fast_down_trigger_bps"]]
+                or vol < p[P["regime_vol_threshold_bps"]]
+            )
         return out
 
     return rules
 
 
-def random_states(policy: CompiledPolicy, count: int, seed: int = 7) -> list[tuple[list[float], int]]:
+def random_states(
+    policy: CompiledPolicy, count: int, seed: int = 7
+) -> list[tuple[list[float], int]]:
     rng = random.Random(seed)
     names = policy.catalog.names
     always = 0
-    for name in ("inventory_units", "realized_5m_usd", "realized_1h_usd", "realized_day_usd",
-                 "guard_block_s", "exposure_s"):
+    for name in (
+        "inventory_units",
+        "realized_5m_usd",
+        "realized_1h_usd",
+        "realized_day_usd",
+        "guard_block_s",
+        "exposure_s",
+    ):
         always |= 1 << policy.catalog.index()[name]
     states = []
     for _ in range(count):
-        values = [rng.choice([0.0, rng.uniform(-40, 40), rng.uniform(-1, 1), rng.uniform(0, 100)])
-                  for _ in names]
+        values = [
+            rng.choice([0.0, rng.uniform(-40, 40), rng.uniform(-1, 1), rng.uniform(0, 100)])
+            for _ in names
+        ]
         ready = rng.getrandbits(len(names)) | always
         if rng.random() < 0.5:
             ready = (1 << len(names)) - 1
@@ -129,7 +153,9 @@ def random_states(policy: CompiledPolicy, count: int, seed: int = 7) -> list[tup
     return states
 
 
-def per_call_us(function: Callable, states: list, params: Sequence[float], repeat: int = 5) -> float:
+def per_call_us(
+    function: Callable, states: list, params: Sequence[float], repeat: int = 5
+) -> float:
     best = math.inf
     for _ in range(repeat):
         started = time.perf_counter()
@@ -139,8 +165,10 @@ def per_call_us(function: Callable, states: list, params: Sequence[float], repea
     return best / len(states) * 1e6
 
 
-def engine_step_us(policy: CompiledPolicy, ticks: list[tuple[int, ...]]) -> tuple[float, float, float]:
-    """µs per tick: decide on every tick; on_book alone; decide at the policy's decision interval."""
+def engine_step_us(
+    policy: CompiledPolicy, ticks: list[tuple[int, ...]]
+) -> tuple[float, float, float]:
+    """µs per tick: decide every tick; on_book alone; decide at the decision interval."""
     best_full = best_signals = best_cadence = math.inf
     for _ in range(3):
         engine = Engine(policy)
@@ -178,8 +206,11 @@ def main() -> int:
     assert data_entry is not None
     policy = compile_policy(resolve_profile(args.profile, ConfigDir.find()), data_entry.spec)
     if len(policy.rules) != 19:
-        print(f"profile {args.profile} has {len(policy.rules)} rules; the hand-written twin covers "
-              "the 19 shipped ones", file=sys.stderr)
+        print(
+            f"profile {args.profile} has {len(policy.rules)} rules; the hand-written twin covers "
+            "the 19 shipped ones",
+            file=sys.stderr,
+        )
         return 2
     params = policy.params_by_regime[policy.default_regime]
     hand = hand_written(policy)
@@ -187,12 +218,19 @@ def main() -> int:
     for values, ready in states:
         compiled, manual = policy.program(values, ready, params), hand(values, ready, params)
         if compiled != manual:
-            print("MISMATCH between compiled and hand-written rules", compiled, manual, file=sys.stderr)
+            print(
+                "MISMATCH between compiled and hand-written rules",
+                compiled,
+                manual,
+                file=sys.stderr,
+            )
             return 1
     compiled_us = per_call_us(policy.program, states, params)
     hand_us = per_call_us(hand, states, params)
-    print(f"profile {args.profile}: {len(policy.rules)} rules, 39 expressions; "
-          f"{len(states):,} random states, outputs identical")
+    print(
+        f"profile {args.profile}: {len(policy.rules)} rules, 39 expressions; "
+        f"{len(states):,} random states, outputs identical"
+    )
     print(f"hand-written function: {hand_us:6.2f} µs per evaluation")
     print(f"compiled ruleset:      {compiled_us:6.2f} µs per evaluation")
     print(f"ratio compiled / hand: {compiled_us / hand_us:6.2f}   (target <= 1.3)")
@@ -200,19 +238,30 @@ def main() -> int:
     events = open_events(paths, data_entry.spec)
     ticks = []
     for chunk in events.chunks():
-        for row in zip(chunk.ts_ns.tolist(), chunk.exchange_ts_ns.tolist(), chunk.kind.tolist(),
-                       chunk.bid_price.tolist(), chunk.bid_size.tolist(), chunk.ask_price.tolist(),
-                       chunk.ask_size.tolist(), strict=True):
+        for row in zip(
+            chunk.ts_ns.tolist(),
+            chunk.exchange_ts_ns.tolist(),
+            chunk.kind.tolist(),
+            chunk.bid_price.tolist(),
+            chunk.bid_size.tolist(),
+            chunk.ask_price.tolist(),
+            chunk.ask_size.tolist(),
+            strict=True,
+        ):
             if row[2] == 0:
                 ticks.append((row[0], row[1], *row[3:]))
     full_us, signals_us, cadence_us = engine_step_us(policy, ticks)
     interval_ms = policy.decision_interval_ns / 1e6
     print(f"over {len(ticks):,} recorded book ticks (bundled sample):")
     print(f"  signals update alone:                          {signals_us:6.2f} µs per tick")
-    print(f"  full step at the decision interval ({interval_ms:g} ms):    {cadence_us:6.2f} µs per tick "
-          f"(target <= 5: {'meets' if cadence_us <= 5 else 'MISSES'})")
-    print(f"  full step deciding on EVERY tick:              {full_us:6.2f} µs per tick "
-          "(rules + merge + quotes + risk + hedge each time)")
+    print(
+        f"  full step at the decision interval ({interval_ms:g} ms): {cadence_us:6.2f} µs/tick "
+        f"(target <= 5: {'meets' if cadence_us <= 5 else 'MISSES'})"
+    )
+    print(
+        f"  full step deciding on EVERY tick:              {full_us:6.2f} µs per tick "
+        "(rules + merge + quotes + risk + hedge each time)"
+    )
     return 0
 
 

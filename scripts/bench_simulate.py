@@ -59,9 +59,17 @@ def floor_loop(source: Repeated, mapping: PriceMapping) -> int:
     for chunk in source.chunks():
         columns = mapping.apply(chunk)
         for row in zip(
-            columns["ts_ns"], columns["exchange_ts_ns"], columns["kind"], columns["bid_price"],
-            columns["bid_size"], columns["ask_price"], columns["ask_size"], columns["trade_price"],
-            columns["trade_size"], columns["aggressor"], strict=True,
+            columns["ts_ns"],
+            columns["exchange_ts_ns"],
+            columns["kind"],
+            columns["bid_price"],
+            columns["bid_size"],
+            columns["ask_price"],
+            columns["ask_size"],
+            columns["trade_price"],
+            columns["trade_size"],
+            columns["aggressor"],
+            strict=True,
         ):
             count += 1 if row else 0
     return count
@@ -70,7 +78,9 @@ def floor_loop(source: Repeated, mapping: PriceMapping) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     parser.add_argument("--profile", default="defensive")
     args = parser.parse_args()
     folder = args.shared / "orderbook_trades" / "flat"
@@ -87,8 +97,10 @@ def main() -> int:
     target_entry = resolve_market("lighter:SOL")
     target = target_entry.spec_for_tier("standard")
     mapping = PriceMapping.build(events, source_market, target, None)
-    print(f"data: {pair} ({len(chunk):,} events) x {copies} copies shifted in time "
-          f"= {repeated.count():,} events")
+    print(
+        f"data: {pair} ({len(chunk):,} events) x {copies} copies shifted in time "
+        f"= {repeated.count():,} events"
+    )
 
     started = time.perf_counter()
     floor_count = floor_loop(repeated, mapping)
@@ -98,9 +110,16 @@ def main() -> int:
     policy = compile_policy(resolved, target)
     tier = target_entry.tiers["standard"]
     session = Session(policy, market_key=target_entry.key)
-    venue = SimulatedExchange(target, FillModelSettings(
-        order_latency_ms=tier.order_latency_ms, cancel_latency_ms=tier.cancel_latency_ms,
-        taker_latency_ms=tier.taker_latency_ms, tx_per_minute=tier.tx_per_minute), session)
+    venue = SimulatedExchange(
+        target,
+        FillModelSettings(
+            order_latency_ms=tier.order_latency_ms,
+            cancel_latency_ms=tier.cancel_latency_ms,
+            taker_latency_ms=tier.taker_latency_ms,
+            tx_per_minute=tier.tx_per_minute,
+        ),
+        session,
+    )
     session.attach(venue)
     started = time.perf_counter()
     replay(repeated, mapping, session, venue, None, repeated.count())
@@ -111,8 +130,10 @@ def main() -> int:
     print(f"floor loop (read + iterate):  {floor_rate:>12,.0f} events/s  ({floor_s:.2f} s)")
     print(f"simulate --profile {args.profile}: {replay_rate:>12,.0f} events/s  ({replay_s:.2f} s)")
     print(f"replay / floor ratio:         {replay_rate / floor_rate:.3f}")
-    print(f"decisions: {session.stats.decisions:,}  fills: {session.stats.fills}  "
-          f"commands: {session.stats.commands:,}")
+    print(
+        f"decisions: {session.stats.decisions:,}  fills: {session.stats.fills}  "
+        f"commands: {session.stats.commands:,}"
+    )
     target_rate = 300_000
     verdict = "meets" if replay_rate >= target_rate else "MISSES"
     print(f"target >= {target_rate:,} events/s end to end: {verdict}")

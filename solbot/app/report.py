@@ -50,17 +50,23 @@ def svg_plot(title: str, series: list[Series], x_range: tuple[float, float], uni
     def py(y: float) -> float:
         return HEIGHT - PAD / 2 - (y - y_low) / (y_high - y_low) * (HEIGHT - PAD)
 
-    parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img">',
-             f'<rect x="{PAD}" y="{PAD / 2}" width="{WIDTH - 2 * PAD}" height="{HEIGHT - PAD}" '
-             'fill="none" stroke="#ccc"/>']
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img">',
+        f'<rect x="{PAD}" y="{PAD / 2}" width="{WIDTH - 2 * PAD}" height="{HEIGHT - PAD}" '
+        'fill="none" stroke="#ccc"/>',
+    ]
     for value in (y_low, (y_low + y_high) / 2, y_high):
         parts.append(f'<text x="4" y="{py(value) + 4:.1f}" font-size="10">{value:.6g}</text>')
     for value in (x_low, (x_low + x_high) / 2, x_high):
-        parts.append(f'<text x="{px(value) - 10:.1f}" y="{HEIGHT - 4}" font-size="10">{value:.0f}s</text>')
+        parts.append(
+            f'<text x="{px(value) - 10:.1f}" y="{HEIGHT - 4}" font-size="10">{value:.0f}s</text>'
+        )
     for item in drawn:
         if item.markers:
             for x, y in item.points:
-                parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{item.color}"/>')
+                parts.append(
+                    f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{item.color}"/>'
+                )
             continue
         coords: list[str] = []
         previous: tuple[float, float] | None = None
@@ -69,12 +75,15 @@ def svg_plot(title: str, series: list[Series], x_range: tuple[float, float], uni
                 coords.append(f"{px(x):.1f},{py(previous[1]):.1f}")
             coords.append(f"{px(x):.1f},{py(y):.1f}")
             previous = (x, y)
-        parts.append(f'<polyline fill="none" stroke="{item.color}" stroke-width="1.2" '
-                     f'points="{" ".join(coords)}"/>')
+        parts.append(
+            f'<polyline fill="none" stroke="{item.color}" stroke-width="1.2" '
+            f'points="{" ".join(coords)}"/>'
+        )
     legend = " ".join(
         f'<span style="color:{s.color}">&#9632; {html.escape(s.label)}</span>' for s in drawn
     )
-    return f"<h3>{html.escape(title)} <small>({html.escape(unit)})</small></h3>{''.join(parts)}</svg><p>{legend}</p>"
+    heading = f"<h3>{html.escape(title)} <small>({html.escape(unit)})</small></h3>"
+    return f"{heading}{''.join(parts)}</svg><p>{legend}</p>"
 
 
 def _read_trace(path: Path) -> list[dict[str, Any]]:
@@ -124,22 +133,29 @@ def write_report(result: SimulationResult) -> Path:
             _spans(rule_spans, set(record["rules"]), x)
     timeline = _timeline(rule_spans, x_range)
     summary = {k: v for k, v in result.summary.items() if not isinstance(v, dict)}
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in sorted(summary.items()))
+    rows = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in sorted(summary.items())
+    )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    body = "".join([
-        f"<h1>solbot simulate: {html.escape(header['profile'])} on {html.escape(header['market'])}</h1>",
-        f"<ul>{notes}</ul>" if notes else "",
-        svg_plot("price, our quotes and fills", [mid, bid, ask, buys, sells], x_range, "USD"),
-        svg_plot("inventory", [inventory], x_range, "units"),
-        svg_plot("cumulative FIFO realized PnL", [pnl], x_range, "USD"),
-        timeline,
-        f"<h3>summary</h3><table>{rows}</table>",
-    ])
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>solbot report</title>"
-            f"<style>body{{font-family:sans-serif;max-width:960px;margin:auto}}"
-            f"td{{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px}}</style></head>"
-            f"<body>{body}</body></html>\n")
+    body = "".join(
+        [
+            f"<h1>solbot simulate: {html.escape(header['profile'])} "
+            f"on {html.escape(header['market'])}</h1>",
+            f"<ul>{notes}</ul>" if notes else "",
+            svg_plot("price, our quotes and fills", [mid, bid, ask, buys, sells], x_range, "USD"),
+            svg_plot("inventory", [inventory], x_range, "units"),
+            svg_plot("cumulative FIFO realized PnL", [pnl], x_range, "USD"),
+            timeline,
+            f"<h3>summary</h3><table>{rows}</table>",
+        ]
+    )
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>solbot report</title>"
+        f"<style>body{{font-family:sans-serif;max-width:960px;margin:auto}}"
+        f"td{{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px}}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
     path = result.out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
@@ -155,7 +171,9 @@ def _spans(spans: dict[str, list[tuple[float, float | None]]], active: set[str],
             items.append((x, None))
 
 
-def _timeline(spans: dict[str, list[tuple[float, float | None]]], x_range: tuple[float, float]) -> str:
+def _timeline(
+    spans: dict[str, list[tuple[float, float | None]]], x_range: tuple[float, float]
+) -> str:
     if not spans:
         return "<h3>rule activations</h3><p>no rule was active</p>"
     names = sorted(spans)
@@ -170,6 +188,9 @@ def _timeline(spans: dict[str, list[tuple[float, float | None]]], x_range: tuple
             stop = x_range[1] if finish is None else finish
             x0 = 160 + (begin - x_range[0]) / span * (WIDTH - 170)
             width = max(1.0, (stop - begin) / span * (WIDTH - 170))
-            parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{width:.1f}" height="{row - 4}" fill="#d4a72c"/>')
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y}" width="{width:.1f}" height="{row - 4}" '
+                'fill="#d4a72c"/>'
+            )
     parts.append("</svg>")
     return "<h3>rule activations over time</h3>" + "".join(parts)

@@ -319,7 +319,7 @@ class Session:
 
 
 def engine_mid_ticks(session: Session) -> float:
-    return session.engine.signals.mid * 10**session.policy.market.price_decimals
+    return session.engine.signals.mid * session.policy.market.price_scale
 
 
 def describe_command(command: Command) -> dict[str, Any]:

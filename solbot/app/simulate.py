@@ -233,12 +233,12 @@ class PriceMapping:
                 column = np.maximum(
                     np.rint(column * size_scale), (column > 0).astype(np.int64)
                 ).astype(np.int64)
-            out[name] = column  # type: ignore[assignment]
+            out[name] = column
         # Rescaling can round a one-tick spread to zero; keep the book one tick wide, not locked.
         bid, ask = out["bid_price"], out["ask_price"]
         locked = (bid > 0) & (ask > 0) & (ask <= bid)  # type: ignore[operator]
         if locked.any():
-            ask[locked] = bid[locked] + 1  # type: ignore[index]
+            ask[locked] = bid[locked] + 1
         return {name: column.tolist() for name, column in out.items()}  # type: ignore[attr-defined]
 
 

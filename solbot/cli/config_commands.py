@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 
 from solbot.app.explain import explain, render
 from solbot.config.check import check, init_config
@@ -92,7 +93,9 @@ def _origin(origins: dict[str, str], path: str) -> str:
 def diff_command(
     old: Annotated[str, typer.Argument(help="Profile to compare from.")],
     new: Annotated[str, typer.Argument(help="Profile to compare to.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of differences.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of differences.")
+    ] = False,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when the profiles differ (like git diff).")
     ] = False,
@@ -114,7 +117,7 @@ def schema_command(
     kind: Annotated[str, typer.Argument(help="profile or ruleset")] = "profile",
 ) -> None:
     """Print the JSON Schema of profile or rule files (for editor validation)."""
-    models = {"profile": Profile, "ruleset": RulesetFile}
+    models: dict[str, type[BaseModel]] = {"profile": Profile, "ruleset": RulesetFile}
     if kind not in models:
         raise UsageError(f"schema kind must be profile or ruleset, found {kind!r}")
     schema = models[kind].model_json_schema(by_alias=True)
@@ -141,8 +144,10 @@ def init_command(
 ) -> None:
     """Write the shipped profiles and rules into DIRECTORY for editing."""
     written = init_config(directory, force)
-    typer.echo(f"wrote {len(written)} files under {directory}; use --config-dir {directory} "
-               "or run solbot from there")
+    typer.echo(
+        f"wrote {len(written)} files under {directory}; use --config-dir {directory} "
+        "or run solbot from there"
+    )
 
 
 def register(app: typer.Typer) -> None:

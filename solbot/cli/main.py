@@ -13,7 +13,7 @@ from solbot.errors import SolbotError
 
 app = typer.Typer(
     name="solbot",
-    help="Rule-driven market maker for SOL-PERP on Lighter. Policy lives in YAML profiles and rules.",
+    help="Rule-driven market maker for SOL-PERP on Lighter; policy lives in YAML profiles/rules.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -20,46 +20,89 @@ def simulate_command(
     profile: Annotated[str, typer.Option("--profile", help="Profile to simulate.")] = "defensive",
     data: Annotated[
         list[Path] | None,
-        typer.Option("--data", help="Data file (repeat for bookticker + trades). Default: bundled sample."),
+        typer.Option(
+            "--data", help="Data file (repeat for bookticker + trades). Default: bundled sample."
+        ),
     ] = None,
     market: Annotated[
         str | None,
-        typer.Option("--market", help="Instrument to trade (default: the profile's market, e.g. lighter:SOL)."),
+        typer.Option(
+            "--market",
+            help="Instrument to trade (default: the profile's market, e.g. lighter:SOL).",
+        ),
     ] = None,
     data_market: Annotated[
         str | None,
-        typer.Option("--data-market", help="Market the data was recorded on (default: from the file name)."),
+        typer.Option(
+            "--data-market", help="Market the data was recorded on (default: from the file name)."
+        ),
     ] = None,
     reference_price: Annotated[
         float | None,
-        typer.Option(help="When data and traded market differ, rescale prices so the first mid is this."),
+        typer.Option(
+            help="When data and traded market differ, rescale prices so the first mid is this."
+        ),
     ] = None,
-    start: Annotated[str | None, typer.Option("--from", help="Start time (ISO-8601 UTC or unix ms).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="End time (ISO-8601 UTC or unix ms).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default runs/<profile>-<key>).")] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="Ledger file (default <out>/ledger.db).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the probabilistic parts of the fill model.")] = 0,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start time (ISO-8601 UTC or unix ms).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End time (ISO-8601 UTC or unix ms).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default runs/<profile>-<key>).")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Ledger file (default <out>/ledger.db).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the probabilistic parts of the fill model.")
+    ] = 0,
     queue_model: Annotated[str, typer.Option(help="risk_averse or probabilistic.")] = "risk_averse",
-    tier: Annotated[str | None, typer.Option(help="Account tier (fees, latency, tx budget).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
-    report: Annotated[bool, typer.Option("--report", help="Write report.html to the output folder.")] = False,
-    config_dir: Annotated[Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")] = None,
+    tier: Annotated[
+        str | None, typer.Option(help="Account tier (fees, latency, tx budget).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout.")
+    ] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Write report.html to the output folder.")
+    ] = False,
+    config_dir: Annotated[
+        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
+    ] = None,
 ) -> None:
-    """Replay ticks through the same engine as `run`, with a realistic fill model; print a summary."""
+    """Replay ticks through the engine of `run` and a realistic fill model; print a summary."""
     paths = tuple(data) if data else tuple(_sample())
     request = SimulationRequest(
-        profile=profile, data=paths, config_dir=config_dir, market=market, data_market=data_market,
+        profile=profile,
+        data=paths,
+        config_dir=config_dir,
+        market=market,
+        data_market=data_market,
         reference_price=reference_price,
         start_ns=parse_time_ns(start, "--from") if start else None,
         end_ns=parse_time_ns(end, "--to") if end else None,
-        out_dir=out, db=db, seed=seed, queue_model=queue_model, tier=tier,
+        out_dir=out,
+        db=db,
+        seed=seed,
+        queue_model=queue_model,
+        tier=tier,
     )
     console = Console(stderr=True)
     if console.is_terminal and not as_json:
-        with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
-                      TimeRemainingColumn(), console=console, transient=True) as bar:
+        with Progress(
+            TextColumn("replaying"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} events"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("replay", total=None)
-            result = run_simulation(request, lambda done, total: bar.update(task, completed=done, total=total))
+            result = run_simulation(
+                request, lambda done, total: bar.update(task, completed=done, total=total)
+            )
     else:
         result = run_simulation(request)
     summary = result.summary
@@ -83,21 +126,36 @@ def _render(summary: dict[str, Any]) -> None:
     console = Console(file=sys.stdout, width=100)
     table = Table(title=f"simulate {summary['profile']} on {summary['market']}", show_header=False)
     rows = [
-        ("events", f"{summary['events']:,} in {summary['simulated_s']:.1f} s simulated "
-                   f"({summary['events_per_s'] or 0:,.0f} events/s)"),
-        ("fills", f"{summary['fills']} (maker {summary['maker_fills']}, taker {summary['taker_fills']})"),
+        (
+            "events",
+            f"{summary['events']:,} in {summary['simulated_s']:.1f} s simulated "
+            f"({summary['events_per_s'] or 0:,.0f} events/s)",
+        ),
+        (
+            "fills",
+            f"{summary['fills']} (maker {summary['maker_fills']}, taker {summary['taker_fills']})",
+        ),
         ("volume", f"${summary['volume_usd']:,.2f}"),
         ("FIFO realized PnL", f"${summary['realized_pnl_usd']:,.4f}"),
         ("fees", f"${summary['fees_usd']:,.4f}"),
         ("net PnL (realized - fees + funding)", f"${summary['net_pnl_usd']:,.4f}"),
         ("unrealized at last mid", f"${summary['unrealized_pnl_usd']:,.4f}"),
-        ("inventory / max |inventory|", f"{summary['inventory']:g} / {summary['max_abs_inventory']:g}"),
+        (
+            "inventory / max |inventory|",
+            f"{summary['inventory']:g} / {summary['max_abs_inventory']:g}",
+        ),
         ("time flat", f"{summary['time_flat_pct']:.1f} %"),
         ("markouts 1/5/30/60 s (bps)", _markouts(summary.get("markouts_bps") or {})),
-        ("txs per minute", f"{summary['tx_per_minute']:.1f} of {summary['tx_budget_per_minute']} "
-                           f"({summary['tx_dropped_by_budget']} held back by the budget)"),
-        ("regimes", ", ".join(f"{k} {v:.0f} s" for k, v in summary["regime_s"].items())
-         + f" ({summary['regime_switches']} switches)"),
+        (
+            "txs per minute",
+            f"{summary['tx_per_minute']:.1f} of {summary['tx_budget_per_minute']} "
+            f"({summary['tx_dropped_by_budget']} held back by the budget)",
+        ),
+        (
+            "regimes",
+            ", ".join(f"{k} {v:.0f} s" for k, v in summary["regime_s"].items())
+            + f" ({summary['regime_switches']} switches)",
+        ),
         ("trace sha256", summary["trace_sha256"]),
         ("ledger", summary["db"]),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from solbot.config.compile import ExpressionCollector, rule_spec, compile_policy
+from solbot.config.compile import ExpressionCollector, compile_policy, rule_spec
 from solbot.config.loader import (
     ConfigDir,
     LoadedRule,
@@ -13,10 +13,17 @@ from solbot.config.loader import (
     resolve_profile,
     shipped_config_dir,
 )
+from solbot.config.markets import resolve_market
 from solbot.config.yamlio import load_yaml
 from solbot.core.catalog import SignalCatalog
-from solbot.config.markets import resolve_market
-from solbot.errors import ConfigError, InvalidInput, Problem, SchemaVersionError, SolbotError, UsageError
+from solbot.errors import (
+    ConfigError,
+    InvalidInput,
+    Problem,
+    SchemaVersionError,
+    SolbotError,
+    UsageError,
+)
 
 
 def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
@@ -27,12 +34,17 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
     if profile is None:
         params, returns = _declared(config_dir)
         for path in sorted((config_dir.root / "rules").glob("*.yaml")):
-            _collect(lambda path=path: _check_rule_file(path, config_dir, params, returns),
-                     problems, schema_problems)
+            _collect(
+                lambda path=path: _check_rule_file(path, config_dir, params, returns),
+                problems,
+                schema_problems,
+            )
     for name in names:
+
         def compile_one(name: str = name) -> None:
             resolved = resolve_profile(name, config_dir)
             compile_policy(resolved, resolve_market(resolved.profile.market).spec)
+
         _collect(compile_one, problems, schema_problems)
     unique = sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))
     if unique:
@@ -57,15 +69,25 @@ def _declared(config_dir: ConfigDir) -> tuple[set[str], set[str]]:
     return params, returns
 
 
-def _check_rule_file(path: Path, config_dir: ConfigDir, params: set[str], returns: set[str]) -> None:
+def _check_rule_file(
+    path: Path, config_dir: ConfigDir, params: set[str], returns: set[str]
+) -> None:
     """A rule file on its own: schema, then every expression against the catalog."""
     ruleset, loaded = load_ruleset(path, config_dir)
     catalog = SignalCatalog.build((name, 1.0) for name in returns)
     collector = ExpressionCollector(catalog, sorted(params))
     rules = [
-        LoadedRule(rule, ruleset.defaults.hold, ruleset.defaults.min_active,
-                   ruleset.defaults.cooldown, ruleset.defaults.on_error, ruleset.id,
-                   ruleset.revision, loaded, ("rules", position))
+        LoadedRule(
+            rule,
+            ruleset.defaults.hold,
+            ruleset.defaults.min_active,
+            ruleset.defaults.cooldown,
+            ruleset.defaults.on_error,
+            ruleset.id,
+            ruleset.revision,
+            loaded,
+            ("rules", position),
+        )
         for position, rule in enumerate(ruleset.rules)
     ]
     for rule in rules:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from solbot.config.loader import LoadedRule, ResolvedProfile
-from solbot.config.schema import Action, Profile, Quoting
+from solbot.config.schema import Action, Profile, Quoting, RegimeOverlay
 from solbot.config.yamlio import PathKey, value_start
 from solbot.core.catalog import SignalCatalog
 from solbot.core.engine import CompiledPolicy
@@ -132,7 +132,9 @@ def _regime_names(profile: Profile) -> list[str]:
     return sorted(profile.regimes.overlays) or [profile.regimes.default]
 
 
-def rule_spec(rule: LoadedRule, collector: ExpressionCollector, regimes: list[str]) -> RuleSpec | None:
+def rule_spec(
+    rule: LoadedRule, collector: ExpressionCollector, regimes: list[str]
+) -> RuleSpec | None:
     body = rule.rule
     before = len(collector.problems)
     when = collector.add(rule, ("when",), body.when, f"{body.id}.when")
@@ -194,7 +196,11 @@ def _timer(
 
 
 def _action_spec(
-    rule: LoadedRule, position: int, action: Action, collector: ExpressionCollector, regimes: list[str]
+    rule: LoadedRule,
+    position: int,
+    action: Action,
+    collector: ExpressionCollector,
+    regimes: list[str],
 ) -> ActionSpec | None:
     kind = action.kind
     body: Any = action.body
@@ -273,7 +279,9 @@ def _regimes(
     resolved: ResolvedProfile, market: MarketSpec, param_names: list[str]
 ) -> tuple[dict[str, tuple[float, ...]], dict[str, QuoteParams]]:
     profile = resolved.profile
-    overlays = profile.regimes.overlays or {profile.regimes.default: None}
+    overlays: dict[str, RegimeOverlay | None] = dict(profile.regimes.overlays) or {
+        profile.regimes.default: None
+    }
     params: dict[str, tuple[float, ...]] = {}
     quotes: dict[str, QuoteParams] = {}
     for name, overlay in overlays.items():
@@ -300,7 +308,7 @@ def _regimes(
 
 
 def _lots(units: float, market: MarketSpec) -> int:
-    return round(units * 10**market.size_decimals)
+    return round(units * market.size_scale)
 
 
 def quote_params(quoting: Quoting, profile: Profile, market: MarketSpec) -> QuoteParams:

@@ -139,7 +139,7 @@ def render_text(differences: list[Difference], old_name: str, new_name: str) -> 
 
 def _show(value: Any) -> str:
     if value == MISSING_VALUE:
-        return value
+        return MISSING_VALUE
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return repr(value) if isinstance(value, str) else str(value)

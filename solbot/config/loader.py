@@ -28,7 +28,7 @@ class ConfigDir:
 
     @classmethod
     def find(cls, explicit: Path | None = None) -> ConfigDir:
-        """`--config-dir`, else the current directory when it has profiles/, else the shipped set."""
+        """`--config-dir`, else the current directory if it has profiles/, else the shipped set."""
         if explicit is not None:
             if not (explicit / "profiles").is_dir():
                 raise ConfigError(Problem(str(explicit), 1, 1, "", "no profiles/ folder here"))
@@ -131,12 +131,16 @@ def check_schema(loaded: LoadedYaml, expected_kind: str) -> None:
     """Refuse files without `schema`, of a newer schema, or of the wrong kind."""
     data = loaded.data
     if not isinstance(data, dict):
-        raise ConfigError(loaded.problem((), f"expected a mapping with schema and kind: {expected_kind}"))
+        raise ConfigError(
+            loaded.problem((), f"expected a mapping with schema and kind: {expected_kind}")
+        )
     version = data.get("schema")
     if version is None:
         raise ConfigError(loaded.problem(("schema",), f"missing 'schema: {SCHEMA_VERSION}'"))
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(loaded.problem(("schema",), f"schema must be an integer, found {version!r}"))
+        raise ConfigError(
+            loaded.problem(("schema",), f"schema must be an integer, found {version!r}")
+        )
     if version > SCHEMA_VERSION:
         raise SchemaVersionError(
             loaded.problem(
@@ -159,11 +163,15 @@ def check_schema(loaded: LoadedYaml, expected_kind: str) -> None:
         )
 
 
-def validation_problems(loaded: LoadedYaml, error: ValidationError, base: PathKey = ()) -> list[Problem]:
+def validation_problems(
+    loaded: LoadedYaml, error: ValidationError, base: PathKey = ()
+) -> list[Problem]:
     problems = []
     for item in error.errors():
         key: PathKey = tuple(
-            "schema" if part == "schema_" else part for part in item["loc"] if isinstance(part, str | int)
+            "schema" if part == "schema_" else part
+            for part in item["loc"]
+            if isinstance(part, str | int)
         )
         key = (*base, *key)
         message = item["msg"]
@@ -214,7 +222,9 @@ def _merge(
 
 
 def _origins(loaded: LoadedYaml) -> dict[str, str]:
-    return {dotted(key): f"{loaded.path}:{line}" for key, (line, _) in loaded.positions.items() if key}
+    return {
+        dotted(key): f"{loaded.path}:{line}" for key, (line, _) in loaded.positions.items() if key
+    }
 
 
 def _load_profile_chain(name: str, config_dir: ConfigDir) -> list[LoadedYaml]:
@@ -242,9 +252,7 @@ def _load_profile_chain(name: str, config_dir: ConfigDir) -> list[LoadedYaml]:
         loaded = load_yaml(path, config_dir.display(path))
         check_schema(loaded, "profile")
         if loaded.data.get("id") != current:
-            raise ConfigError(
-                loaded.problem(("id",), f"id must match the file name '{current}'")
-            )
+            raise ConfigError(loaded.problem(("id",), f"id must match the file name '{current}'"))
         chain.append(loaded)
         seen.append(current)
         parent = loaded.data.get("extends")
@@ -277,7 +285,9 @@ def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
             message = item["msg"]
             if item["type"] == "extra_forbidden":
                 message = f"unknown key '{key[-1]}'"
-            problems.append(Problem(path, int(line), _column(chain, path, key), dotted(key), message))
+            problems.append(
+                Problem(path, int(line), _column(chain, path, key), dotted(key), message)
+            )
         raise ConfigError(problems) from None
     rules = _load_rules(profile, config_dir, top, origins)
     canonical = profile.model_dump(mode="json", by_alias=True)
@@ -323,7 +333,13 @@ def _load_rules(
             origin = origins.get(f"rules.include[{index}]", f"{top.path}:1")
             file, line = origin.rsplit(":", 1)
             problems.append(
-                Problem(file, int(line), 1, f"rules.include[{index}]", f"rule file '{include}' not found")
+                Problem(
+                    file,
+                    int(line),
+                    1,
+                    f"rules.include[{index}]",
+                    f"rule file '{include}' not found",
+                )
             )
             continue
         ruleset, loaded = load_ruleset(path, config_dir)
@@ -331,7 +347,11 @@ def _load_rules(
             key: PathKey = ("rules", position)
             if rule.id in seen:
                 where = seen[rule.id].origin()
-                problems.append(loaded.problem((*key, "id"), f"duplicate rule id '{rule.id}' (first at {where})"))
+                problems.append(
+                    loaded.problem(
+                        (*key, "id"), f"duplicate rule id '{rule.id}' (first at {where})"
+                    )
+                )
                 continue
             item = LoadedRule(
                 rule=rule,

@@ -83,6 +83,7 @@ def parse_yaml_text(text: str, shown: str) -> LoadedYaml:
     data = _plain(node, (), positions)
     return LoadedYaml(shown, data, positions, tuple(text.splitlines()))
 
+
 def value_start(loaded: LoadedYaml, key: PathKey) -> Location:
     """Where a scalar's text starts, stepping over an opening quote or a block indicator."""
     line, column = loaded.where(key)

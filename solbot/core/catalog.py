@@ -15,13 +15,15 @@ class SignalInfo:
 
 
 STATIC_SIGNALS: tuple[SignalInfo, ...] = (
-    SignalInfo("mid", "usd", "Mid price of the best bid and ask.", "(bid + ask) / 2 per book event"),
+    SignalInfo(
+        "mid", "usd", "Mid price of the best bid and ask.", "(bid + ask) / 2 per book event"
+    ),
     SignalInfo("spread_bps", "bps", "Market spread.", "(ask - bid) / mid * 1e4 per book event"),
     SignalInfo(
         "vol_ema_bps",
         "bps",
         "Volatility: EMA of absolute mid returns between samples.",
-        "every signals.vol_sample (5 s): |mid/last - 1|*1e4, EMA with half-life signals.vol_halflife",
+        "every signals.vol_sample (5 s): |mid/last - 1|*1e4; EMA, half-life signals.vol_halflife",
     ),
     SignalInfo(
         "sigma_1m_bps",

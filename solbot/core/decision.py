@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from solbot.core.rules import ActionSpec, RuleSpec
 
 
-class TradingState(str, Enum):
+class TradingState(StrEnum):
     QUOTING = "QUOTING"
     REDUCING = "REDUCING"
     HALTED = "HALTED"

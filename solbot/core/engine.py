@@ -81,7 +81,7 @@ class Engine:
         self.tx_budget_left = policy.tx_per_minute
         self.book_valid = True
         self._scale = 10.0**-market.price_decimals
-        self._lots_per_unit = 10**market.size_decimals
+        self._lots_per_unit = market.size_scale
         self._params = policy.params_by_regime[self.regime]
         self._regime_index = policy.catalog.index()["regime_aggressive"]
 

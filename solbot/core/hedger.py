@@ -77,20 +77,17 @@ def hedge_clip_lots(
     if decision.flatten:
         limit = max(limit, held)
     clip = min(excess, max(limit, 1))
-    minimum = max(market.min_lots_at(price), _usd_lots(market, price, params.clip_usd))
+    minimum = max(market.min_lots_at(price), market.lots_for_usd(price, params.clip_usd))
     if clip < minimum:
         clip = minimum
     if clip > held:
         if minimum > held:
-            return 0, f"inventory {held} lots is below the exchange minimum {minimum}: cannot reduce"
+            return (
+                0,
+                f"inventory {held} lots is below the exchange minimum {minimum}: cannot reduce",
+            )
         clip = held
     return clip, ""
-
-
-def _usd_lots(market: MarketSpec, price: int, usd: float) -> int:
-    if usd <= 0 or price <= 0:
-        return 0
-    return math.ceil(round(usd / market.ticks_to_price(price) * 10**market.size_decimals, 9))
 
 
 def plan_hedge(
@@ -112,13 +109,13 @@ def plan_hedge(
         return HedgeOutcome(None, "idle", "")
     mode = hedge_mode(params, decision, exposure_ns)
     side = Side.ASK if inventory_lots > 0 else Side.BID
-    scale = 10**market.price_decimals
+    scale = market.price_scale
     if mode == "passive":
         offset = params.passive_offset_bps / 1e4
         if side is Side.ASK:
-            price = max(int(math.ceil(mid * (1 + offset) * scale - 1e-9)), best_bid + 1)
+            price = max(math.ceil(mid * (1 + offset) * scale - 1e-9), best_bid + 1)
         else:
-            price = min(int(math.floor(mid * (1 - offset) * scale + 1e-9)), best_ask - 1)
+            price = min(math.floor(mid * (1 - offset) * scale + 1e-9), best_ask - 1)
         size, note = hedge_clip_lots(params, decision, mode, market, price, held)
         if size == 0:
             return HedgeOutcome(None, mode, note)
@@ -126,8 +123,14 @@ def plan_hedge(
     cooldown = params.emergency_cooldown_ns if mode == "emergency" else params.cooldown_ns
     if last_attempt_ns and now_ns - last_attempt_ns < cooldown:
         return HedgeOutcome(None, mode, "hedge cooldown")
-    extra = decision.hedge_extra_offset_bps + (params.emergency_extra_bps if mode == "emergency" else 0.0)
-    base_offset = decision.hedge_offset_bps if decision.hedge_offset_bps is not None else params.cross_offset_bps
+    extra = decision.hedge_extra_offset_bps + (
+        params.emergency_extra_bps if mode == "emergency" else 0.0
+    )
+    base_offset = (
+        decision.hedge_offset_bps
+        if decision.hedge_offset_bps is not None
+        else params.cross_offset_bps
+    )
     cap = decision.hedge_max_slippage_bps
     cap = (cap if cap is not None else params.max_slippage_bps) + extra
     offset = base_offset + extra
@@ -139,9 +142,9 @@ def plan_hedge(
         note = f"touch is {slippage:.1f} bps from mid, above the {cap:g} bps slippage cap"
         return HedgeOutcome(None, mode, note)
     if side is Side.ASK:
-        price = int(math.floor(mid * (1 - offset / 1e4) * scale + 1e-9))
+        price = math.floor(mid * (1 - offset / 1e4) * scale + 1e-9)
     else:
-        price = int(math.ceil(mid * (1 + offset / 1e4) * scale - 1e-9))
+        price = math.ceil(mid * (1 + offset / 1e4) * scale - 1e-9)
     size, note = hedge_clip_lots(params, decision, mode, market, price, held)
     if size == 0:
         return HedgeOutcome(None, mode, note)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
 class Side(IntEnum):
@@ -27,14 +27,14 @@ class Side(IntEnum):
         return "bid" if self is Side.BID else "ask"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Whether a fill provided liquidity (maker) or took it (taker)."""
 
     MAKER = "maker"
     TAKER = "taker"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """Life-cycle states of one of our orders, as the session loop tracks them."""
 
     PENDING = "pending"  # sent, not yet acknowledged
@@ -48,7 +48,7 @@ class OrderStatus(str, Enum):
         return self in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED)
 
 
-class OrderTag(str, Enum):
+class OrderTag(StrEnum):
     """Why an order exists: a maker quote, a passive hedge or an aggressive (crossing) hedge."""
 
     QUOTE = "quote"
@@ -79,25 +79,38 @@ class MarketSpec:
     def lot(self) -> float:
         return 10.0**-self.size_decimals
 
+    @property
+    def price_scale(self) -> int:
+        """Ticks per USD."""
+        return int(10**self.price_decimals)
+
+    @property
+    def size_scale(self) -> int:
+        """Lots per base unit."""
+        return int(10**self.size_decimals)
+
     def price_to_ticks(self, price: float) -> int:
-        return round(price * 10**self.price_decimals)
+        return round(price * self.price_scale)
 
     def size_to_lots(self, size: float) -> int:
-        return round(size * 10**self.size_decimals)
+        return round(size * self.size_scale)
 
     def ticks_to_price(self, ticks: int) -> float:
-        return ticks / 10**self.price_decimals
+        return ticks / self.price_scale
 
     def lots_to_size(self, lots: int) -> float:
-        return lots / 10**self.size_decimals
+        return lots / self.size_scale
+
+    def lots_for_usd(self, price_ticks: int, usd: float) -> int:
+        """Smallest size in lots whose notional at `price_ticks` reaches `usd`."""
+        if usd <= 0 or price_ticks <= 0:
+            return 0
+        return math.ceil(usd * self.price_scale * self.size_scale / price_ticks - 1e-9)
 
     def min_lots_at(self, price_ticks: int) -> int:
         """Smallest order size in lots that meets both the base and the notional minimum."""
-        base = math.ceil(self.min_base_amount * 10**self.size_decimals - 1e-9)
-        if price_ticks <= 0:
-            return base
-        scaled = self.min_quote_amount * 10 ** (self.price_decimals + self.size_decimals)
-        return max(base, math.ceil(scaled / price_ticks - 1e-9))
+        base: int = math.ceil(self.min_base_amount * self.size_scale - 1e-9)
+        return max(base, self.lots_for_usd(price_ticks, self.min_quote_amount))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +139,7 @@ class TradePrint:
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
-    """Place a limit order. `client_id` derives from event time and purpose, never from randomness."""
+    """Place a limit order; `client_id` derives from event time, never from randomness."""
 
     client_id: int
     side: Side

@@ -77,7 +77,9 @@ class OrderManager:
         self._next_id = client_id + 1 if client_id < CLIENT_ID_LIMIT else 1
         return client_id
 
-    def plan(self, now_ns: int, desired: dict[str, Desired | None], mid_ticks: float) -> list[Command]:
+    def plan(
+        self, now_ns: int, desired: dict[str, Desired | None], mid_ticks: float
+    ) -> list[Command]:
         """Commands that move our orders toward `desired`, highest priority first."""
         urgent: list[Command] = []
         normal: list[Command] = []
@@ -93,10 +95,14 @@ class OrderManager:
                 normal.append(command)
         return self._within_budget(now_ns, urgent, normal)
 
-    def _plan_slot(self, now_ns: int, slot: str, want: Desired | None, tolerance: int) -> Command | None:
+    def _plan_slot(
+        self, now_ns: int, slot: str, want: Desired | None, tolerance: int
+    ) -> Command | None:
         current_id = self.slot_orders[slot]
         current = self.orders.get(current_id) if current_id is not None else None
-        if current is not None and (current.pending_cancel or current.status is OrderStatus.PENDING):
+        if current is not None and (
+            current.pending_cancel or current.status is OrderStatus.PENDING
+        ):
             return None  # wait for the venue's word before touching it again
         if want is None:
             if current is None:
@@ -106,12 +112,19 @@ class OrderManager:
         if current is None:
             return self._place(now_ns, slot, want)
         same_side = current.side is want.side
-        if same_side and abs(current.price - want.price) <= tolerance and current.remaining == want.size:
+        if (
+            same_side
+            and abs(current.price - want.price) <= tolerance
+            and current.remaining == want.size
+        ):
             return None
         if want.immediate_or_cancel or not same_side or current.tag is not want.tag:
             current.pending_cancel = True
             return CancelOrder(current.client_id)
-        if slot != "hedge" and now_ns - self._last_change_ns[slot] < self.settings.min_requote_interval_ns:
+        if (
+            slot != "hedge"
+            and now_ns - self._last_change_ns[slot] < self.settings.min_requote_interval_ns
+        ):
             return None
         current.price, current.size, current.remaining = want.price, want.size, want.size
         current.status = OrderStatus.PENDING
@@ -137,11 +150,19 @@ class OrderManager:
         self._slot_of[client_id] = slot
         self._last_change_ns[slot] = now_ns
         return PlaceOrder(
-            client_id, want.side, want.price, want.size, want.tag, want.post_only,
-            want.reduce_only, want.immediate_or_cancel,
+            client_id,
+            want.side,
+            want.price,
+            want.size,
+            want.tag,
+            want.post_only,
+            want.reduce_only,
+            want.immediate_or_cancel,
         )
 
-    def _within_budget(self, now_ns: int, urgent: list[Command], normal: list[Command]) -> list[Command]:
+    def _within_budget(
+        self, now_ns: int, urgent: list[Command], normal: list[Command]
+    ) -> list[Command]:
         left = self.budget_left(now_ns)
         out: list[Command] = []
         for command in urgent:
@@ -212,4 +233,3 @@ class OrderManager:
         slot = self._slot_of.pop(client_id, None)
         if slot is not None and self.slot_orders.get(slot) == client_id:
             self.slot_orders[slot] = None
-

@@ -65,9 +65,10 @@ def base_spread_bps(params: QuoteParams, vol_bps: float | None) -> float:
     spread = params.spread_bps
     if params.band_enabled and vol_bps is not None:
         factor = band_factor(params, vol_bps)
-        banded = params.band_min_spread_bps + (
-            params.band_max_spread_bps - params.band_min_spread_bps
-        ) * factor
+        banded = (
+            params.band_min_spread_bps
+            + (params.band_max_spread_bps - params.band_min_spread_bps) * factor
+        )
         spread = max(spread, banded) if params.band_floor_mode else banded
     return spread + params.extra_spread_bps
 
@@ -85,20 +86,19 @@ def quote_size_lots(
     size = params.size_max_lots - (params.size_max_lots - params.size_min_lots) * ratio
     if params.band_enabled and vol_bps is not None:
         factor = band_factor(params, vol_bps)
-        size *= params.band_max_size_multiplier - (
-            params.band_max_size_multiplier - params.band_min_size_multiplier
-        ) * factor
+        size *= (
+            params.band_max_size_multiplier
+            - (params.band_max_size_multiplier - params.band_min_size_multiplier) * factor
+        )
     size *= params.size_multiplier * scale_clip
-    lots = int(math.floor(size + 1e-9))
-    floor = max(params.min_size_lots, market.min_lots_at(price), _notional_lots(market, price, params.clip_usd))
+    lots = math.floor(size + 1e-9)
+    floor = max(
+        params.min_size_lots,
+        market.min_lots_at(price),
+        market.lots_for_usd(price, params.clip_usd),
+    )
     lots = min(lots, params.size_max_lots)
     return max(lots, floor)
-
-
-def _notional_lots(market: MarketSpec, price: int, usd: float) -> int:
-    if usd <= 0 or price <= 0:
-        return 0
-    return math.ceil(round(usd / market.ticks_to_price(price) * 10**market.size_decimals, 9))
 
 
 def compute_quotes(
@@ -121,17 +121,19 @@ def compute_quotes(
     if params.skew_bps_at_soft_cap and params.soft_cap_lots:
         lean = max(-1.0, min(1.0, inventory_lots / params.soft_cap_lots))
         skew -= params.skew_bps_at_soft_cap * lean  # long: shift both quotes down to sell
-    center = mid * (1 + skew / 1e4) * 10**market.price_decimals
+    center = mid * (1 + skew / 1e4) * market.price_scale
     bid = ask = None
     if not decision.pause_bid:
-        price = int(math.floor(center * (1 - half_bid / 1e4) + 1e-9))
+        price = math.floor(center * (1 - half_bid / 1e4) + 1e-9)
         if best_ask > 0 and price >= best_ask:
             price = best_ask - 1  # post-only: never cross the book
         if price > 0:
-            size = quote_size_lots(params, market, price, inventory_lots, vol_bps, decision.scale_clip)
+            size = quote_size_lots(
+                params, market, price, inventory_lots, vol_bps, decision.scale_clip
+            )
             bid = QuoteIntent(Side.BID, price, size)
     if not decision.pause_ask:
-        price = int(math.ceil(center * (1 + half_ask / 1e4) - 1e-9))
+        price = math.ceil(center * (1 + half_ask / 1e4) - 1e-9)
         if best_bid > 0 and price <= best_bid:
             price = best_bid + 1
         size = quote_size_lots(params, market, price, inventory_lots, vol_bps, decision.scale_clip)

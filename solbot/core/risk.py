@@ -102,15 +102,13 @@ def _check_side(
         return None, f"ask {price} outside price band of {params.price_band_bps:g} bps"
     size = quote.size
     reason = ""
-    order_cap = math.floor(params.max_order_usd / price * 10**market.size_decimals + 1e-9)
+    order_cap = math.floor(params.max_order_usd / price * market.size_scale + 1e-9)
     if size > order_cap:
         size, reason = order_cap, f"{label} shrunk to max order ${params.max_order_usd:g}"
     if _adds_risk(quote.side, inventory_lots):
         held = abs(inventory_lots)
         room = params.max_position_lots - held
-        usd_room = math.floor(
-            (params.max_position_usd / mid) * 10**market.size_decimals + 1e-9
-        ) - held
+        usd_room = math.floor((params.max_position_usd / mid) * market.size_scale + 1e-9) - held
         allowed = min(room, usd_room)
         if size > allowed:
             size = allowed

@@ -205,4 +205,3 @@ class RuleMachines:
 
 
 _NO_TIMER_PARAMS = (-1, -1, -1)
-

@@ -70,10 +70,22 @@ class SignalState:
         self.ready = 0
         self._bit = {name: 1 << position for name, position in index.items()}
         self._always_ready(
-            "inventory_units", "realized_5m_usd", "realized_1h_usd", "realized_day_usd",
-            "realized_total_usd", "cash_flow_usd", "unrealized_usd", "fees_usd", "fills_1m",
-            "fills_5m", "exposure_s", "guard_block_s", "regime_aggressive", "regime_age_s",
-            "tx_budget_left", "book_valid",
+            "inventory_units",
+            "realized_5m_usd",
+            "realized_1h_usd",
+            "realized_day_usd",
+            "realized_total_usd",
+            "cash_flow_usd",
+            "unrealized_usd",
+            "fees_usd",
+            "fills_1m",
+            "fills_5m",
+            "exposure_s",
+            "guard_block_s",
+            "regime_aggressive",
+            "regime_age_s",
+            "tx_budget_left",
+            "book_valid",
         )
         self.mid = 0.0
         self.last_event_ns = 0
@@ -149,8 +161,14 @@ class SignalState:
             self._sample_vol(ts_ns, mid)
 
     def _start(self, ts_ns: int) -> None:
-        for name in ("mid", "spread_bps", "feed_latency_ms", "feed_age_s", "inventory_usd",
-                     "inventory_ratio"):
+        for name in (
+            "mid",
+            "spread_bps",
+            "feed_latency_ms",
+            "feed_age_s",
+            "inventory_usd",
+            "inventory_ratio",
+        ):
             self.ready |= self._bit[name]
         self._next_second_ns = ts_ns
         self._next_vol_ns = ts_ns
@@ -217,8 +235,8 @@ class SignalState:
         self._vol_last_mid = mid
         dt_s = max(1.0, (ts_ns - last_ts) / NS)
         alpha = 1.0 - math.exp(-math.log(2.0) * dt_s / max(1.0, settings.vol_halflife_s))
-        self._vol_ema = change if self._vol_samples == 0 else self._vol_ema + alpha * (
-            change - self._vol_ema
+        self._vol_ema = (
+            change if self._vol_samples == 0 else self._vol_ema + alpha * (change - self._vol_ema)
         )
         self._vol_samples += 1
         if self._vol_samples >= settings.vol_warmup_samples:
