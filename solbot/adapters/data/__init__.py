@@ -30,6 +30,7 @@ __all__ = [
     "open_events",
     "parquet_market_key",
     "parse_time_ns",
+    "read_metadata",
     "sample_candles_path",
     "sample_paths",
     "write_parquet",
