@@ -25,6 +25,7 @@ from solbot.core.model import (
     OrderUpdate,
     PlaceOrder,
     Side,
+    TradePrint,
 )
 
 pytestmark = pytest.mark.integration
@@ -124,6 +125,11 @@ async def test_faults_drop_gap_and_nonce_are_recovered(fake: FakeLighterVenue) -
         await wait_for(lambda: OrderStatus.OPEN in session.statuses(201))
         assert venue.counters()["nonce_resyncs"] == 1
         assert any(isinstance(e, FeedStatus) and not e.connected for e in session.events)
+        prints = lambda: [e.trade_id for e in session.events if isinstance(e, TradePrint)]  # noqa: E731
+        await wait_for(lambda: len(prints()) >= 3)
+        await fault(fake, resend_old_trades=5)
+        await wait_for(lambda: venue.counters()["duplicate_trades"] >= 3)  # ≥ 3 trades existed
+        assert len(prints()) == len(set(prints()))  # re-sent trades are not new prints
     finally:
         await venue.cancel_all_and_close()
         await asyncio.wait_for(session.task, 5)

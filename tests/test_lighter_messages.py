@@ -48,7 +48,7 @@ def test_trade_prints_deduped_and_snapshot_is_history() -> None:
     first = p.parse(trade_frame([trade(2), trade(3), trade(3)]), NOW)
     again = p.parse(trade_frame([trade(3), trade(4, is_maker_ask=False)]), NOW)
     ids = [e.trade_id for e in of_type(first.events + again.events, TradePrint)]
-    assert ids == ["3", "4"]
+    assert ids == ["3", "4"] and p.duplicate_trades == 3
     buy, sell = of_type(first.events + again.events, TradePrint)
     assert buy.aggressor is Side.BID and sell.aggressor is Side.ASK  # maker ask ⇒ buyer took
     assert (buy.price, buy.size, buy.exchange_ts_ns) == (150_120, 70, 1_760_000_000_000 * MS)

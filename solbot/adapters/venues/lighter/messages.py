@@ -97,7 +97,7 @@ class FrameParser:
         self._prints_seen = RecentIds(dedupe_capacity)
         self._fills_seen = RecentIds(dedupe_capacity)
         self._last_top: tuple[int, int, int, int] | None = None
-        self.bad_frames = 0
+        self.duplicate_trades = 0
 
     @property
     def market_key(self) -> str:
@@ -190,8 +190,11 @@ class FrameParser:
             if int(trade.get("market_id", self.spec.market_id)) != self.spec.market_id:
                 continue
             trade_id = _trade_id(trade)
-            if not self._prints_seen.add(trade_id) or snapshot:
-                continue  # a repeat, or history replayed by the snapshot
+            if not self._prints_seen.add(trade_id):
+                self.duplicate_trades += 1
+                continue
+            if snapshot:
+                continue  # history replayed by the snapshot
             aggressor = Side.BID if trade.get("is_maker_ask") else Side.ASK
             result.events.append(
                 TradePrint(
@@ -255,6 +258,7 @@ class FrameParser:
         trade_id = _trade_id(trade)
         ts_ns = _trade_time_ns(trade, recv_ns)
         if trade_id in self._fills_seen:
+            self.duplicate_trades += 1
             return []
         if snapshot and (self.history_cutoff_ns is None or ts_ns <= self.history_cutoff_ns):
             self._fills_seen.add(trade_id)  # history before this session: never a new fill

@@ -212,6 +212,7 @@ class LighterVenue:
             "reconnects": ws.reconnects if ws else 0,
             "resyncs": ws.resyncs if ws else 0,
             "book_gaps": self.parser.book.gaps if self.parser else 0,
+            "duplicate_trades": self.parser.duplicate_trades if self.parser else 0,
             "bad_frames": self.bad_frames + (ws.bad_frames if ws else 0),
             "rest_requests": self.rest.requests_sent,
         }
