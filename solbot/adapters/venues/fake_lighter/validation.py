@@ -222,7 +222,7 @@ class TxValidator:
         expiry = self._order_expiry(tx, now_ns // MS_NS)
         self._check_amounts(tx.price, tx.base_amount)
         client = tx.client_order_index
-        if client and (client in context.created_by_client or self._is_live(client, context)):
+        if client and self._is_live(client, context):
             raise TxRejected(21728, f"client order index already exists: {client}")
         if tx.reduce_only:
             side = -1 if tx.is_ask else 1
@@ -251,10 +251,12 @@ class TxValidator:
         return PlaceAction(order)
 
     def _is_live(self, client: int, context: BatchContext) -> bool:
-        index = self.ledger.by_client.get(client)
-        return (
-            index is not None and index not in context.canceled and self.ledger.orders[index].active
-        )
+        """Whether an active order (or one created earlier in this batch) has this COI."""
+        index = context.created_by_client.get(client, self.ledger.by_client.get(client))
+        if index is None or index in context.canceled or context.cancel_all:
+            return False
+        order = self.ledger.orders.get(index) or context.created[index]
+        return order.active
 
     def _resolve(self, index: int, context: BatchContext) -> FakeOrder:
         """Index >= 2^48 is a venue order index, below it a client order index."""
