@@ -229,3 +229,22 @@ async def test_no_greeting_backs_off_and_retries(mini: MiniLighter) -> None:
     finally:
         await ws.stop()
         await asyncio.wait_for(task, 5)
+
+
+async def test_a_dying_background_task_is_reported_and_stops_quoting(mini: MiniLighter) -> None:
+    run = await started(mini)
+    try:
+
+        def broken(frame: dict[str, Any], recv_ns: int) -> None:
+            raise RuntimeError("bug in a frame handler")
+
+        assert run.venue.ws is not None
+        run.venue.ws.on_frame = broken
+        await mini.book_diff()
+        await wait_for(lambda: run.venue.health()["failed_task"])
+        health = run.venue.health()
+        assert not health["connected"] and not health["book_valid"]
+        assert "RuntimeError" in health["failed_task"]
+        assert not run.of(FeedStatus)[-1].quoting_safe
+    finally:
+        await run.close()

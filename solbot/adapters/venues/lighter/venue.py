@@ -71,6 +71,7 @@ class LighterVenue:
         self.started = False
         self.bad_frames = 0
         self.last_error = ""
+        self.failed_task = ""
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -108,6 +109,8 @@ class LighterVenue:
             asyncio.create_task(self.sender.run(), name="lighter-sender"),
             asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._on_task_done)
         self.started = True
 
     async def _reconcile(self, known: set[int], now_ns: int) -> None:
@@ -168,9 +171,12 @@ class LighterVenue:
             if task.get_name() != "lighter-sender":
                 task.cancel()
         grace_s = self.settings.http_timeout_s * 2 + 1
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, grace_s)
+        if self._tasks:  # asyncio.wait: a task that failed was reported by its done-callback
+            _, late = await asyncio.wait(self._tasks, timeout=grace_s)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
         self._tasks = []
 
     # --- the Venue seam --------------------------------------------------------------------
@@ -196,11 +202,12 @@ class LighterVenue:
         last_frame = ws.last_frame_ns if ws is not None else 0
         errors = [e for e in (self.last_error, sender.last_error if sender else "") if e]
         return {
-            "connected": bool(ws and ws.connected),
+            "connected": bool(ws and ws.connected) and not self.failed_task,
             "book_valid": bool(parser and parser.book.valid),
             "feed_age_s": (now_ns - last_frame) / 1e9 if last_frame else None,
             "budget_remaining": self.budget.remaining(self._monotonic()),
             "signature_failed": bool(sender and sender.signature_failed),
+            "failed_task": self.failed_task,
             "last_error": errors[-1] if errors else (ws.last_error if ws else ""),
             **self.counters(),
         }
@@ -255,6 +262,18 @@ class LighterVenue:
             self._rearm.set()
         self._emit(FeedStatus(self._wall_ns(), connected, self.parser.book.valid, reason))
 
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        """A background task must never die quietly: say so and make quoting unsafe."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        self.failed_task = f"{task.get_name()}: {type(error).__name__}: {error}"
+        self.last_error = self.failed_task
+        log.error("lighter: background task failed: %s", self.failed_task, exc_info=error)
+        if self.parser is not None:
+            self.parser.book.invalidate(self.failed_task)
+        self._emit(FeedStatus(self._wall_ns(), False, False, self.failed_task))
+
     async def _fetch_nonce(self, api_key_index: int) -> int:
         return await self.rest.next_nonce(self.settings.account_index, api_key_index)
 
@@ -274,4 +293,6 @@ class LighterVenue:
 
     def _healthy(self) -> bool:
         sender = self.sender
-        return bool(self.ws and self.ws.connected and sender and not sender.signature_failed)
+        if self.failed_task or sender is None or sender.signature_failed:
+            return False
+        return bool(self.ws and self.ws.connected)
