@@ -109,6 +109,29 @@ class Engine:
     def restore_latches(self, rule_ids: Sequence[str]) -> None:
         self.machines.restore_latches(rule_ids)
 
+    def replace_policy(self, policy: CompiledPolicy) -> None:
+        """Hot reload: swap the policy, keeping inventory, PnL and (when compatible) signals.
+
+        Rule timers restart from IDLE; latched kill rules stay latched.
+        """
+        if policy.market != self.market:
+            raise ValueError("a reloaded policy must trade the same market")
+        latched = sorted(self.machines.latched)
+        same_signals = (
+            policy.catalog == self.policy.catalog
+            and policy.signal_settings == self.policy.signal_settings
+        )
+        self.policy = policy
+        if not same_signals:
+            self.signals = SignalState(policy.catalog, policy.signal_settings, self.market.lot)
+            self.signals.set_inventory(self.signals.last_event_ns, self.inventory_lots)
+        self.machines = RuleMachines(policy.rules)
+        self.machines.restore_latches(latched)
+        if self.regime not in policy.params_by_regime:
+            self.regime = policy.default_regime
+        self._params = policy.params_by_regime[self.regime]
+        self._regime_index = policy.catalog.index()["regime_aggressive"]
+
     # ----- the decision --------------------------------------------------------------------------
 
     def decide(self, now_ns: int) -> Plan:
