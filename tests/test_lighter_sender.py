@@ -236,3 +236,16 @@ async def test_quotes_are_dropped_when_the_budget_is_short() -> None:
     sender.submit([CancelOrder(2)], 0)
     assert await sender.flush()  # cancels may use the reserve
     assert len(rest.requests) == 3
+
+
+async def test_repeated_transport_failures_give_up_after_max_attempts() -> None:
+    sender, rest, events, _ = make_sender()
+    sender.submit([quote(6)], 0)
+    await sender.flush()
+    rest.script = [TransportError("timeout")] * 3
+    sender.submit([ModifyOrder(6, 150_010, 70)], 0)
+    for _ in range(4):
+        await sender.flush()
+    assert len(rest.requests) == 4 and len(sender.queue) == 0
+    assert "gave up after 3 attempts" in sender.last_error
+    assert updates(events) == [(6, OrderStatus.PENDING, "send_failed")]  # still at old terms

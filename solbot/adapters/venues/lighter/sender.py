@@ -380,10 +380,18 @@ class TxSender:
         for pending in items:
             if count_attempt:
                 pending.attempts += 1
-            if pending.attempts >= self.max_attempts and isinstance(pending.command, PlaceOrder):
-                self._report(pending.command.client_id, OrderStatus.REJECTED, 0, "send_failed")
+            if pending.attempts < self.max_attempts:
+                kept.append(pending)
                 continue
-            kept.append(pending)
+            command = pending.command
+            self.last_error = f"gave up after {pending.attempts} attempts: {command}"
+            log.error("lighter: %s", self.last_error)
+            if isinstance(command, PlaceOrder):
+                self._report(command.client_id, OrderStatus.REJECTED, 0, "send_failed")
+            elif isinstance(command, ModifyOrder) and (order := self.orders.get(command.client_id)):
+                self._report(command.client_id, order.status, order.remaining, "send_failed")
+            # A cancel given up on is covered by the dead-man switch (it stops being refreshed
+            # only when unhealthy) and by the caller's next cancel.
         self.queue.push_front(kept)
         self._wake.set()
 
