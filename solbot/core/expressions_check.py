@@ -118,12 +118,23 @@ def _parse(source: ExpressionSource) -> ast.Expression:
     try:
         tree = ast.parse(flat[start:], filename=source.path, mode="eval")
     except SyntaxError as error:
-        offset = start + max((error.offset or 1) - 1, 0)
-        line, column = _Locator(text).locate(offset)
-        message = f"cannot parse expression: {error.msg}; expected one Python-style expression"
-        raise ConfigError(problem_at(source, line, column, message)) from None
+        raise ConfigError(_syntax_problem(source, error, start)) from None
     _relocate(tree, text, start)
     return tree
+
+
+def _syntax_problem(source: ExpressionSource, error: SyntaxError, start: int) -> Problem:
+    text = source.text
+    where = ""
+    if error.offset:
+        offset = start + error.offset - 1
+    else:
+        # The parser reports an unfinished expression at offset 0; point at its end instead.
+        offset = len(text.rstrip())
+        where = " at the end"
+    line, column = _Locator(text).locate(min(offset, len(text)))
+    message = f"cannot parse expression: {error.msg}{where}; expected one Python-style expression"
+    return problem_at(source, line, column, message)
 
 
 def _check_characters(source: ExpressionSource) -> None:
@@ -133,7 +144,9 @@ def _check_characters(source: ExpressionSource) -> None:
             f"expression is {len(text)} characters long; expected at most {MAX_EXPRESSION_CHARS}"
         )
         raise ConfigError(problem_at(source, 1, 0, message))
+    brackets = 0
     for offset, character in enumerate(text):
+        brackets += character in "([{"
         if character == "#":
             message = "found '#': comments are not allowed inside an expression"
         elif not (character.isascii() and (character.isprintable() or character in "\t\r\n")):
@@ -141,7 +154,11 @@ def _check_characters(source: ExpressionSource) -> None:
                 f"found character {character!r} (U+{ord(character):04X}); "
                 "expected ASCII letters, digits, operators and spaces"
             )
+        elif brackets > MAX_NESTING_DEPTH:
+            # Brackets leave no trace in the tree, so the depth limit is applied to them here.
+            message = f"brackets nest deeper than {MAX_NESTING_DEPTH} levels; simplify it"
         else:
+            brackets -= character in ")]}"
             continue
         line, column = _Locator(text).locate(offset)
         raise ConfigError(problem_at(source, line, column, message))
