@@ -36,6 +36,7 @@ class MiniLighter:
         self.auth_headers: list[str] = []
         self.connections = 0
         self.greet = True
+        self.public_key = ""  # registered key of slot 4, as the venue returns it (no 0x)
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -47,6 +48,7 @@ class MiniLighter:
         app.router.add_get("/api/v1/accountActiveOrders", self._active)
         app.router.add_post("/api/v1/sendTx", self._send_tx)
         app.router.add_post("/api/v1/sendTxBatch", self._send_batch)
+        app.router.add_get("/api/v1/apikeys", self._api_keys)
         app.router.add_get("/stream", self._stream)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -70,6 +72,11 @@ class MiniLighter:
     async def _details(self, request: web.Request) -> web.Response:
         body = {"code": 200, "order_book_details": [order_book_details_row()]}
         return web.json_response(body | {"spot_order_book_details": []})
+
+    async def _api_keys(self, request: web.Request) -> web.Response:
+        key = {"account_index": ACCOUNT, "api_key_index": 4, "nonce": self.nonce,
+               "public_key": self.public_key, "transaction_time": 0}  # fmt: skip
+        return web.json_response({"code": 200, "api_keys": [key]})
 
     async def _next_nonce(self, request: web.Request) -> web.Response:
         return web.json_response({"code": 200, "nonce": self.nonce})

@@ -165,5 +165,26 @@ async def test_lighter_sdk_signs_offline() -> None:
             )
         # check_client does blocking HTTP: it must run in a thread; here it fails fast.
         assert await asyncio.to_thread(signer.check_client) is not None
+        with pytest.raises(SignatureError):
+            await signer.verify()
     finally:
         await signer.close()
+
+
+async def test_lighter_sdk_check_client_against_loopback_venue() -> None:
+    lighter = pytest.importorskip("lighter")
+    from lighter_mini_venue import MiniLighter
+
+    from solbot.adapters.venues.lighter.signer import LighterSdkSigner
+
+    private, public, _ = lighter.create_api_key()
+    async with MiniLighter() as mini:
+        signer = LighterSdkSigner(mini.url, 411813, 4, private, chain_id=304)
+        try:
+            mini.public_key = lighter.create_api_key()[1][2:]  # someone else's key
+            with pytest.raises(SignatureError):
+                await signer.verify()
+            mini.public_key = public[2:]
+            await signer.verify()  # in a thread: the fake on this loop keeps answering
+        finally:
+            await signer.close()

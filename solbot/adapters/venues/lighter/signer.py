@@ -7,6 +7,7 @@ placeholder signature and refuses any non-loopback URL.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import time
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
-from solbot.adapters.venues.lighter.errors import LighterError
+from solbot.adapters.venues.lighter.errors import LighterError, SignatureError
 
 TX_CREATE_ORDER = 14
 TX_CANCEL_ORDER = 15
@@ -219,6 +220,12 @@ class LighterSdkSigner:
         """Compare our key with the registered one (blocking HTTP: use asyncio.to_thread)."""
         result: str | None = self._client.check_client()
         return result
+
+    async def verify(self) -> None:
+        """Raise SignatureError unless the venue has our public key in this slot (21120 early)."""
+        problem = await asyncio.to_thread(self.check_client)  # blocking HTTP inside the SDK
+        if problem:
+            raise SignatureError(f"API key {self.api_key_index} does not match: {problem}")
 
     async def close(self) -> None:
         """Close the SDK's HTTP session."""
