@@ -59,7 +59,7 @@ async def mini() -> AsyncIterator[MiniLighter]:
         yield venue
 
 
-async def started(mini: MiniLighter) -> Running:
+async def started(mini: MiniLighter, known: tuple[int, ...] = ()) -> Running:
     settings = LighterSettings(
         account_index=ACCOUNT,
         api_key_index=4,
@@ -70,7 +70,7 @@ async def started(mini: MiniLighter) -> Running:
         ws=FAST_WS,
     )
     venue = LighterVenue(settings, UnsignedTestSigner(mini.url, ACCOUNT, 4))
-    await venue.start()
+    await venue.start(known)
     running = Running(venue)
     await wait_for(lambda: venue.health()["book_valid"])
     return running
@@ -246,5 +246,21 @@ async def test_a_dying_background_task_is_reported_and_stops_quoting(mini: MiniL
         assert not health["connected"] and not health["book_valid"]
         assert "RuntimeError" in health["failed_task"]
         assert not run.of(FeedStatus)[-1].quoting_safe
+    finally:
+        await run.close()
+
+
+async def test_reconcile_keeps_orders_the_caller_knows(mini: MiniLighter) -> None:
+    mini.orders[5] = order(5, "open", order_index=281474976710600)
+    mini.orders[6] = order(6, "open", order_index=281474976710601)
+    run = await started(mini, known=(6,))
+    try:
+        assert list(mini.orders) == [6]
+        cancel = mini.tx_log[0]
+        assert (cancel["tx_type"], cancel["Index"]) == (15, 5)
+        run.venue.submit([CancelOrder(6)], 0)
+        await wait_for(lambda: OrderStatus.CANCELED in run.order_updates(6))
+        cancels = [tx["Index"] for tx in mini.tx_log if tx["tx_type"] == 15]
+        assert cancels == [5, 281474976710601]  # adopted with its venue index
     finally:
         await run.close()

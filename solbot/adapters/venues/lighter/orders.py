@@ -54,6 +54,19 @@ class OrderTable:
             OrderStatus.PENDING,
         )
 
+    def adopt(self, venue_order: VenueOrder, tag: OrderTag = OrderTag.QUOTE) -> None:
+        """Track an order found resting at start-up that the caller says is its own."""
+        self._orders[venue_order.client_id] = TrackedOrder(
+            venue_order.client_id,
+            venue_order.side,
+            venue_order.price,
+            venue_order.initial_size,
+            venue_order.remaining,
+            tag,
+            OrderStatus.OPEN,
+            venue_order.order_index,
+        )
+
     def on_modified(self, command: ModifyOrder) -> None:
         """A modify was accepted by the venue: expect the new terms."""
         order = self._orders.get(command.client_id)

@@ -122,8 +122,11 @@ class LighterVenue:
         ]
         self._emit(self.parser.position_from(entries[0] if entries else None, now_ns))
         active = await self.rest.active_orders(self.settings.account_index, self.market.market_id)
-        unknown = [self.parser.parse_order(o) for o in active]
-        unknown = [o for o in unknown if o.client_id not in known]
+        resting = [self.parser.parse_order(o) for o in active]
+        for venue_order in resting:
+            if venue_order.client_id in known:
+                self.orders.adopt(venue_order)  # the caller's: modify/cancel by its venue index
+        unknown = [o for o in resting if o.client_id not in known]
         if not unknown:
             return
         log.warning("lighter: cancelling %d order(s) this session does not know", len(unknown))
