@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -116,7 +117,11 @@ def _parse(source: ExpressionSource) -> ast.Expression:
     if start == len(flat):
         raise ConfigError(problem_at(source, 1, 0, "empty expression; " + EXPECTED))
     try:
-        tree = ast.parse(flat[start:], filename=source.path, mode="eval")
+        with warnings.catch_warnings():
+            # Validity must not depend on the process's warning filters: the parser's
+            # warnings (e.g. invalid escapes, '1if x') refuse the expression.
+            warnings.simplefilter("error")
+            tree = ast.parse(flat[start:], filename=source.path, mode="eval")
     except SyntaxError as error:
         raise ConfigError(_syntax_problem(source, error, start)) from None
     _relocate(tree, text, start)
