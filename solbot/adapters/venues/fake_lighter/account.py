@@ -163,6 +163,7 @@ class AccountLedger:
         self.orders: dict[int, FakeOrder] = {}
         self.by_client: dict[int, int] = {}  # active client order index -> order index
         self.trades: list[dict[str, Any]] = []
+        self.volume_usd = 0.0
         self.position = Position()
         self.funding: list[FundingPayment] = []
         self.anomalies: list[str] = []
@@ -246,6 +247,7 @@ class AccountLedger:
             realized
         )
         self.trades.append(trade)
+        self.volume_usd += wire.quote_units(price, lots, self.market)
         self.new_trades.append(trade)
         self.public.add_trade(trade, price, lots)
         self.changed[order.order_index] = None
@@ -301,7 +303,7 @@ class AccountLedger:
             "total_order_count": self.active_count(),
             "pending_order_count": 0,
             "daily_trades_count": len(self.trades),
-            "daily_volume": round(sum(float(t["usd_amount"]) for t in self.trades), 6),
+            "daily_volume": round(self.volume_usd, 6),
         }
 
     def account_orders_frame(

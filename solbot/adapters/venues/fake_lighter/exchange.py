@@ -230,7 +230,9 @@ class FakeExchange:
         if kind == "market_stats":
             return self.public.stats_frame("subscribed", now_ns)
         if kind == "account":
-            return ledger.account_frame("subscribed", ledger.active_orders(), ledger.trades)
+            # Recent history only, as Lighter does; older fills are on /api/v1/trades.
+            history = ledger.trades[-self.config.trade_snapshot_size :]
+            return ledger.account_frame("subscribed", ledger.active_orders(), history)
         if kind == "account_orders":
             nonce = self.public.publisher.nonce
             return ledger.account_orders_frame("subscribed", ledger.active_orders(), nonce)
