@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import pickle
 from collections.abc import Mapping
@@ -357,3 +358,10 @@ def test_clamp(value: float, low: float, high: float, expected: float) -> None:
 def test_clamp_refuses_unordered_bounds(low: float, high: float) -> None:
     with pytest.raises(ValueError):
         clamp(0.5, low, high)
+
+
+def test_checked_tree_reads_parameters_as_dotted_names() -> None:
+    tree = check("mid > p.fop").tree
+    assert {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} == {"mid", "p.fop"}
+    assert ast.unparse(tree) == "mid > p.fop"
+    assert not any(isinstance(node, ast.Attribute) for node in ast.walk(tree))

@@ -76,7 +76,11 @@ class ExpressionSource:
 
 @dataclass(frozen=True)
 class CheckedExpression:
-    """An expression that passed the allow-list; node positions are relative to `source.text`."""
+    """An expression that passed the allow-list; node positions are relative to `source.text`.
+
+    In `tree`, each `p.x` is a Name whose id is "p.x" (no identifier can spell it), so
+    signals and parameters are both plain names to the evaluators.
+    """
 
     source: ExpressionSource
     tree: ast.Expression
@@ -93,6 +97,7 @@ def check_expression(
     checker.check(tree.body)
     if checker.problems:
         raise ConfigError(sorted(checker.problems, key=lambda p: (p.line, p.column)))
+    _ParameterNames().visit(tree)
     return CheckedExpression(
         source, tree, frozenset(checker.found_signals), frozenset(checker.found_params)
     )
@@ -372,6 +377,14 @@ class _Checker:
             expected = f"exactly {low}" if low == high else f"{low} to {high}"
         noun = "argument" if expected == "exactly 1" else "arguments"
         self._refuse(node, f"{name}() takes {expected} {noun}; found {count}")
+
+
+class _ParameterNames(ast.NodeTransformer):
+    """Rewrites checked `p.x` attributes, in place, as names "p.x" at the same position."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        name = ast.Name(id=f"{PARAMETER_OBJECT}.{node.attr}", ctx=ast.Load())
+        return ast.copy_location(name, node)
 
 
 def _is_parameter(node: ast.Attribute) -> bool:

@@ -8,9 +8,10 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
-from solbot.core.expressions_check import CheckedExpression
+from solbot.core.expressions_check import PARAMETER_OBJECT, CheckedExpression
 from solbot.core.expressions_runtime import FUNCTION_ARITY, MISSING, RUNTIME_ERRORS, clamp
 
+PARAMETER_PREFIX: Final = f"{PARAMETER_OBJECT}."
 ProgramFunction = Callable[[Sequence[float], int, Sequence[float]], list[object]]
 
 _RESERVED: Final = frozenset({"values", "ready", "params", "MISSING", "clamp", "abs", "min", "max"})
@@ -167,9 +168,10 @@ class _Emitter:
         if isinstance(node, ast.Constant):
             return _literal(node.value)
         if isinstance(node, ast.Name):
+            parameter = node.id.removeprefix(PARAMETER_PREFIX)
+            if parameter != node.id:
+                return self.param_locals[parameter]
             return self.signal_locals[node.id]
-        if isinstance(node, ast.Attribute):
-            return self.param_locals[node.attr]
         if isinstance(node, ast.UnaryOp):
             return f"({_SYMBOLS[type(node.op)]}{self.emit(node.operand)})"
         if isinstance(node, ast.BinOp):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import copy
 import operator
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -84,22 +83,9 @@ def _evaluate(
         names[f"{PARAMETER_OBJECT}.{param}"] = params[param]
     evaluator = SimpleEval(operators=_OPERATORS, functions=_FUNCTIONS, names=names)
     try:
-        return evaluator.eval(expression.source.text, previously_parsed=_parameters_as_names(node))
+        return evaluator.eval(expression.source.text, previously_parsed=node)
     except RUNTIME_ERRORS:
         return MISSING
-
-
-def _parameters_as_names(node: ast.expr) -> ast.expr:
-    """A copy where `p.x` reads the name 'p.x', which no user identifier can spell."""
-
-    class Rewrite(ast.NodeTransformer):
-        def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
-            name = ast.Name(id=f"{PARAMETER_OBJECT}.{attribute.attr}", ctx=ast.Load())
-            return ast.copy_location(name, attribute)
-
-    rewritten = Rewrite().visit(copy.deepcopy(node))
-    assert isinstance(rewritten, ast.expr)
-    return rewritten
 
 
 def _preorder(node: ast.AST) -> list[ast.expr]:
