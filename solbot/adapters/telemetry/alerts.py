@@ -101,6 +101,7 @@ class AlertSender:
         self._wakeup = asyncio.Event()
         self._last_accepted: dict[tuple[str, str], float] = {}
         self._closing = False
+        self._abandoned = False
         self._runner: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self.target = "log only"
@@ -151,13 +152,18 @@ class AlertSender:
     async def run(self) -> None:
         """Post queued alerts until `close()`; run it as a task next to the trading loop."""
         self._runner = asyncio.current_task()
-        while True:
-            await self._drain()
-            if self._closing:
-                return
-            self._wakeup.clear()
-            if not self._queue:
-                await self._wakeup.wait()
+        try:
+            while True:
+                await self._drain()
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                if not self._queue:
+                    await self._wakeup.wait()
+        except asyncio.CancelledError:
+            if self._abandoned:
+                return  # close() gave up on a hanging post: a normal end, not an error
+            raise
 
     async def close(self) -> None:
         """Stop `run`, try to deliver what is queued (bounded in time), close the client."""
@@ -168,6 +174,7 @@ class AlertSender:
         if runner is not None and not runner.done() and runner is not asyncio.current_task():
             done, _ = await asyncio.wait({runner}, timeout=deadline_s)
             if not done:
+                self._abandoned = True
                 runner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await runner
