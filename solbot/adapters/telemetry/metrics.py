@@ -160,8 +160,10 @@ class _Age:
         self._at = 0.0
 
     def set(self, value_s: float | None) -> None:
-        known = value_s is not None and math.isfinite(value_s)
-        self._value = max(0.0, value_s) if known and value_s is not None else None
+        if value_s is None or not math.isfinite(value_s):
+            self._value = None
+        else:
+            self._value = max(0.0, value_s)
         self._at = self._monotonic()
 
     def now(self) -> float | None:
