@@ -121,13 +121,6 @@ def test_2_missing_required_value(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert not (tmp_path / "ledger.db").exists()
 
 
-CLICK_USAGE_BUG = (
-    "solbot/cli/main.py catches click.ClickException/click.exceptions.*, but typer 0.29 raises its "
-    "vendored typer._click exceptions: parse errors escape main() as tracebacks (exit 1, not 2)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=CLICK_USAGE_BUG)
 @pytest.mark.parametrize(
     "argv",
     [
