@@ -11,6 +11,19 @@ import typer
 from solbot import __version__
 from solbot.errors import SolbotError
 
+try:  # recent typer ships its own copy of click: catch both families of exceptions
+    from typer._click import exceptions as _typer_click
+
+    _TYPER_ERRORS: tuple[type[Exception], ...] = (_typer_click.ClickException,)
+    _TYPER_USAGE: tuple[type[Exception], ...] = (_typer_click.UsageError,)
+except ImportError:  # pragma: no cover - older typer raises click's own exceptions
+    _TYPER_ERRORS = _TYPER_USAGE = ()
+
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, *_TYPER_ERRORS)
+_USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, *_TYPER_USAGE)
+
 app = typer.Typer(
     name="solbot",
     help="Rule-driven market maker for SOL-PERP on Lighter; policy lives in YAML profiles/rules.",
@@ -62,14 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     except SolbotError as error:
         _print_error(error)
         return error.exit_code
-    except click.exceptions.Abort:
+    except _ABORT:
         typer.echo("aborted", err=True)
         return 130
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.ClickException as error:
-        error.show()
-        return 2 if isinstance(error, click.UsageError) else error.exit_code
+    except _EXIT as done:
+        return int(done.exit_code)
+    except _CLICK_ERRORS as error:
+        error.show()  # type: ignore[attr-defined]
+        return 2 if isinstance(error, _USAGE_ERRORS) else int(getattr(error, "exit_code", 1))
     return result if isinstance(result, int) else 0
 
 

@@ -1,0 +1,565 @@
+"""`solbot run`: the session loop on live market data, paper (default) or live orders."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from solbot.adapters.storage.ledger import Ledger
+from solbot.adapters.storage.trace import TraceWriter
+from solbot.adapters.telemetry.alerts import AlertSender
+from solbot.adapters.telemetry.metrics import Telemetry
+from solbot.adapters.telemetry.server import TelemetryServer
+from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent, PositionSnapshot
+from solbot.adapters.venues.lighter.public_feed import PublicFeed
+from solbot.adapters.venues.lighter.settings import LighterSettings
+from solbot.adapters.venues.lighter.signer import LighterSdkSigner, Signer, UnsignedTestSigner
+from solbot.adapters.venues.lighter.venue import LighterVenue
+from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
+from solbot.app.session import Session
+from solbot.config.compile import compile_policy
+from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
+from solbot.config.markets import MarketEntry, resolve_market
+from solbot.core.engine import CompiledPolicy
+from solbot.core.model import BookTop, Fill, MarketSpec, OrderUpdate, TradePrint
+from solbot.errors import ConfigError, KillLatched, RuntimeFailure, SolbotError, UsageError
+
+log = logging.getLogger("solbot.run")
+NS = 1_000_000_000
+CREDENTIAL_VARIABLES = ("LIGHTER_ACCOUNT_INDEX", "LIGHTER_API_KEY_INDEX", "LIGHTER_API_PRIVATE_KEY")
+TEST_SIGNER_VARIABLE = "SOLBOT_TEST_SIGNER"  # "unsigned": loopback fake venues only
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    profile: str
+    rest_url: str
+    ws_url: str
+    db: Path
+    config_dir: Path | None = None
+    live: bool = False
+    chain_id: int | None = None
+    market: str | None = None
+    duration_s: float | None = None
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    ack_kill: str | None = None
+    alert_webhook: str | None = None
+    flatten_on_kill: bool = False
+    trace: Path | None = None
+    status_interval_s: float = 1.0
+    view: str = "json"  # json log lines, or "terminal" for the live table
+
+
+@dataclass
+class Credentials:
+    account_index: int
+    api_key_index: int
+    private_key: str = field(repr=False)
+
+    @classmethod
+    def from_environment(cls) -> Credentials:
+        missing = [name for name in CREDENTIAL_VARIABLES if not os.environ.get(name)]
+        if missing:
+            raise UsageError(
+                "--live needs credentials in the environment: missing "
+                + ", ".join(missing)
+                + " (never put them in profiles); without --live solbot runs a dry run"
+            )
+        try:
+            account = int(os.environ["LIGHTER_ACCOUNT_INDEX"])
+            key_index = int(os.environ["LIGHTER_API_KEY_INDEX"])
+        except ValueError:
+            raise UsageError(
+                "LIGHTER_ACCOUNT_INDEX and LIGHTER_API_KEY_INDEX must be integers"
+            ) from None
+        return cls(account, key_index, os.environ["LIGHTER_API_PRIVATE_KEY"])
+
+
+class LiveRunner:
+    """Owns the venue (live or paper), the session, telemetry and the stop logic."""
+
+    def __init__(self, request: RunRequest, on_status: Callable[[dict[str, Any]], None]) -> None:
+        self.request = request
+        self.on_status = on_status
+        self.stop_reason = ""
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._interrupts = 0
+        self.exit_code = 0
+        self.session: Session | None = None
+        self.paper: SimulatedExchange | None = None
+        self.venue: LighterVenue | None = None
+        self.feed: PublicFeed | None = None
+        self.telemetry: Telemetry | None = None
+        self.alerts: AlertSender | None = None
+        self._resolved: ResolvedProfile | None = None
+        self._watched: dict[Path, float] = {}
+        self._last_reconnects = 0
+        self._last_resyncs = 0
+        self._budget_exhausted = False
+        self._flattening = False
+
+    # ----- set-up ------------------------------------------------------------------------------
+
+    def _policy(self, market: MarketSpec) -> tuple[ResolvedProfile, CompiledPolicy]:
+        config_dir = ConfigDir.find(self.request.config_dir)
+        resolved = resolve_profile(self.request.profile, config_dir)
+        return resolved, compile_policy(resolved, market)
+
+    def _entry(self) -> MarketEntry:
+        config_dir = ConfigDir.find(self.request.config_dir)
+        resolved = resolve_profile(self.request.profile, config_dir)
+        return resolve_market(self.request.market or resolved.profile.market)
+
+    def _check_latches(self, ledger: Ledger) -> None:
+        latched = ledger.latched()
+        ack = self.request.ack_kill
+        if ack:
+            if ack not in latched:
+                raise UsageError(
+                    f"--ack-kill {ack}: that rule is not latched (latched: "
+                    f"{', '.join(latched) or 'none'})"
+                )
+            ledger.acknowledge(ack, time.time_ns())
+            log.warning("kill rule %s acknowledged by the operator", ack)
+            latched = [rule for rule in latched if rule != ack]
+        if latched:
+            raise KillLatched(latched)
+
+    def _signer(self, credentials: Credentials, chain_id: int) -> Signer:
+        if os.environ.get(TEST_SIGNER_VARIABLE) == "unsigned":
+            try:
+                return UnsignedTestSigner(
+                    self.request.rest_url, credentials.account_index, credentials.api_key_index
+                )
+            except ValueError as error:
+                raise UsageError(f"{TEST_SIGNER_VARIABLE}=unsigned: {error}") from None
+        return LighterSdkSigner(
+            self.request.rest_url,
+            credentials.account_index,
+            credentials.api_key_index,
+            credentials.private_key,
+            chain_id,
+        )
+
+    async def _start_live(
+        self, entry: MarketEntry
+    ) -> tuple[MarketSpec, AsyncIterator[LighterEvent]]:
+        credentials = Credentials.from_environment()
+        chain_id = self.request.chain_id or chain_id_for(self.request.rest_url)
+        settings = LighterSettings(
+            account_index=credentials.account_index,
+            api_key_index=credentials.api_key_index,
+            rest_url=self.request.rest_url,
+            ws_url=self.request.ws_url,
+            chain_id=chain_id,
+            market_id=entry.spec.market_id,
+        )
+        signer = self._signer(credentials, chain_id)
+        if isinstance(signer, LighterSdkSigner):
+            try:
+                await signer.verify()  # the venue must know our key before anything is sent
+            except SolbotError as error:
+                raise RuntimeFailure(f"the venue does not accept this API key: {error}") from None
+        self.venue = LighterVenue(settings, signer)
+        await self.venue.start()
+        return self.venue.market, self.venue.events()
+
+    async def _start_paper(
+        self, entry: MarketEntry
+    ) -> tuple[MarketSpec, AsyncIterator[LighterEvent]]:
+        self.feed = PublicFeed(self.request.rest_url, self.request.ws_url, entry.spec.market_id)
+        await self.feed.start()
+        return self.feed.market, self.feed.events()
+
+    # ----- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        request = self.request
+        entry = self._entry()
+        with Ledger(request.db) as ledger:
+            self._check_latches(ledger)
+            start = self._start_live if request.live else self._start_paper
+            try:
+                market, events = await start(entry)
+            except SolbotError:
+                raise
+            except (OSError, TimeoutError) as error:
+                raise RuntimeFailure(f"venue unreachable at {request.rest_url}: {error}") from None
+            self._resolved, policy = self._policy(market)
+            self._watch_files()
+            run_id = ledger.start_run(
+                "run",
+                self._resolved.name,
+                policy.profile_sha256,
+                policy.ruleset_sha256,
+                {"rest_url": request.rest_url, "mode": "live" if request.live else "paper"},
+            )
+            self.alerts = AlertSender(request.alert_webhook, market=entry.key)
+            trace = None
+            if request.trace is not None:
+                trace = TraceWriter(
+                    request.trace,
+                    {
+                        "profile": self._resolved.name,
+                        "live": request.live,
+                        "profile_sha256": policy.profile_sha256,
+                        "ruleset_sha256": policy.ruleset_sha256,
+                    },
+                )
+            session = Session(
+                policy,
+                market_key=entry.key,
+                run_id=run_id,
+                ledger=ledger,
+                trace=trace,
+                alerts=self.alerts,
+            )
+            self.session = session
+            if request.live:
+                assert self.venue is not None
+                session.attach(self.venue)
+            else:
+                self.paper = self._paper_venue(entry, market, session, run_id)
+                session.attach(self.paper)
+            self.telemetry = Telemetry(entry.key, self._resolved.name)
+            server = None
+            if request.metrics_port is not None:
+                server = TelemetryServer(self.telemetry, request.metrics_host, request.metrics_port)
+                port = await server.start()
+                log.info("metrics on http://%s:%d/metrics and /health", request.metrics_host, port)
+            self._install_signal_handlers()
+            tasks = [
+                asyncio.create_task(self._consume(events), name="solbot-events"),
+                asyncio.create_task(self._timer(), name="solbot-timer"),
+                asyncio.create_task(self.alerts.run(), name="solbot-alerts"),
+            ]
+            try:
+                await self._stop.wait()
+            finally:
+                await self._shutdown(tasks, server, ledger)
+                if trace is not None:
+                    trace.close()
+        return self.exit_code
+
+    def _paper_venue(
+        self, entry: MarketEntry, market: MarketSpec, session: Session, run_id: str
+    ) -> SimulatedExchange:
+        tier = entry.tiers.get(
+            self._resolved.profile.tier if self._resolved else "", entry.tiers[entry.default_tier]
+        )
+        settings = FillModelSettings(
+            order_latency_ms=tier.order_latency_ms,
+            cancel_latency_ms=tier.cancel_latency_ms,
+            taker_latency_ms=tier.taker_latency_ms,
+            maker_fee_bps=tier.maker_fee_bps,
+            taker_fee_bps=tier.taker_fee_bps,
+            tx_per_minute=tier.tx_per_minute,
+        )
+        return SimulatedExchange(market, settings, session, venue_name=f"paper-{run_id}")
+
+    async def _consume(self, events: AsyncIterator[LighterEvent]) -> None:
+        session = self.session
+        assert session is not None
+        paper = self.paper
+        try:
+            async for event in events:
+                if isinstance(event, BookTop):
+                    if paper is not None:
+                        paper.advance(event.ts_ns)
+                        paper.on_book(
+                            event.ts_ns,
+                            event.exchange_ts_ns,
+                            event.bid_price,
+                            event.bid_size,
+                            event.ask_price,
+                            event.ask_size,
+                        )
+                    started = time.perf_counter()
+                    session.on_book(
+                        event.ts_ns,
+                        event.exchange_ts_ns,
+                        event.bid_price,
+                        event.bid_size,
+                        event.ask_price,
+                        event.ask_size,
+                    )
+                    if self.telemetry is not None:
+                        self.telemetry.observe_decision_latency(time.perf_counter() - started)
+                elif isinstance(event, TradePrint):
+                    if paper is not None:
+                        paper.advance(event.ts_ns)
+                        paper.on_trade(
+                            event.ts_ns,
+                            event.exchange_ts_ns,
+                            event.price,
+                            event.size,
+                            int(event.aggressor),
+                        )
+                elif isinstance(event, Fill):
+                    session.on_fill(event)
+                elif isinstance(event, OrderUpdate):
+                    session.on_order_update(event)
+                elif isinstance(event, PositionSnapshot):
+                    session.engine.set_position(
+                        event.ts_ns, session.policy.market.size_to_lots(event.size)
+                    )
+                elif isinstance(event, FeedStatus):
+                    session.engine.book_valid = event.quoting_safe
+                    if not event.connected:
+                        log.warning("venue connection lost: %s", event.reason)
+                if session.halted and not self._stop.is_set():
+                    self._halt()
+        except Exception:
+            log.exception("event loop failed")
+            self.exit_code = 1
+            self.stop_reason = "error"
+            self._stop.set()
+            raise
+
+    async def _timer(self) -> None:
+        """Timed work: rule timers without market data, paper arrivals, status, reload, stop."""
+        request = self.request
+        started = time.monotonic()
+        next_status = 0.0
+        while not self._stop.is_set():
+            await asyncio.sleep(0.1)
+            now_ns = time.time_ns()
+            session = self.session
+            assert session is not None
+            if self.paper is not None:
+                self.paper.advance(now_ns)
+            if session.stats.first_ts_ns:
+                session.tick(now_ns)
+            if session.halted:
+                self._halt()
+            monotonic = time.monotonic()
+            if monotonic >= next_status:
+                next_status = monotonic + request.status_interval_s
+                self._status(now_ns)
+            if self._reload.is_set() or self._files_changed():
+                self._reload.clear()
+                self.reload()
+            if request.duration_s is not None and monotonic - started >= request.duration_s:
+                self.stop("duration")
+
+    def _halt(self) -> None:
+        self.exit_code = 10
+        if self.alerts is not None and not self.stop_reason:
+            session = self.session
+            rules = (
+                [r for r, text in session.last_plan.decision.reasons if text.startswith("kill")]
+                if session is not None and session.last_plan is not None
+                else []
+            )
+            self.alerts.event(
+                "kill",
+                "critical",
+                f"kill rule latched: {', '.join(rules)}; orders "
+                "cancelled, solbot stopped (restart with --ack-kill RULE)",
+            )
+        self.stop("kill rule latched")
+
+    def _budget_alert(self, session: Session) -> None:
+        """Edge-triggered alert when the tx budget runs out (and again after it recovered)."""
+        exhausted = session.engine.tx_budget_left <= 0
+        if exhausted and not self._budget_exhausted and self.alerts is not None:
+            self.alerts.event("budget", "warning", "transaction budget exhausted for this minute")
+        self._budget_exhausted = exhausted
+
+    def stop(self, reason: str) -> None:
+        if not self.stop_reason:
+            self.stop_reason = reason
+        self._stop.set()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
+            loop.add_signal_handler(signal.SIGTERM, self._on_interrupt)
+            loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+
+    def _on_interrupt(self) -> None:
+        self._interrupts += 1
+        if self._interrupts >= 2:
+            log.error("second interrupt: exiting at once (130)")
+            os._exit(130)
+        self.stop("signal")
+
+    async def _shutdown(
+        self, tasks: list[asyncio.Task[None]], server: TelemetryServer | None, ledger: Ledger
+    ) -> None:
+        """Cancel everything on the venue, stop tasks, flush the ledger."""
+        session = self.session
+        now_ns = time.time_ns()
+        if session is not None:
+            session.shutdown(now_ns, self.stop_reason or "stop")
+        if self.venue is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.venue.cancel_all_and_close(), 30)
+        if self.paper is not None:
+            self.paper.advance(now_ns + 5 * NS)
+        if self.feed is not None:
+            await self.feed.close()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.alerts is not None:
+            await self.alerts.close()
+        if server is not None:
+            await server.stop()
+        ledger.flush()
+        self._status(time.time_ns(), final=True)
+
+    # ----- hot reload ----------------------------------------------------------------------------
+
+    def _config_files(self) -> list[Path]:
+        resolved = self._resolved
+        if resolved is None:
+            return []
+        root = resolved.config_dir.root
+        files = [root / path for path in resolved.files]
+        files += [root / include for include in resolved.profile.rules.include]
+        return files
+
+    def _watch_files(self) -> None:
+        self._watched = {path: _mtime(path) for path in self._config_files()}
+
+    def _files_changed(self) -> bool:
+        return any(_mtime(path) != stamp for path, stamp in self._watched.items())
+
+    def reload(self) -> bool:
+        """Validate the edited profile and rules fully, then swap; a bad edit keeps the old one."""
+        session = self.session
+        assert session is not None
+        self._watch_files()  # report a bad edit once, not every 100 ms
+        try:
+            resolved, policy = self._policy(session.policy.market)
+        except (ConfigError, SolbotError) as error:
+            log.error("reload refused, the running policy stays: %s", error)
+            return False
+        session.policy = policy
+        session.engine.replace_policy(policy)
+        self._resolved = resolved
+        self._watch_files()
+        log.warning(
+            "reloaded profile %s (profile %s, rules %s)",
+            resolved.name,
+            policy.profile_sha256[:12],
+            policy.ruleset_sha256[:12],
+        )
+        return True
+
+    # ----- status --------------------------------------------------------------------------------
+
+    def _health(self) -> dict[str, Any]:
+        if self.venue is not None:
+            return self.venue.health()
+        if self.feed is not None:
+            return self.feed.health()
+        return {}
+
+    def _status(self, now_ns: int, final: bool = False) -> None:
+        session = self.session
+        if session is None:
+            return
+        health = self._health()
+        if self.telemetry is not None:
+            self.telemetry.update_from_session(session, now_ns)
+            feed_age = health.get("feed_age_s")
+            self.telemetry.set_venue(
+                bool(health.get("connected")),
+                bool(health.get("book_valid")),
+                float("nan") if feed_age is None else feed_age,
+                session.halted,
+            )
+            reconnects = int(health.get("reconnects", 0))
+            for _ in range(reconnects - self._last_reconnects):
+                self.telemetry.count_reconnect()
+            if reconnects - self._last_reconnects >= 3 and self.alerts is not None:
+                self.alerts.event("reconnects", "warning", f"{reconnects} venue reconnects so far")
+            self._last_reconnects = reconnects
+            resyncs = int(health.get("resyncs", 0))
+            for _ in range(resyncs - self._last_resyncs):
+                self.telemetry.count_resync()
+            self._last_resyncs = resyncs
+        self._budget_alert(session)
+        flattening = bool(session.last_plan and session.last_plan.decision.flatten)
+        if flattening and not self._flattening and self.alerts is not None:
+            self.alerts.event("flatten", "critical", "flatten: hedging inventory to zero")
+        self._flattening = flattening
+        self.on_status(status_snapshot(session, health, final, self.stop_reason))
+
+
+def status_snapshot(
+    session: Session, health: dict[str, Any], final: bool, reason: str
+) -> dict[str, Any]:
+    """What the terminal view and the JSON status lines show."""
+    engine = session.engine
+    market = session.policy.market
+    plan = session.last_plan
+    orders = session.orders.open_orders() if session.orders else []
+    fifo = engine.fifo
+    mid = engine.signals.mid
+    return {
+        "type": "final" if final else "status",
+        "mid": mid,
+        "bid": market.ticks_to_price(engine.best_bid) if engine.best_bid else None,
+        "ask": market.ticks_to_price(engine.best_ask) if engine.best_ask else None,
+        "orders": [
+            {
+                "side": o.side.label,
+                "price": market.ticks_to_price(o.price),
+                "size": market.lots_to_size(o.remaining),
+                "tag": o.tag.value,
+                "status": o.status.value,
+            }
+            for o in orders
+        ],
+        "inventory": market.lots_to_size(engine.inventory_lots),
+        "realized_pnl_usd": round(fifo.realized_usd, 6),
+        "unrealized_pnl_usd": round(fifo.unrealized(mid), 6) if mid else 0.0,
+        "fees_usd": round(fifo.fees_usd, 6),
+        "fills": session.stats.fills,
+        "state": plan.decision.state.value if plan else "STARTING",
+        "active_rules": list(plan.decision.active_rules) if plan else [],
+        "regime": engine.regime,
+        "tx_budget_left": engine.tx_budget_left,
+        "feed_age_s": health.get("feed_age_s"),
+        "connected": health.get("connected"),
+        "book_valid": health.get("book_valid"),
+        "halted": session.halted,
+        "stop_reason": reason,
+    }
+
+
+def chain_id_for(rest_url: str) -> int:
+    """The chain id signatures use, from the URL as lighter-sdk does (mainnet 304, testnet 300)."""
+    return 300 if "testnet.zklighter" in rest_url else 304
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+def json_status_printer(stream: Any) -> Callable[[dict[str, Any]], None]:
+    def emit(status: dict[str, Any]) -> None:
+        stream.write(json.dumps({"ts": time.time(), **status}, default=str) + "\n")
+        stream.flush()
+
+    return emit
