@@ -108,6 +108,15 @@ def test_every_command_group_is_walked() -> None:
     assert ("metrics", "window") in paths and ("data", "info") in paths
 
 
+@pytest.fixture
+def stable_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    """typer reads TERMINAL_WIDTH and FORCE_COLOR once at import; pin what it derived from them."""
+    rich_utils = pytest.importorskip("typer.rich_utils")
+    monkeypatch.setattr(rich_utils, "MAX_WIDTH", int(STABLE_ENV["COLUMNS"] or 100), raising=False)
+    monkeypatch.setattr(rich_utils, "FORCE_TERMINAL", False, raising=False)
+
+
+@pytest.mark.usefixtures("stable_rich")
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(("solbot", *p)))
 def test_help(path: tuple[str, ...], snapshot: SnapshotAssertion) -> None:
     result = CliRunner().invoke(app, [*path, "--help"], env=STABLE_ENV)
