@@ -1,9 +1,10 @@
-"""Venue commands: `solbot fake-venue` (a loopback fake of Lighter for tests and demos)."""
+"""Venue commands: `solbot fake-venue` (a loopback fake of Lighter), `record`, `fetch-trades`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +16,8 @@ from solbot.adapters.venues.fake_lighter import (
     faults_from_assignments,
     run_fake_venue,
 )
+from solbot.adapters.venues.lighter.settings import MAINNET_REST_URL, MAINNET_WS_URL
+from solbot.config.schema import parse_duration
 from solbot.errors import UsageError
 
 FAKE_VENUE_HELP = "\n\n".join(
@@ -142,6 +145,151 @@ def _register_fake_venue(app: typer.Typer) -> None:
     app.command("fake-venue", help=FAKE_VENUE_HELP)(fake_venue_command)
 
 
+RECORD_HELP = "\n\n".join(
+    [
+        "Record the venue's public book tops and trades to a solbot Parquet file that "
+        "`solbot simulate --data` and `solbot data info` read.",
+        "Events are written in row groups of --flush-events (memory stays bounded) to "
+        "FILE.partial, which is renamed to FILE when the recording stops: after --duration, "
+        "on Ctrl-C or SIGTERM. The file's metadata holds the market, the source (lighter-ws), "
+        "start and end times and the event counts. Exit 1 when the venue is unreachable.",
+    ]
+)
+FETCH_TRADES_HELP = "\n\n".join(
+    [
+        "Backfill our fills from the venue's /api/v1/trades into the ledger: cursor paging "
+        "back to --since, side and role attributed for --account exactly as "
+        "`solbot metrics import-json` does, keyed like live fills (venue lighter, trade id), so "
+        "a second run inserts nothing and fills the bot recorded live are never counted twice.",
+        "Reading the account's trades needs an auth token: --token, or one made from "
+        "LIGHTER_ACCOUNT_INDEX, LIGHTER_API_KEY_INDEX and LIGHTER_API_PRIVATE_KEY. Requests stay "
+        "within --requests-per-minute (standard accounts: 60 per rolling minute in all, so leave "
+        "room when `solbot run` shares the account).",
+    ]
+)
+MarketOption = Annotated[str, typer.Option(help="Market key or symbol (markets.yaml).")]
+RestUrlOption = Annotated[str, typer.Option(help="Venue REST base URL.")]
+
+
+def record_command(
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    market: MarketOption = "SOL",
+    duration: Annotated[
+        str | None, typer.Option(help="Stop after this long (e.g. 60s, 2h); default: Ctrl-C.")
+    ] = None,
+    rest_url: RestUrlOption = MAINNET_REST_URL,
+    ws_url: Annotated[str, typer.Option(help="Venue WebSocket URL.")] = MAINNET_WS_URL,
+    flush_events: Annotated[
+        int, typer.Option(help="Write a row group every this many events.")
+    ] = 5_000,
+    connect_timeout: Annotated[
+        str, typer.Option(help="Give up when no WebSocket session starts within this long.")
+    ] = "15s",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it exists.")
+    ] = False,
+) -> None:
+    """Record public book tops and trades to Parquet until --duration or Ctrl-C."""
+    from solbot.app.record import RecordRequest, run_record
+
+    request = RecordRequest(
+        market=market,
+        out=out,
+        rest_url=rest_url,
+        ws_url=ws_url,
+        duration_s=_seconds(duration, "--duration"),
+        flush_events=flush_events,
+        connect_timeout_s=_seconds(connect_timeout, "--connect-timeout") or 0.0,
+        overwrite=overwrite,
+    )
+    typer.echo(f"recording {market} from {ws_url} (Ctrl-C stops)", err=True)
+    summary = run_record(request, _record_progress)
+    seconds = (summary.ended_ns - summary.started_ns) / 1e9
+    typer.echo(
+        f"{summary.out}: {summary.book_events} book tops, {summary.trade_events} trades of "
+        f"{summary.market_key} in {seconds:.1f} s (stopped: {summary.stop_reason}; "
+        f"{summary.reconnects} reconnects, {summary.book_invalidations} book resyncs)"
+    )
+    typer.echo(f"replay: {summary.simulate_command}")
+
+
+def _record_progress(counts: dict[str, Any]) -> None:
+    typer.echo(
+        f"  {counts['book_events']} book tops, {counts['trade_events']} trades written", err=True
+    )
+
+
+def fetch_trades_command(
+    account: Annotated[int, typer.Option("--account", help="Our Lighter account index.")],
+    market: MarketOption = "SOL",
+    since: Annotated[
+        str | None,
+        typer.Option(help="Stop paging at trades older than this (ISO-8601 UTC or epoch time)."),
+    ] = None,
+    db: Annotated[Path, typer.Option(help="Ledger file.", envvar="SOLBOT_DB")] = Path("solbot.db"),
+    rest_url: RestUrlOption = MAINNET_REST_URL,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Auth token (default: made from the LIGHTER_* credentials)."),
+    ] = None,
+    chain_id: Annotated[
+        int | None, typer.Option(help="Chain id for the token signature (default from URL).")
+    ] = None,
+    max_pages: Annotated[int, typer.Option(help="At most this many pages of 100 trades.")] = 500,
+    requests_per_minute: Annotated[
+        int, typer.Option(help="REST request budget per rolling minute.")
+    ] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Backfill our fills from /api/v1/trades into the ledger (idempotent)."""
+    from solbot.app.backfill import BackfillRequest, run_backfill
+    from solbot.app.metrics import parse_time_ns
+
+    request = BackfillRequest(
+        account_index=account,
+        market=market,
+        db=db,
+        rest_url=rest_url,
+        since_ns=parse_time_ns(since, "--since") if since is not None else None,
+        token=token,
+        chain_id=chain_id,
+        max_pages=max_pages,
+        requests_per_minute=requests_per_minute,
+    )
+    summary = run_backfill(request)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), sort_keys=True))
+    else:
+        typer.echo(
+            f"account {summary.account_index} {summary.market}: {summary.trades} trades fetched "
+            f"in {summary.requests} requests, {summary.ours} ours: {summary.inserted} inserted, "
+            f"{summary.duplicates} duplicates; skipped {summary.skipped} ({summary.not_ours} of "
+            f"other accounts, {summary.other_market} of other markets, {summary.self_trades} "
+            "self-trades)"
+        )
+    if not summary.complete:
+        typer.echo(
+            f"warning: stopped after --max-pages {max_pages}; older trades may remain "
+            "(run again with a larger --max-pages)",
+            err=True,
+        )
+
+
+def _seconds(text: str | None, option: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(parse_duration(text))
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
+def _register_data_tools(app: typer.Typer) -> None:
+    app.command("record", help=RECORD_HELP)(record_command)
+    app.command("fetch-trades", help=FETCH_TRADES_HELP)(fetch_trades_command)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     _register_fake_venue(app)
+    _register_data_tools(app)
