@@ -219,7 +219,7 @@ class LiveRunner:
                 )
             session = Session(
                 policy,
-                market_key=entry.key,
+                market_key=market.symbol,
                 run_id=run_id,
                 ledger=ledger,
                 trace=trace,

@@ -104,7 +104,7 @@ def write_report(result: SimulationResult) -> Path:
         return (ts - start) / NS
 
     with Ledger(result.db_path) as ledger:
-        marks = ledger.marks(header["market"])
+        marks = ledger.marks(result.session.market_key)
     mid = Series("mid", "#555", [(sec(ts), price) for ts, price in marks], step=False)
     bid, ask = Series("our bid", "#1a7f37"), Series("our ask", "#cf222e")
     buys = Series("fill: bought", "#1a7f37", markers=True)

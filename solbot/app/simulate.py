@@ -17,6 +17,7 @@ from solbot.adapters.data import EventChunk, EventSource, open_events
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
+from solbot.app.metrics import window_report
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
@@ -156,7 +157,7 @@ def run_simulation(
             {"run_key": run_key, "data": data_hashes},
         )
         session = Session(
-            policy, market_key=target_entry.key, run_id=run_id, ledger=ledger, trace=trace
+            policy, market_key=target.symbol, run_id=run_id, ledger=ledger, trace=trace
         )
         venue = SimulatedExchange(target, settings, session, venue_name=f"sim-{run_key}")
         session.attach(venue)
@@ -171,6 +172,11 @@ def run_simulation(
     summary = build_summary(
         session, policy, resolved, venue, trace, elapsed, db_path, target_entry.key
     )
+    ledger_view = window_report(
+        db_path, market=target.symbol, since=str(session.stats.first_ts_ns // 1_000_000)
+    )
+    summary["markouts_bps"] = ledger_view.markouts_bps
+    summary["ledger_fills"] = ledger_view.fills
     summary["notes"] = notes
     summary["out_dir"] = str(out_dir)
     summary["trace"] = str(trace_path)
