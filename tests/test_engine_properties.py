@@ -9,9 +9,10 @@ from random import Random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from policy_helpers import SOL, shipped_policy
+from policy_helpers import SOL, Driver, at, shipped_policy
 
 from solbot.core.decision import TradingState, merge, sides_of
+from solbot.core.engine import Plan
 from solbot.core.model import (
     CancelOrder,
     Command,
@@ -546,3 +547,71 @@ def _is_urgent(command: Command, manager: OrderManager) -> bool:
         order = manager.orders.get(command.client_id)
         return order is not None and order.tag in (OrderTag.HEDGE_PASSIVE, OrderTag.HEDGE_CROSS)
     return False
+
+
+# ----- the whole engine on the shipped base profile -------------------------------------------
+
+_engine_steps = st.lists(
+    st.tuples(
+        st.sampled_from([250_000_000, NS, 3 * NS, 10 * NS, 40 * NS]),
+        st.floats(0, 40),  # vol_ema_bps
+        st.floats(-15, 15),  # ret_5m_bps
+        st.floats(-15, 15),  # ret_45s_bps
+        st.floats(0, 25),  # sigma_1m_bps
+        st.integers(-320, 320),  # inventory lots
+        st.floats(60, 400),  # mid
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@PROPERTY
+@given(_engine_steps, st.sampled_from(["base", "aggressive", "defensive"]))
+def test_shipped_rules_keep_their_timers_and_limits_end_to_end(
+    steps: list[tuple[int, float, float, float, float, int, float]], profile: str
+) -> None:
+    driver = Driver(profile)
+    machines = driver.engine.machines
+    rules = machines.rules
+    activated: dict[int, int] = {}
+    released: dict[int, tuple[int, int]] = {}  # index -> (time, cooldown then)
+    active_before: set[int] = set()
+    seconds = 0.0
+    for dt, vol, ret_5m, ret_45s, sigma, inventory, mid in steps:
+        seconds += dt / NS
+        driver.mid = mid
+        driver.engine.set_position(at(seconds), inventory)
+        plan = driver.step(
+            seconds, vol_ema_bps=vol, ret_5m_bps=ret_5m, ret_45s_bps=ret_45s, sigma_1m_bps=sigma
+        )
+        now = at(seconds)
+        active = {
+            index for index, rule in enumerate(rules) if rule.id in plan.decision.active_rules
+        }
+        for index in active - active_before:
+            if index in released:
+                when, cooldown = released[index]
+                assert now - when >= cooldown, rules[index].id
+            activated[index] = now
+        for index in active_before - active:
+            assert now - activated[index] >= machines.min_active_ns[index], rules[index].id
+            released[index] = (now, machines.cooldown_ns[index])
+        active_before = active
+        _assert_plan_within_limits(driver, plan, inventory, mid)
+
+
+def _assert_plan_within_limits(driver: Driver, plan: Plan, inventory: int, mid: float) -> None:
+    risk = driver.policy.risk
+    held = abs(inventory)
+    for quote in (plan.risk.bid, plan.risk.ask):
+        if quote is None:
+            continue
+        assert quote.size >= SOL.min_lots_at(quote.price)
+        if inventory * int(quote.side) >= 0:
+            assert held + quote.size <= risk.max_position_lots
+            assert (held + quote.size) * mid / 1000 <= risk.max_position_usd + 1e-6
+    intent = plan.hedge.intent
+    if intent is not None:
+        assert SOL.min_lots_at(intent.price) <= intent.size <= held
+        assert int(intent.side) == (-1 if inventory > 0 else 1)  # always reduces

@@ -11,6 +11,7 @@ from policy_helpers import SOL, Driver, at, config_with_profile, lots, shipped_p
 
 from solbot.config.compile import compile_policy
 from solbot.config.loader import resolve_profile
+from solbot.core.decision import TradingState
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import Side
 from solbot.core.quoting import QuoteIntent
@@ -190,6 +191,39 @@ def test_order_notional_is_capped_at_25_usd() -> None:
         None,
     )
     assert result.bid is not None and result.bid.size == 178  # floor(25 / 139.916, lot)
+
+
+# ----- kill rules ----------------------------------------------------------------------------
+
+
+def test_inventory_breach_flattens_everything_and_latches_the_halt() -> None:
+    driver = Driver("base", mid=140.0)
+    driver.step(0)
+    driver.position(1, 0.61)  # beyond 2 x the 0.3 position limit
+    plan = driver.step(2)
+    assert plan.decision.state is TradingState.HALTED and plan.decision.flatten
+    assert plan.quotes.bid is None and plan.quotes.ask is None
+    intent = plan.hedge.intent
+    assert intent is not None and intent.side is Side.ASK
+    assert intent.size == lots(0.61)  # flatten: the whole position, above the 0.08 max clip
+    driver.position(3, 0.0)
+    assert driver.step(4).decision.state is TradingState.HALTED  # latched until acknowledged
+    driver.engine.machines.acknowledge("risk.inventory_breach", at(5))
+    assert driver.step(6).decision.state is TradingState.QUOTING
+
+
+def test_daily_realized_loss_of_25_usd_halts() -> None:
+    driver = Driver("base", mid=140.0)
+    driver.step(0)
+    driver.fill(1, Side.BID, 140.0, 1.0)
+    driver.fill(2, Side.ASK, 115.1, 1.0)  # -24.9: not yet
+    assert driver.step(3).decision.state is not TradingState.HALTED
+    driver.fill(4, Side.BID, 140.0, 0.1)
+    driver.fill(5, Side.ASK, 138.0, 0.1)  # -0.2 more: -25.1 today
+    plan = driver.step(6)
+    assert "pnl.daily_kill" in plan.decision.active_rules
+    assert plan.decision.state is TradingState.HALTED and plan.decision.kill
+    assert plan.risk.bid is None and plan.risk.ask is None
 
 
 # ----- a policy deadlock ----------------------------------------------------------------------

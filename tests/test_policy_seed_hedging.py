@@ -233,11 +233,11 @@ def test_emergency_hedge_after_10_seconds_of_guard_block() -> None:
     driver = Driver("base", mid=140.0)
     driver.step(0)
     driver.position(0, 0.25)
-    plans = _crossed_book_block(driver, [1, 5, 10, 11, 12])
+    plans = _crossed_book_block(driver, [1, 5, 10, 11])
     for plan in plans:
         assert plan.risk.bid is None and plan.risk.ask is None and plan.risk.denials
     before, at_limit = plans[2], plans[3]
-    assert driver.engine.signals.get("guard_block_s") == pytest.approx(11.0)
+    assert driver.engine.signals.get("guard_block_s") == pytest.approx(10.0)  # since t = 1
     assert "hedge.emergency" not in before.decision.active_rules  # 9 s of block
     assert before.hedge.intent.mode == "aggressive" and before.hedge.intent.size == lots(0.08)
     assert "hedge.emergency" in at_limit.decision.active_rules
@@ -246,7 +246,11 @@ def test_emergency_hedge_after_10_seconds_of_guard_block() -> None:
     assert intent.size == int(lots(0.08) * 1.4)  # clip x 1.4
     mid_ticks = 140_005
     assert intent.price == int(mid_ticks * (1 - 16 / 1e4))  # 10 + 6 bps: above the 12 bps cap
-    assert plans[4].hedge.intent is not None  # emergency cooldown 0.5 s < 1 s between steps
+    driver.engine.last_hedge_attempt_ns = at(11)  # the session sent it
+    (waiting,) = _crossed_book_block(driver, [11.4])
+    assert waiting.hedge.intent is None  # emergency cooldown 0.5 s (not the normal 1.5 s)
+    (again,) = _crossed_book_block(driver, [11.5])
+    assert again.hedge.intent is not None and again.hedge.intent.mode == "emergency"
 
 
 def test_emergency_cross_is_not_vetoed_by_its_own_slippage_cap_under_the_pnl_guard() -> None:
