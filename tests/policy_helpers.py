@@ -121,9 +121,6 @@ class Driver:
             )
         )
 
-    def mid_ticks(self) -> float:
-        return self.mid * self.scale
-
 
 def lots(units: float) -> int:
     return SOL.size_to_lots(units)
