@@ -167,7 +167,14 @@ def _attribute(
         reader.read(trade, index, index + 1, 1)
     if reader.problems:
         raise VenueError(_problem_text(reader.problems))
-    return [dataclasses.replace(fill, source=SOURCE) for fill in reader.fills], reader
+    # Pages come newest first; store oldest first so fills of one millisecond keep venue order.
+    ordered = sorted(reader.fills, key=_event_order)
+    return [dataclasses.replace(fill, source=SOURCE) for fill in ordered], reader
+
+
+def _event_order(fill: Fill) -> tuple[int, int, str]:
+    number = int(fill.trade_id) if fill.trade_id.isdigit() else -1
+    return fill.ts_ns, number, fill.trade_id
 
 
 def _problem_text(problems: list[Problem]) -> str:
