@@ -141,11 +141,6 @@ def test_schema_files_are_up_to_date(kind: str) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema.py's Seconds (duration) fields export as JSON type number only, so editors "
-    "flag `min_dwell: 60s`, `defaults: {hold: 0s}`, `signals.returns: {ret_5m_bps: 5m}` ...",
-)
 def test_shipped_files_validate_against_the_editor_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     from ruamel.yaml import YAML

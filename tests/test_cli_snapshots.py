@@ -169,30 +169,11 @@ def test_broken_config_listing(
     for line in lines:
         assert PROBLEM_LINE.match(line), f"not path:line:col: {line!r}"
         assert "Traceback" not in line
-    # check.py sorts problems by (path, line) only, so problems on one line come out in hash
-    # order (see test_problems_on_one_line_come_out_in_column_order); sort for a stable snapshot.
-    assert sorted(lines, key=location_key) == snapshot
+    assert lines == sorted(lines, key=location_key)  # check.py sorts by path, line, column
+    assert lines == snapshot
 
 
-# Cases whose listing still shows a wrong file or an absolute path (reported; see the reasons).
-WRONG_FILE = {
-    "bad_return_name": "loader.py resolve_profile locates a model-validator error on `signals` "
-    "through the origin of the merged map, which is base.yaml's `signals:` line; the "
-    "faulty `signals.returns` is in profiles/wide.yaml"
-}
-LEAKS_CONFIG_DIR = {
-    "extends_missing": "loader.py _load_profile_chain prints `config_dir.root / 'profiles'` "
-    "(the absolute --config-dir) in 'profile ... not found in ...'"
-}
-
-
-def _strict_xfail(case: str, reasons: dict[str, str]) -> object:
-    if case in reasons:
-        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=reasons[case]))
-    return case
-
-
-@pytest.mark.parametrize("case", [_strict_xfail(case, WRONG_FILE) for case in broken_cases()])
+@pytest.mark.parametrize("case", broken_cases())
 def test_problems_point_into_the_broken_files(case: str, checked: Callable[[str], Checked]) -> None:
     provided = {str(p.relative_to(BROKEN / case)) for p in (BROKEN / case).rglob("*.yaml")}
     named = {location_key(line)[0] for line in checked(case).err.splitlines()}
@@ -201,17 +182,12 @@ def test_problems_point_into_the_broken_files(case: str, checked: Callable[[str]
     )
 
 
-@pytest.mark.parametrize("case", [_strict_xfail(case, LEAKS_CONFIG_DIR) for case in broken_cases()])
+@pytest.mark.parametrize("case", broken_cases())
 def test_listing_does_not_show_the_config_dir(case: str, checked: Callable[[str], Checked]) -> None:
     result = checked(case)
     assert str(result.config_dir.parent) not in result.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check.py (`raise ConfigError(sorted(set(...), key=lambda p: (p.path, p.line)))`) "
-    "drops the column from the sort key, so problems on one line follow set/hash order",
-)
 def test_problems_on_one_line_come_out_in_column_order(tmp_path: Path) -> None:
     # PYTHONHASHSEED=1 is a seed under which the set order differs from column order.
     config_dir = build_config_dir("forbidden_expression", tmp_path / "config")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from solbot.config.loader import (
     shipped_config_dir,
 )
 from solbot.config.markets import resolve_market
+from solbot.config.schema import Profile, RulesetFile
 from solbot.config.yamlio import load_yaml
 from solbot.core.catalog import SignalCatalog
 from solbot.errors import (
@@ -48,7 +50,8 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
         _collect(compile_one, problems, schema_problems)
     unique = sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))
     if unique:
-        raise ConfigError(sorted(set(unique + schema_problems), key=lambda p: (p.path, p.line)))
+        everything = set(unique + schema_problems)
+        raise ConfigError(sorted(everything, key=lambda p: (p.path, p.line, p.column, p.message)))
     if schema_problems:
         raise SchemaVersionError(schema_problems[0])
     return names
@@ -120,4 +123,13 @@ def init_config(target: Path, force: bool = False) -> list[Path]:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
             written.append(destination)
+    schema_dir = target / "docs" / "schema"  # the files' yaml-language-server comments point here
+    schema_dir.mkdir(parents=True, exist_ok=True)
+    for kind, model in (("profile", Profile), ("ruleset", RulesetFile)):
+        destination = schema_dir / f"{kind}.json"
+        schema = model.model_json_schema(by_alias=True)
+        destination.write_text(
+            json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        written.append(destination)
     return written

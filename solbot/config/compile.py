@@ -364,4 +364,5 @@ def _risk_params(profile: Profile, market: MarketSpec) -> RiskParams:
         max_position_lots=_lots(limits.max_position_units, market),
         max_position_usd=limits.max_position_usd,
         max_order_usd=limits.max_order_usd,
+        stale_feed_ns=int(guard.stale_feed * NS),
     )

@@ -138,8 +138,11 @@ def render_text(differences: list[Difference], old_name: str, new_name: str) -> 
 
 
 def _show(value: Any) -> str:
-    if value == MISSING_VALUE:
-        return MISSING_VALUE
+    """Values as they would be written in YAML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
+    if value is None:
+        return "null"
+    return str(value)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from solbot.config.schema import SCHEMA_VERSION, Profile, Rule, RulesetFile
+from solbot.config.schema import SCHEMA_VERSION, Profile, Rule, RulesetFile, known_keys
 from solbot.config.yamlio import LoadedYaml, PathKey, dotted, load_yaml
 from solbot.errors import ConfigError, Problem, SchemaVersionError
 
@@ -182,7 +182,9 @@ def validation_problems(
 
 
 def _suggest_key(item: Mapping[str, Any], key: PathKey) -> str:
-    return ""
+    name = str(key[-1]) if key else ""
+    hint = difflib.get_close_matches(name, sorted(known_keys()), n=1)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""
 
 
 def load_ruleset(path: Path, config_dir: ConfigDir) -> tuple[RulesetFile, LoadedYaml]:
@@ -244,11 +246,11 @@ def _load_profile_chain(name: str, config_dir: ConfigDir) -> list[LoadedYaml]:
         if not path.is_file():
             known = config_dir.profile_names()
             hint = difflib.get_close_matches(current, known, n=1)
-            message = f"profile '{current}' not found in {config_dir.root / 'profiles'}"
+            message = f"profile '{current}' not found in profiles/"
             message += f" (did you mean '{hint[0]}'?)" if hint else f"; known: {', '.join(known)}"
             if chain:
                 raise ConfigError(chain[-1].problem(("extends",), message))
-            raise ConfigError(Problem(str(path), 1, 1, "profile", message))
+            raise ConfigError(Problem(f"profiles/{current}.yaml", 1, 1, "profile", message))
         loaded = load_yaml(path, config_dir.display(path))
         check_schema(loaded, "profile")
         if loaded.data.get("id") != current:
@@ -275,20 +277,9 @@ def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
     try:
         profile = Profile.model_validate(data)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            key = tuple(
-                "schema" if p == "schema_" else p for p in item["loc"] if isinstance(p, str | int)
-            )
-            origin = _origin_of(origins, dotted(key))
-            path, line = origin.rsplit(":", 1) if origin else (top.path, "1")
-            message = item["msg"]
-            if item["type"] == "extra_forbidden":
-                message = f"unknown key '{key[-1]}'"
-            problems.append(
-                Problem(path, int(line), _column(chain, path, key), dotted(key), message)
-            )
-        raise ConfigError(problems) from None
+        raise ConfigError(
+            [_profile_problem(item, origins, chain) for item in error.errors()]
+        ) from None
     rules = _load_rules(profile, config_dir, top, origins)
     canonical = profile.model_dump(mode="json", by_alias=True)
     canonical.pop("secrets", None)
@@ -306,7 +297,33 @@ def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
     )
 
 
-def _origin_of(origins: Mapping[str, str], path: str) -> str | None:
+def _profile_problem(item: Any, origins: Mapping[str, str], chain: list[LoadedYaml]) -> Problem:
+    """Locate one validation error of a merged profile in the file that set the value."""
+    key: PathKey = tuple(
+        "schema" if part == "schema_" else part
+        for part in item["loc"]
+        if isinstance(part, str | int)
+    )
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if not key and ": " in message:  # whole-profile checks name their field first
+        field, message = message.split(": ", 1)
+        key = tuple(field.split("."))
+    path = dotted(key)
+    if item["type"] == "extra_forbidden":
+        message = f"unknown key '{key[-1]}'" + _suggest_key(item, key)
+    origin = _origin_of(origins, path, prefer=chain[0].path) or f"{chain[0].path}:1"
+    file, line = origin.rsplit(":", 1)
+    return Problem(file, int(line), _column(chain, file, key), path, message)
+
+
+def _origin_of(origins: Mapping[str, str], path: str, prefer: str | None = None) -> str | None:
+    """Origin of `path`; for a section, the value inside it that `prefer` (the child) set."""
+    inside = sorted(key for key in origins if path and key.startswith((path + ".", path + "[")))
+    from_child = [key for key in inside if prefer and origins[key].startswith(prefer + ":")]
+    if from_child:
+        return origins[from_child[0]]
+    if path not in origins and inside:
+        return origins[inside[0]]
     while path:
         if path in origins:
             return origins[path]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -28,7 +28,14 @@ def parse_duration(value: Any) -> Any:
     raise ValueError(f"expected a duration such as 45s, 2m or 500ms, found {value!r}")
 
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+_DURATION_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$"},
+    ],
+    "description": "seconds, or a duration such as 45s, 2m, 500ms, 1h",
+}
+Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
 
 
 def parse_timer(value: Any) -> Any:
@@ -38,7 +45,14 @@ def parse_timer(value: Any) -> Any:
     return parse_duration(value)
 
 
-Timer = Annotated[float | str, BeforeValidator(parse_timer)]
+_TIMER_SCHEMA = {
+    "anyOf": [
+        *_DURATION_SCHEMA["anyOf"],
+        {"type": "string", "pattern": r"^\s*p\.[a-z_][a-z0-9_]*\s*$"},
+    ],
+    "description": "a duration, or p.<parameter> holding seconds",
+}
+Timer = Annotated[float | str, BeforeValidator(parse_timer), WithJsonSchema(_TIMER_SCHEMA)]
 Number = float | str  # a number or an expression string (checked by the expression compiler)
 SideName = Literal["bid", "ask", "both", "adding"]
 
@@ -205,7 +219,6 @@ class Quoting(Strict):
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
     decision_interval: Seconds = 0.25
-    post_only: bool = True
 
 
 class Hedger(Strict):
@@ -302,9 +315,35 @@ class Profile(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
         if self.quoting.size_min_units > self.quoting.size_max_units:
-            raise ValueError("quoting.size_min_units must not exceed quoting.size_max_units")
+            raise ValueError("quoting.size_min_units: must not exceed quoting.size_max_units")
         if self.hedger.target_units >= self.hedger.trigger_units:
-            raise ValueError("hedger.target_units must be below hedger.trigger_units")
+            raise ValueError("hedger.target_units: must be below hedger.trigger_units")
         if self.regimes.default not in self.regimes.overlays and self.regimes.overlays:
-            raise ValueError(f"regimes.default {self.regimes.default!r} is not an overlay name")
+            raise ValueError(f"regimes.default: {self.regimes.default!r} is not an overlay name")
         return self
+
+
+def known_keys() -> set[str]:
+    """Every key any profile or rule file may use (for "did you mean" on unknown keys)."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [Profile, RulesetFile]
+    seen: set[type[BaseModel]] = set()
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+            for candidate in _models_in(info.annotation):
+                pending.append(candidate)
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for argument in getattr(annotation, "__args__", ()) or ():
+        found.extend(_models_in(argument))
+    return found

@@ -178,6 +178,7 @@ class Engine:
             self.inventory_lots,
             quotes.bid,
             quotes.ask,
+            now_ns - signals.last_event_ns if signals.last_event_ns else 0,
         )
         exposure = values[index["exposure_s"]]
         hedge = plan_hedge(

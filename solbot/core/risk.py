@@ -17,6 +17,7 @@ class RiskParams:
     max_position_lots: int
     max_position_usd: float
     max_order_usd: float
+    stale_feed_ns: int = 0  # 0 = no hard stale-feed stop
 
 
 @dataclass
@@ -49,10 +50,15 @@ def check_quotes(
     inventory_lots: int,
     bid: QuoteIntent | None,
     ask: QuoteIntent | None,
+    feed_age_ns: int = 0,
 ) -> RiskResult:
     """Deny or shrink quotes that break a limit; a block stops only the side that adds risk."""
     denials: list[str] = []
     blocked = False
+    if params.stale_feed_ns and feed_age_ns > params.stale_feed_ns and (bid or ask):
+        denials.append("market data stale: quoting both sides denied")
+        bid = ask = None
+        blocked = True
     if params.crossed_book_protection and best_bid > 0 and best_ask > 0 and best_bid >= best_ask:
         denials.append("market book crossed: quoting both sides denied")
         bid = ask = None
