@@ -26,7 +26,7 @@ from solbot.adapters.venues.lighter.signer import (
 )
 from solbot.app.backfill import BackfillRequest, backfill
 from solbot.cli.main import main
-from solbot.core.model import Role, Side
+from solbot.core.model import Fill, Role, Side
 
 pytestmark = pytest.mark.integration
 TAKER_FEE_MILLIONTHS = 280  # premium tier: 2.8 bps taker
@@ -149,7 +149,7 @@ async def test_fills_the_live_adapter_recorded_are_not_counted_again(
     async with websockets.connect(venue.ws_url) as ws:
         snapshot = await subscribe(ws, f"account_all/{ACCOUNT}")
     parser = FrameParser(venue.config.market, ACCOUNT, history_cutoff_ns=0)
-    live_fills = [e for e in parser.parse(snapshot, 0).events if hasattr(e, "trade_id")]
+    live_fills = [e for e in parser.parse(snapshot, 0).events if isinstance(e, Fill)]
     assert len(live_fills) == 2
     db = tmp_path / "ledger.db"
     with Ledger(db) as ledger:

@@ -33,7 +33,9 @@ MARKET_ROW = {
 }
 
 
-def trade(trade_id: int, ms: int, *, ask: int, bid: int, maker_ask: bool, **extra: Any) -> dict:
+def trade(
+    trade_id: int, ms: int, *, ask: int, bid: int, maker_ask: bool, **extra: Any
+) -> dict[str, Any]:
     return {
         "trade_id": trade_id,
         "trade_id_str": str(trade_id),
@@ -55,7 +57,7 @@ class Stub:
 
     trades: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
-    seen: list[dict[str, str]] = field(default_factory=list)
+    seen: list[dict[str, str | None]] = field(default_factory=list)
     url: str = ""
 
     async def details(self, request: web.Request) -> web.Response:
