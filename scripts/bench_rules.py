@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from solbot.adapters.data import open_events, sample_paths
-from solbot.config.compile import compile_policy
+from solbot.config.compile import compile_policy, compiled_expressions
 from solbot.config.loader import ConfigDir, resolve_profile
 from solbot.config.markets import infer_market_from_filename
 from solbot.core.engine import CompiledPolicy, Engine
@@ -25,27 +25,119 @@ from solbot.core.expressions import MISSING
 
 
 def hand_written(
-    policy: CompiledPolicy,
+    policy: CompiledPolicy, fields: Sequence[str]
 ) -> Callable[[Sequence[float], int, Sequence[float]], list[object]]:
-    """The shipped rules written by hand, as an engineer would without a rule engine."""
+    """The shipped rules written by hand, as an engineer would without a rule engine.
+
+    `fields` is the order of the compiled program's outputs (rule.when, rule.until, actions), so
+    both functions can be compared value by value.
+    """
     s = policy.catalog.index()
-    q = {name: i for i, name in enumerate(policy.param_names)}
+    P = {name: i for i, name in enumerate(policy.param_names)}
+    at = {field: position for position, field in enumerate(fields)}
+    size = len(fields)
     R5, R45, INV, VOL = s["ret_5m_bps"], s["ret_45s_bps"], s["inventory_units"], s["vol_ema_bps"]
     SIG, PCT, AGE, BOOK = s["sigma_1m_bps"], s["vol_percentile"], s["feed_age_s"], s["book_valid"]
     RL5, RL1H, RLD = s["realized_5m_usd"], s["realized_1h_usd"], s["realized_day_usd"]
-    GB, EXP = s["guard_block_s"], s["exposure_s"]
+    GB, EXP, EMA = s["guard_block_s"], s["exposure_s"], s["trend_ema_bps"]
     b = {name: 1 << i for name, i in s.items()}
-    m5, m45, mv = (
-        b["ret_5m_bps"] | b["inventory_units"],
-        b["ret_45s_bps"] | b["inventory_units"],
-        b["vol_ema_bps"],
-    )
-    mvi = mv | b["inventory_units"]
+    inv_bit = b["inventory_units"]
+    m5, m45 = b["ret_5m_bps"] | inv_bit, b["ret_45s_bps"] | inv_bit
+    mema, mv = b["trend_ema_bps"] | inv_bit, b["vol_ema_bps"]
+    mvi = mv | inv_bit
     mclip = b["sigma_1m_bps"] | b["vol_percentile"]
     mstale = b["feed_age_s"] | b["book_valid"]
     mregime = b["realized_5m_usd"] | b["ret_45s_bps"] | b["vol_ema_bps"]
-    P = q
     M = MISSING
+    # parameter and output positions bound once, as a hand-written function would have them
+    CLIP_CURVE_FULL_SIGMA_BPS = P["clip_curve_full_sigma_bps"]
+    CLIP_CURVE_START_PERCENTILE = P["clip_curve_start_percentile"]
+    CLIP_CURVE_START_SIGMA_BPS = P["clip_curve_start_sigma_bps"]
+    HEDGE_EMERGENCY_AFTER_S = P["hedge_emergency_after_s"]
+    INVENTORY_TIER1_EXTRA_BPS = P["inventory_tier1_extra_bps"]
+    INVENTORY_TIER1_SIZE_MULTIPLIER = P["inventory_tier1_size_multiplier"]
+    INVENTORY_TIER1_UNITS = P["inventory_tier1_units"]
+    INVENTORY_TIER2_EXTRA_BPS = P["inventory_tier2_extra_bps"]
+    INVENTORY_TIER2_SIZE_MULTIPLIER = P["inventory_tier2_size_multiplier"]
+    INVENTORY_TIER2_UNITS = P["inventory_tier2_units"]
+    INVENTORY_TIER3_EXTRA_BPS = P["inventory_tier3_extra_bps"]
+    INVENTORY_TIER3_UNITS = P["inventory_tier3_units"]
+    KILL_DAILY_LOSS_USD = P["kill_daily_loss_usd"]
+    KILL_INVENTORY_UNITS = P["kill_inventory_units"]
+    ONE_SIDED_UNITS = P["one_sided_units"]
+    PNL_FLOOR_USD = P["pnl_floor_usd"]
+    PNL_HEDGE_CLIP_MULTIPLIER = P["pnl_hedge_clip_multiplier"]
+    PNL_HEDGE_MAX_SLIPPAGE_BPS = P["pnl_hedge_max_slippage_bps"]
+    PNL_HEDGE_OFFSET_BPS = P["pnl_hedge_offset_bps"]
+    PNL_HOURLY_ALERT_USD = P["pnl_hourly_alert_usd"]
+    PNL_MAX_EXTRA_BPS = P["pnl_max_extra_bps"]
+    PNL_MIN_SIZE_MULTIPLIER = P["pnl_min_size_multiplier"]
+    PNL_SIZE_MULTIPLIER = P["pnl_size_multiplier"]
+    PNL_WIDEN_BPS = P["pnl_widen_bps"]
+    REGIME_VOL_THRESHOLD_BPS = P["regime_vol_threshold_bps"]
+    STALE_FEED_S = P["stale_feed_s"]
+    TREND_DEADBAND_BPS = P["trend_deadband_bps"]
+    TREND_DEADBAND_RESUME_BPS = P["trend_deadband_resume_bps"]
+    TREND_DOWN_EXTRA_BPS = P["trend_down_extra_bps"]
+    TREND_DOWN_RESUME_BPS = P["trend_down_resume_bps"]
+    TREND_DOWN_TRIGGER_BPS = P["trend_down_trigger_bps"]
+    TREND_EXTRA_BPS = P["trend_extra_bps"]
+    TREND_FAST_DOWN_RESUME_BPS = P["trend_fast_down_resume_bps"]
+    TREND_FAST_DOWN_TRIGGER_BPS = P["trend_fast_down_trigger_bps"]
+    TREND_FAST_RESUME_BPS = P["trend_fast_resume_bps"]
+    TREND_OVERRIDE_UNITS = P["trend_override_units"]
+    TREND_UP_TRIGGER_BPS = P["trend_up_trigger_bps"]
+    VOL_HIGH_CLIP_BPS = P["vol_high_clip_bps"]
+    VOL_HIGH_CLIP_MULTIPLIER = P["vol_high_clip_multiplier"]
+    VOL_HIGH_PAUSE_BPS = P["vol_high_pause_bps"]
+    VOL_HIGH_RESUME_BPS = P["vol_high_resume_bps"]
+    VOL_LOW_PAUSE_BPS = P["vol_low_pause_bps"]
+    VOL_LOW_RESUME_BPS = P["vol_low_resume_bps"]
+    VOL_RESUME_INVENTORY_UNITS = P["vol_resume_inventory_units"]
+    O_FEED_STALE_WHEN = at["feed.stale.when"]
+    O_HEDGE_EMERGENCY_WHEN = at["hedge.emergency.when"]
+    O_INVENTORY_ONE_SIDED_WHEN = at["inventory.one_sided.when"]
+    O_INVENTORY_TIER1_SCALE_CLIP_FACTOR = at["inventory.tier1.scale_clip.factor"]
+    O_INVENTORY_TIER1_WHEN = at["inventory.tier1.when"]
+    O_INVENTORY_TIER1_WIDEN_ADD_BPS = at["inventory.tier1.widen.add_bps"]
+    O_INVENTORY_TIER2_SCALE_CLIP_FACTOR = at["inventory.tier2.scale_clip.factor"]
+    O_INVENTORY_TIER2_WHEN = at["inventory.tier2.when"]
+    O_INVENTORY_TIER2_WIDEN_ADD_BPS = at["inventory.tier2.widen.add_bps"]
+    O_INVENTORY_TIER3_WHEN = at["inventory.tier3.when"]
+    O_INVENTORY_TIER3_WIDEN_ADD_BPS = at["inventory.tier3.widen.add_bps"]
+    O_PNL_DAILY_KILL_WHEN = at["pnl.daily_kill.when"]
+    O_PNL_GUARD_HEDGE_CLIP_MULTIPLIER = at["pnl.guard.hedge.clip_multiplier"]
+    O_PNL_GUARD_HEDGE_MAX_SLIPPAGE_BPS = at["pnl.guard.hedge.max_slippage_bps"]
+    O_PNL_GUARD_HEDGE_OFFSET_BPS = at["pnl.guard.hedge.offset_bps"]
+    O_PNL_GUARD_SCALE_CLIP_FACTOR = at["pnl.guard.scale_clip.factor"]
+    O_PNL_GUARD_WHEN = at["pnl.guard.when"]
+    O_PNL_GUARD_WIDEN_ADD_BPS = at["pnl.guard.widen.add_bps"]
+    O_PNL_HOURLY_DRIFT_WHEN = at["pnl.hourly_drift.when"]
+    O_REGIME_AGGRESSIVE_WHEN = at["regime.aggressive.when"]
+    O_REGIME_DEFENSIVE_WHEN = at["regime.defensive.when"]
+    O_RISK_INVENTORY_BREACH_WHEN = at["risk.inventory_breach.when"]
+    O_TREND_DOWN_UNTIL = at["trend.down.until"]
+    O_TREND_DOWN_WHEN = at["trend.down.when"]
+    O_TREND_DOWN_WIDEN_ADD_BPS = at["trend.down.widen.add_bps"]
+    O_TREND_EMA_DOWN_UNTIL = at["trend.ema_down.until"]
+    O_TREND_EMA_DOWN_WHEN = at["trend.ema_down.when"]
+    O_TREND_EMA_UP_UNTIL = at["trend.ema_up.until"]
+    O_TREND_EMA_UP_WHEN = at["trend.ema_up.when"]
+    O_TREND_FAST_DOWN_UNTIL = at["trend.fast_down.until"]
+    O_TREND_FAST_DOWN_WHEN = at["trend.fast_down.when"]
+    O_TREND_FAST_DOWN_WIDEN_ADD_BPS = at["trend.fast_down.widen.add_bps"]
+    O_TREND_UP_UNTIL = at["trend.up.until"]
+    O_TREND_UP_WHEN = at["trend.up.when"]
+    O_TREND_UP_WIDEN_ADD_BPS = at["trend.up.widen.add_bps"]
+    O_VOL_CLIP_CURVE_SCALE_CLIP_FACTOR = at["vol.clip_curve.scale_clip.factor"]
+    O_VOL_CLIP_CURVE_WHEN = at["vol.clip_curve.when"]
+    O_VOL_HIGH_CLIP_SCALE_CLIP_FACTOR = at["vol.high_clip.scale_clip.factor"]
+    O_VOL_HIGH_CLIP_WHEN = at["vol.high_clip.when"]
+    O_VOL_HIGH_PAUSE_UNTIL = at["vol.high_pause.until"]
+    O_VOL_HIGH_PAUSE_WHEN = at["vol.high_pause.when"]
+    O_VOL_LOW_PAUSE_UNTIL = at["vol.low_pause.until"]
+    O_VOL_LOW_PAUSE_WHEN = at["vol.low_pause.when"]
+    O_VOL_WARMUP_WHEN = at["vol.warmup.when"]
 
     def clamp(x: float, lo: float, hi: float) -> float:
         return lo if x < lo else hi if x > hi else x
@@ -53,73 +145,77 @@ def hand_written(
     def rules(v: Sequence[float], ready: int, p: Sequence[float]) -> list[object]:
         inv = v[INV]
         ai = abs(inv)
-        override = p[P["trend_override_units"]]
-        r5 = v[R5]
-        r45 = v[R45]
-        vol = v[VOL]
-        out: list[object] = [M] * 39
+        override = p[TREND_OVERRIDE_UNITS]
+        r5, r45, vol, ema = v[R5], v[R45], v[VOL], v[EMA]
+        out: list[object] = [M] * size
         if ready & m5 == m5:
-            out[0] = r5 < p[P["trend_down_trigger_bps"]] and inv > -override
-            out[1] = r5 > p[P["trend_down_resume_bps"]] or inv <= -override
-        out[2] = p[P["trend_down_extra_bps"]]
+            out[O_TREND_DOWN_WHEN] = r5 < p[TREND_DOWN_TRIGGER_BPS] and inv > -override
+            out[O_TREND_DOWN_UNTIL] = r5 > p[TREND_DOWN_RESUME_BPS] or inv <= -override
+        out[O_TREND_DOWN_WIDEN_ADD_BPS] = p[TREND_DOWN_EXTRA_BPS]
         if ready & m45 == m45:
-            out[3] = r45 <= p[P["trend_fast_down_trigger_bps"]] and inv > -override
-            out[4] = r45 > -p[P["trend_fast_resume_bps"]] or inv <= -override
-            out[6] = r45 >= p[P["trend_up_trigger_bps"]] and inv < override
-            out[7] = r45 < p[P["trend_fast_resume_bps"]] or inv >= override
-        out[5] = p[P["trend_down_extra_bps"]]
-        out[8] = p[P["trend_extra_bps"]]
+            fast = p[TREND_FAST_DOWN_TRIGGER_BPS]
+            out[O_TREND_FAST_DOWN_WHEN] = r45 <= fast and inv > -override
+            out[O_TREND_FAST_DOWN_UNTIL] = r45 > p[TREND_FAST_DOWN_RESUME_BPS] or inv <= -override
+            out[O_TREND_UP_WHEN] = r45 >= p[TREND_UP_TRIGGER_BPS] and inv < override
+            out[O_TREND_UP_UNTIL] = r45 < p[TREND_FAST_RESUME_BPS] or inv >= override
+        out[O_TREND_FAST_DOWN_WIDEN_ADD_BPS] = p[TREND_DOWN_EXTRA_BPS]
+        out[O_TREND_UP_WIDEN_ADD_BPS] = p[TREND_EXTRA_BPS]
+        if ready & mema == mema:
+            band, back = p[TREND_DEADBAND_BPS], p[TREND_DEADBAND_RESUME_BPS]
+            out[O_TREND_EMA_UP_WHEN] = ema >= band and inv < override
+            out[O_TREND_EMA_UP_UNTIL] = ema < back or inv >= override
+            out[O_TREND_EMA_DOWN_WHEN] = ema <= -band and inv > -override
+            out[O_TREND_EMA_DOWN_UNTIL] = ema > -back or inv <= -override
         if ready & mv == mv:
-            out[9] = vol >= p[P["vol_high_pause_bps"]]
-            out[11] = vol > 0 and vol <= p[P["vol_low_pause_bps"]]
-            out[12] = vol >= p[P["vol_low_resume_bps"]]
-            out[13] = vol < 0
-            out[14] = vol >= p[P["vol_high_clip_bps"]]
+            out[O_VOL_HIGH_PAUSE_WHEN] = vol >= p[VOL_HIGH_PAUSE_BPS]
+            out[O_VOL_LOW_PAUSE_WHEN] = vol > 0 and vol <= p[VOL_LOW_PAUSE_BPS]
+            out[O_VOL_LOW_PAUSE_UNTIL] = vol >= p[VOL_LOW_RESUME_BPS]
+            out[O_VOL_WARMUP_WHEN] = vol < 0
+            out[O_VOL_HIGH_CLIP_WHEN] = vol >= p[VOL_HIGH_CLIP_BPS]
         if ready & mvi == mvi:
-            out[10] = (
-                vol <= p[P["vol_high_resume_bps"]] and ai <= p[P["vol_resume_inventory_units"]]
+            out[O_VOL_HIGH_PAUSE_UNTIL] = (
+                vol <= p[VOL_HIGH_RESUME_BPS] and ai <= p[VOL_RESUME_INVENTORY_UNITS]
             )
-        out[15] = p[P["vol_high_clip_multiplier"]]
+        out[O_VOL_HIGH_CLIP_SCALE_CLIP_FACTOR] = p[VOL_HIGH_CLIP_MULTIPLIER]
         if ready & mclip == mclip:
             sigma, pct = v[SIG], v[PCT]
-            start, full = p[P["clip_curve_start_sigma_bps"]], p[P["clip_curve_full_sigma_bps"]]
-            pstart = p[P["clip_curve_start_percentile"]]
-            out[16] = sigma > start or pct > pstart
-            try:
-                out[17] = min(
+            start, full = p[CLIP_CURVE_START_SIGMA_BPS], p[CLIP_CURVE_FULL_SIGMA_BPS]
+            pstart = p[CLIP_CURVE_START_PERCENTILE]
+            out[O_VOL_CLIP_CURVE_WHEN] = sigma > start or pct > pstart
+            if full != start and pstart != 100:
+                out[O_VOL_CLIP_CURVE_SCALE_CLIP_FACTOR] = min(
                     clamp(1 - (sigma - start) / (full - start), 0, 1),
                     clamp(1 - (pct - pstart) / (100 - pstart), 0, 1),
                 )
-            except ZeroDivisionError:
-                out[17] = M
         if ready & mstale == mstale:
-            out[18] = v[AGE] > p[P["stale_feed_s"]] or v[BOOK] < 1
-        out[19] = ai > p[P["inventory_tier1_units"]]
-        out[20] = p[P["inventory_tier1_extra_bps"]]
-        out[21] = p[P["inventory_tier1_size_multiplier"]]
-        out[22] = ai > p[P["inventory_tier2_units"]]
-        out[23] = p[P["inventory_tier2_extra_bps"]]
-        out[24] = p[P["inventory_tier2_size_multiplier"]]
-        out[25] = ai > p[P["inventory_tier3_units"]]
-        out[26] = p[P["inventory_tier3_extra_bps"]]
-        out[27] = ai > p[P["one_sided_units"]]
-        floor = p[P["pnl_floor_usd"]]
-        out[28] = v[RL5] <= floor
-        out[29] = min(p[P["pnl_widen_bps"]], p[P["pnl_max_extra_bps"]])
-        out[30] = clamp(p[P["pnl_size_multiplier"]], p[P["pnl_min_size_multiplier"]], 1)
-        out[31] = p[P["pnl_hedge_clip_multiplier"]]
-        out[32] = p[P["pnl_hedge_offset_bps"]]
-        out[33] = p[P["pnl_hedge_max_slippage_bps"]]
-        out[34] = v[RL1H] < p[P["pnl_hourly_alert_usd"]]
-        out[35] = v[RLD] <= p[P["kill_daily_loss_usd"]]
-        out[36] = ai > p[P["kill_inventory_units"]]
-        out[37] = v[GB] >= p[P["hedge_emergency_after_s"]] and v[EXP] > 0
+            out[O_FEED_STALE_WHEN] = v[AGE] > p[STALE_FEED_S] or v[BOOK] < 1
+        out[O_INVENTORY_TIER1_WHEN] = ai > p[INVENTORY_TIER1_UNITS]
+        out[O_INVENTORY_TIER1_WIDEN_ADD_BPS] = p[INVENTORY_TIER1_EXTRA_BPS]
+        out[O_INVENTORY_TIER1_SCALE_CLIP_FACTOR] = p[INVENTORY_TIER1_SIZE_MULTIPLIER]
+        out[O_INVENTORY_TIER2_WHEN] = ai > p[INVENTORY_TIER2_UNITS]
+        out[O_INVENTORY_TIER2_WIDEN_ADD_BPS] = p[INVENTORY_TIER2_EXTRA_BPS]
+        out[O_INVENTORY_TIER2_SCALE_CLIP_FACTOR] = p[INVENTORY_TIER2_SIZE_MULTIPLIER]
+        out[O_INVENTORY_TIER3_WHEN] = ai > p[INVENTORY_TIER3_UNITS]
+        out[O_INVENTORY_TIER3_WIDEN_ADD_BPS] = p[INVENTORY_TIER3_EXTRA_BPS]
+        out[O_INVENTORY_ONE_SIDED_WHEN] = ai > p[ONE_SIDED_UNITS]
+        floor = p[PNL_FLOOR_USD]
+        out[O_PNL_GUARD_WHEN] = v[RL5] <= floor
+        out[O_PNL_GUARD_WIDEN_ADD_BPS] = min(p[PNL_WIDEN_BPS], p[PNL_MAX_EXTRA_BPS])
+        out[O_PNL_GUARD_SCALE_CLIP_FACTOR] = clamp(
+            p[PNL_SIZE_MULTIPLIER], p[PNL_MIN_SIZE_MULTIPLIER], 1
+        )
+        out[O_PNL_GUARD_HEDGE_CLIP_MULTIPLIER] = p[PNL_HEDGE_CLIP_MULTIPLIER]
+        out[O_PNL_GUARD_HEDGE_OFFSET_BPS] = p[PNL_HEDGE_OFFSET_BPS]
+        out[O_PNL_GUARD_HEDGE_MAX_SLIPPAGE_BPS] = p[PNL_HEDGE_MAX_SLIPPAGE_BPS]
+        out[O_PNL_HOURLY_DRIFT_WHEN] = v[RL1H] < p[PNL_HOURLY_ALERT_USD]
+        out[O_PNL_DAILY_KILL_WHEN] = v[RLD] <= p[KILL_DAILY_LOSS_USD]
+        out[O_RISK_INVENTORY_BREACH_WHEN] = ai > p[KILL_INVENTORY_UNITS]
+        out[O_HEDGE_EMERGENCY_WHEN] = v[GB] >= p[HEDGE_EMERGENCY_AFTER_S] and v[EXP] > 0
         if ready & mregime == mregime:
-            out[38] = (
-                v[RL5] <= floor
-                or r45 <= p[P["trend_fast_down_trigger_bps"]]
-                or vol < p[P["regime_vol_threshold_bps"]]
-            )
+            fast = p[TREND_FAST_DOWN_TRIGGER_BPS]
+            line = p[REGIME_VOL_THRESHOLD_BPS]
+            out[O_REGIME_DEFENSIVE_WHEN] = v[RL5] <= floor or r45 <= fast or vol < line
+            out[O_REGIME_AGGRESSIVE_WHEN] = v[RL5] > floor and r45 > fast and vol >= line
         return out
 
     return rules
@@ -205,15 +301,14 @@ def main() -> int:
     data_entry = infer_market_from_filename(paths[0])
     assert data_entry is not None
     policy = compile_policy(resolve_profile(args.profile, ConfigDir.find()), data_entry.spec)
-    if len(policy.rules) != 19:
-        print(
-            f"profile {args.profile} has {len(policy.rules)} rules; the hand-written twin covers "
-            "the 19 shipped ones",
-            file=sys.stderr,
-        )
-        return 2
+    expressions, _ = compiled_expressions(resolve_profile(args.profile, ConfigDir.find()))
+    fields = [expression.source.field for expression in expressions]
     params = policy.params_by_regime[policy.default_regime]
-    hand = hand_written(policy)
+    try:
+        hand = hand_written(policy, fields)
+    except KeyError as missing:
+        print(f"the hand-written twin does not cover {missing}", file=sys.stderr)
+        return 2
     states = random_states(policy, args.states)
     for values, ready in states:
         compiled, manual = policy.program(values, ready, params), hand(values, ready, params)
@@ -228,7 +323,7 @@ def main() -> int:
     compiled_us = per_call_us(policy.program, states, params)
     hand_us = per_call_us(hand, states, params)
     print(
-        f"profile {args.profile}: {len(policy.rules)} rules, 39 expressions; "
+        f"profile {args.profile}: {len(policy.rules)} rules, {len(fields)} expressions; "
         f"{len(states):,} random states, outputs identical"
     )
     print(f"hand-written function: {hand_us:6.2f} µs per evaluation")

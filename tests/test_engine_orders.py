@@ -42,12 +42,6 @@ def test_a_dropped_modify_is_planned_again_when_budget_returns() -> None:
     assert [command.client_id for command in retried] == [client_id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: OrderManager._undo(ModifyOrder) restores status and poisons price but leaves "
-    "size/remaining at the unsent modify's values, so a later partial fill can zero 'remaining' "
-    "and forget an order that still rests at the venue (orphan; a second bid is then placed)",
-)
 def test_a_dropped_modify_keeps_the_order_until_the_venue_says_it_is_gone() -> None:
     manager = _manager(tx_per_minute=2, reserve=1)
     client_id = _resting_bid(manager, 80)

@@ -229,12 +229,6 @@ def test_daily_realized_loss_of_25_usd_halts() -> None:
 # ----- a policy deadlock ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: vol.high_pause resumes only at |inventory| <= 0.0125 but pauses both sides, and "
-    "the hedger does nothing at or below its 0.05 trigger (target 0.02): inventory between "
-    "0.0125 and 0.05 can never be reduced, so the pause never ends",
-)
 def test_high_volatility_pause_does_not_deadlock_with_small_inventory() -> None:
     driver = Driver("base", mid=140.0)
     driver.step(0)

@@ -57,6 +57,8 @@ class OrderManager:
         self._next_id = client_id_base % CLIENT_ID_LIMIT or 1
         self.dropped = 0
         self.sent_total = 0
+        # price, size and remaining of orders with a modify in flight, restored if it is not sent
+        self._before_modify: dict[int, tuple[int, int, int]] = {}
 
     @staticmethod
     def client_id_base(first_event_ns: int) -> int:
@@ -126,6 +128,7 @@ class OrderManager:
             and now_ns - self._last_change_ns[slot] < self.settings.min_requote_interval_ns
         ):
             return None
+        self._before_modify[current.client_id] = (current.price, current.size, current.remaining)
         current.price, current.size, current.remaining = want.price, want.size, want.size
         current.status = OrderStatus.PENDING
         self._last_change_ns[slot] = now_ns
@@ -193,10 +196,11 @@ class OrderManager:
                 order.pending_cancel = False
         elif isinstance(command, ModifyOrder):
             order = self.orders.get(command.client_id)
-            if order is not None:
+            previous = self._before_modify.pop(command.client_id, None)
+            if order is not None and previous is not None:
+                # the venue still holds the order as it was before the modify we did not send
                 order.status = OrderStatus.OPEN
-                # the venue still holds the old price: force a re-plan next time
-                order.price = -1
+                order.price, order.size, order.remaining = previous
 
     def cancel_all(self, now_ns: int, reason: str) -> list[Command]:
         """One cancel-all for everything we have (used on halt, shutdown, kill)."""
@@ -209,6 +213,7 @@ class OrderManager:
         return [CancelAll(reason)]
 
     def on_update(self, update: OrderUpdate) -> None:
+        self._before_modify.pop(update.client_id, None)
         order = self.orders.get(update.client_id)
         if order is None:
             return
@@ -229,6 +234,7 @@ class OrderManager:
             self._forget(fill.client_id)
 
     def _forget(self, client_id: int) -> None:
+        self._before_modify.pop(client_id, None)
         self.orders.pop(client_id, None)
         slot = self._slot_of.pop(client_id, None)
         if slot is not None and self.slot_orders.get(slot) == client_id:
