@@ -259,4 +259,4 @@ def test_diff_profiles_json_lists_paths_values_and_origins(
     assert ORIGIN.match(spread["old_origin"]) and ORIGIN.match(spread["new_origin"])
     dwell = by_path["regimes.min_dwell"]
     assert (dwell["old"], dwell["new"]) == (120, 30)
-    assert any(path.startswith("rules.trend.down.") for path in by_path)
+    assert by_path["rules.inventory.tier1.enabled"]["new_origin"].startswith("profiles/aggressive.yaml:")

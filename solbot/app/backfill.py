@@ -25,8 +25,13 @@ from solbot.adapters.venues.lighter.auth import AuthTokens
 from solbot.adapters.venues.lighter.budget import RequestBudget
 from solbot.adapters.venues.lighter.errors import TransportError
 from solbot.adapters.venues.lighter.rest import LighterRest
-from solbot.adapters.venues.lighter.signer import LighterSdkSigner, Signer, UnsignedTestSigner
-from solbot.app.live import CREDENTIAL_VARIABLES, TEST_SIGNER_VARIABLE, Credentials, chain_id_for
+from solbot.adapters.venues.lighter.signer import Signer
+from solbot.app.credentials import (
+    CREDENTIAL_VARIABLES,
+    Credentials,
+    chain_id_for,
+    signer_from_environment,
+)
 from solbot.app.record import check_venue_spec, lighter_entry
 from solbot.core.model import Fill, MarketSpec
 from solbot.errors import Problem, UsageError, VenueError
@@ -216,17 +221,5 @@ def _signer_from_environment(request: BackfillRequest) -> Signer:
             f"LIGHTER_ACCOUNT_INDEX is {credentials.account_index}, but --account is "
             f"{request.account_index}; a token only reads its own account's trades"
         )
-    if os.environ.get(TEST_SIGNER_VARIABLE) == "unsigned":
-        try:
-            return UnsignedTestSigner(
-                request.rest_url, credentials.account_index, credentials.api_key_index
-            )
-        except ValueError as error:
-            raise UsageError(f"{TEST_SIGNER_VARIABLE}=unsigned: {error}") from None
-    return LighterSdkSigner(
-        request.rest_url,
-        credentials.account_index,
-        credentials.api_key_index,
-        credentials.private_key,
-        request.chain_id or chain_id_for(request.rest_url),
-    )
+    chain_id = request.chain_id or chain_id_for(request.rest_url)
+    return signer_from_environment(request.rest_url, credentials, chain_id)

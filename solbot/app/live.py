@@ -10,7 +10,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,10 @@ from solbot.adapters.telemetry.server import TelemetryServer
 from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent, PositionSnapshot
 from solbot.adapters.venues.lighter.public_feed import PublicFeed
 from solbot.adapters.venues.lighter.settings import LighterSettings
-from solbot.adapters.venues.lighter.signer import LighterSdkSigner, Signer, UnsignedTestSigner
+from solbot.adapters.venues.lighter.signer import LighterSdkSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
+from solbot.app.credentials import Credentials, chain_id_for, signer_from_environment
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
@@ -35,8 +36,6 @@ from solbot.errors import ConfigError, KillLatched, RuntimeFailure, SolbotError,
 
 log = logging.getLogger("solbot.run")
 NS = 1_000_000_000
-CREDENTIAL_VARIABLES = ("LIGHTER_ACCOUNT_INDEX", "LIGHTER_API_KEY_INDEX", "LIGHTER_API_PRIVATE_KEY")
-TEST_SIGNER_VARIABLE = "SOLBOT_TEST_SIGNER"  # "unsigned": loopback fake venues only
 
 
 @dataclass(frozen=True)
@@ -58,31 +57,6 @@ class RunRequest:
     trace: Path | None = None
     status_interval_s: float = 1.0
     view: str = "json"  # json log lines, or "terminal" for the live table
-
-
-@dataclass
-class Credentials:
-    account_index: int
-    api_key_index: int
-    private_key: str = field(repr=False)
-
-    @classmethod
-    def from_environment(cls) -> Credentials:
-        missing = [name for name in CREDENTIAL_VARIABLES if not os.environ.get(name)]
-        if missing:
-            raise UsageError(
-                "--live needs credentials in the environment: missing "
-                + ", ".join(missing)
-                + " (never put them in profiles); without --live solbot runs a dry run"
-            )
-        try:
-            account = int(os.environ["LIGHTER_ACCOUNT_INDEX"])
-            key_index = int(os.environ["LIGHTER_API_KEY_INDEX"])
-        except ValueError:
-            raise UsageError(
-                "LIGHTER_ACCOUNT_INDEX and LIGHTER_API_KEY_INDEX must be integers"
-            ) from None
-        return cls(account, key_index, os.environ["LIGHTER_API_PRIVATE_KEY"])
 
 
 class LiveRunner:
@@ -136,22 +110,6 @@ class LiveRunner:
         if latched:
             raise KillLatched(latched)
 
-    def _signer(self, credentials: Credentials, chain_id: int) -> Signer:
-        if os.environ.get(TEST_SIGNER_VARIABLE) == "unsigned":
-            try:
-                return UnsignedTestSigner(
-                    self.request.rest_url, credentials.account_index, credentials.api_key_index
-                )
-            except ValueError as error:
-                raise UsageError(f"{TEST_SIGNER_VARIABLE}=unsigned: {error}") from None
-        return LighterSdkSigner(
-            self.request.rest_url,
-            credentials.account_index,
-            credentials.api_key_index,
-            credentials.private_key,
-            chain_id,
-        )
-
     async def _start_live(
         self, entry: MarketEntry
     ) -> tuple[MarketSpec, AsyncIterator[LighterEvent]]:
@@ -165,7 +123,7 @@ class LiveRunner:
             chain_id=chain_id,
             market_id=entry.spec.market_id,
         )
-        signer = self._signer(credentials, chain_id)
+        signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):
             try:
                 await signer.verify()  # the venue must know our key before anything is sent
@@ -543,11 +501,6 @@ def status_snapshot(
         "halted": session.halted,
         "stop_reason": reason,
     }
-
-
-def chain_id_for(rest_url: str) -> int:
-    """The chain id signatures use, from the URL as lighter-sdk does (mainnet 304, testnet 300)."""
-    return 300 if "testnet.zklighter" in rest_url else 304
 
 
 def _mtime(path: Path) -> float:
