@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from solbot import __version__
-from solbot.adapters.data import EventChunk, EventSource, open_events
+from solbot.adapters.data import EventChunk, EventSource, open_events, parquet_market_key
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
@@ -24,7 +24,7 @@ from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
-from solbot.errors import DataError, Problem, UsageError
+from solbot.errors import DataError, Problem, SolbotError, UsageError
 
 NS = 1_000_000_000
 KIND_BOOK = 0
@@ -67,8 +67,7 @@ def _markets(
     if request.data_market:
         source = resolve_market(request.data_market)
     else:
-        inferred = [infer_market_from_filename(path) for path in request.data]
-        found = [entry for entry in inferred if entry is not None]
+        found = [entry for entry in map(_market_of_file, request.data) if entry is not None]
         if not found:
             raise UsageError(
                 "cannot tell which market the data is from its file name: give --data-market KEY"
@@ -76,6 +75,16 @@ def _markets(
         source = found[0]
     target = resolve_market(request.market or resolved.profile.market)
     return source, target
+
+
+def _market_of_file(path: Path) -> MarketEntry | None:
+    """The market a data file was recorded on: solbot Parquet says so, else the file name."""
+    if path.suffix == ".parquet" and path.is_file():
+        try:
+            return resolve_market(parquet_market_key(path))
+        except SolbotError:
+            return None
+    return infer_market_from_filename(path)
 
 
 def run_simulation(
