@@ -259,4 +259,5 @@ def test_diff_profiles_json_lists_paths_values_and_origins(
     assert ORIGIN.match(spread["old_origin"]) and ORIGIN.match(spread["new_origin"])
     dwell = by_path["regimes.min_dwell"]
     assert (dwell["old"], dwell["new"]) == (120, 30)
-    assert by_path["rules.inventory.tier1.enabled"]["new_origin"].startswith("profiles/aggressive.yaml:")
+    tier1 = by_path["rules.inventory.tier1.enabled"]
+    assert tier1["new_origin"].startswith("profiles/aggressive.yaml:")

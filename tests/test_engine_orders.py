@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from solbot.core.model import Fill, OrderStatus, OrderTag, OrderUpdate, PlaceOrder, Role, Side
 from solbot.core.orders import Desired, OrderManager, OrderSettings
 
