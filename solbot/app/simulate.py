@@ -14,6 +14,7 @@ import numpy as np
 
 from solbot import __version__
 from solbot.adapters.data import EventChunk, EventSource, open_events, parquet_market_key
+from solbot.adapters.data.funding import load_funding
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
@@ -45,6 +46,7 @@ class SimulationRequest:
     seed: int = 0
     queue_model: str = "risk_averse"
     tier: str | None = None
+    funding: Path | None = None
 
 
 @dataclass
@@ -170,8 +172,9 @@ def run_simulation(
         )
         venue = SimulatedExchange(target, settings, session, venue_name=f"sim-{run_key}")
         session.attach(venue)
+        funding = load_funding(request.funding).times_and_rates() if request.funding else []
         started = time.perf_counter()
-        replay(events, mapping, session, venue, progress, total)
+        replay(events, mapping, session, venue, progress, total, funding)
         elapsed = time.perf_counter() - started
         last = session.stats.last_ts_ns
         session.shutdown(last, "end of data")
@@ -293,12 +296,16 @@ def replay(
     venue: SimulatedExchange,
     progress: Progress | None,
     total: int,
+    funding: Sequence[tuple[int, float]] = (),
 ) -> int:
     """The hot loop: every event goes to the venue first (fills), then to the session.
 
+    Funding settles at its time on whatever inventory is held then, at the current mid.
     Returns the time of the last event."""
     done = 0
     ts = 0
+    settlements = list(funding)
+    next_funding = settlements[0][0] if settlements else NEVER
     on_book_venue = venue.on_book
     on_trade_venue = venue.on_trade
     advance = venue.advance
@@ -320,6 +327,8 @@ def replay(
             strict=True,
         )
         for ts, exchange_ts, kind, bid, bid_size, ask, ask_size, price, size, aggressor in rows:
+            if ts >= next_funding:
+                next_funding = _settle(settlements, ts, venue, session)
             advance(ts)
             if kind == KIND_BOOK:
                 on_book_venue(ts, exchange_ts, bid, bid_size, ask, ask_size)
@@ -335,6 +344,21 @@ def replay(
     if ts:
         session.account_time(ts)
     return ts
+
+
+NEVER = 2**63 - 1
+
+
+def _settle(
+    settlements: list[tuple[int, float]], now_ns: int, venue: SimulatedExchange, session: Session
+) -> int:
+    """Pay every funding settlement due by now; returns the time of the next one."""
+    mid = session.engine.signals.mid
+    while settlements and settlements[0][0] <= now_ns:
+        funding_ns, rate = settlements.pop(0)
+        if mid > 0:
+            venue.on_funding(funding_ns, rate, mid)
+    return settlements[0][0] if settlements else NEVER
 
 
 def build_summary(

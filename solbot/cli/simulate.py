@@ -62,6 +62,12 @@ def simulate_command(
     tier: Annotated[
         str | None, typer.Option(help="Account tier (fees, latency, tx budget).")
     ] = None,
+    funding: Annotated[
+        Path | None,
+        typer.Option(
+            help="Funding-rate CSV (funding_time_ms, funding_rate): funding on inventory."
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
@@ -88,6 +94,7 @@ def simulate_command(
         seed=seed,
         queue_model=queue_model,
         tier=tier,
+        funding=funding,
     )
     console = Console(stderr=True)
     if console.is_terminal and not as_json:

@@ -1,0 +1,149 @@
+"""`solbot simulate` end to end on the bundled sample: contract, determinism, ledger agreement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from solbot.adapters.data import sample_paths
+from solbot.cli.main import main
+
+REQUIRED_KEYS = {
+    "events",
+    "fills",
+    "maker_fills",
+    "taker_fills",
+    "volume_usd",
+    "realized_pnl_usd",
+    "fees_usd",
+    "net_pnl_usd",
+    "max_abs_inventory",
+    "events_per_s",
+    "trace_sha256",
+    "profile_sha256",
+    "ruleset_sha256",
+    "db",
+    "markouts_bps",
+    "rules",
+    "regime_s",
+    "tx_per_minute",
+}
+
+
+def simulate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict, str]:
+    code = main(["simulate", "--json", *args])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else {}), captured.err
+
+
+@pytest.fixture(scope="module")
+def naive_runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """The naive profile twice on the bundled sample, into different folders."""
+    results = []
+    for name in ("first", "second"):
+        out = tmp_path_factory.mktemp(name)
+        code = main(["simulate", "--profile", "naive", "--out", str(out), "--json", "--report"])
+        assert code == 0
+        results.append(json.loads((out / "summary.json").read_text()) | {"out": out})
+    return results
+
+
+def test_json_has_the_documented_keys(naive_runs: list[dict]) -> None:
+    summary = naive_runs[0]
+    assert set(summary) >= REQUIRED_KEYS
+    assert summary["events"] == 68_068
+    assert summary["fills"] == summary["maker_fills"] + summary["taker_fills"]
+    assert summary["fills"] > 0, "the naive profile trades on the sample"
+    assert summary["net_pnl_usd"] == pytest.approx(
+        summary["realized_pnl_usd"] - summary["fees_usd"] + summary["funding_usd"]
+    )
+
+
+def test_same_inputs_give_a_byte_identical_trace(naive_runs: list[dict]) -> None:
+    first, second = naive_runs
+    assert first["trace_sha256"] == second["trace_sha256"]
+    assert (first["out"] / "trace.jsonl").read_bytes() == (
+        second["out"] / "trace.jsonl"
+    ).read_bytes()
+
+
+def test_the_ledger_agrees_with_the_summary(
+    naive_runs: list[dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = naive_runs[0]
+    code = main(["metrics", "window", "--db", summary["db"], "--hours", "1", "--json"])
+    assert code == 0
+    window = json.loads(capsys.readouterr().out)
+    assert window["fills"] == summary["fills"]
+    assert window["realized_pnl_usd"] == pytest.approx(summary["realized_pnl_usd"], abs=1e-9)
+    assert window["fees_usd"] == pytest.approx(summary["fees_usd"], abs=1e-9)
+
+
+def test_report_is_a_self_contained_page(naive_runs: list[dict]) -> None:
+    page = (naive_runs[0]["out"] / "report.html").read_text()
+    assert page.startswith("<!doctype html>")
+    assert "<svg" in page and "<script" not in page and "http" not in page.split("</head>")[0]
+
+
+def test_a_different_profile_changes_the_hashes(
+    naive_runs: list[dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, summary, _ = simulate(capsys, "--profile", "defensive", "--out", str(tmp_path))
+    assert code == 0
+    assert summary["profile_sha256"] != naive_runs[0]["profile_sha256"]
+    assert summary["trace_sha256"] != naive_runs[0]["trace_sha256"]
+
+
+def test_funding_is_paid_on_held_inventory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    funding = tmp_path / "funding.csv"
+    funding.write_text(
+        "funding_time_ms,funding_time_utc,funding_rate\n"
+        "1723161400000,x,0.001\n1723161500000,x,-0.002\n"
+    )
+    code, summary, _ = simulate(
+        capsys, "--profile", "naive", "--out", str(tmp_path / "out"), "--funding", str(funding)
+    )
+    assert code == 0
+    assert summary["funding_usd"] == pytest.approx(summary["venue"]["funding_usd"], abs=1e-6)
+
+
+def test_bad_data_file_exits_3_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, trades = sample_paths()
+    broken = tmp_path / "binance_usdm_ETHUSDT_broken_bookticker.csv"
+    broken.write_text(
+        "local_ts_ns,update_id,event_time_ms,transaction_time_ms,bid_price,bid_qty,ask_price,ask_qty\n"
+        "1723161256360677763,1,1723161255088,1723161255087,2600.1,1.0,2600.2,1.0\n"
+        "1723161256360677764,2,1723161255089,1723161255088,oops,1.0,2600.2,1.0\n"
+    )
+    code, _, err = simulate(
+        capsys, "--data", str(broken), "--data", str(trades), "--out", str(tmp_path)
+    )
+    assert code == 3
+    assert err.startswith(f"{broken}:3:5: bid_price:")
+
+
+def test_bad_funding_file_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    funding = tmp_path / "funding.csv"
+    funding.write_text("funding_time_ms,funding_time_utc,funding_rate\n1723161400000,x,abc\n")
+    code, _, err = simulate(capsys, "--out", str(tmp_path), "--funding", str(funding))
+    assert code == 3
+    assert err.strip() == f"{funding}:2:3: funding_rate: expected a number, found 'abc'"
+
+
+def test_converted_parquet_names_its_market(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parquet = tmp_path / "sample.parquet"
+    assert main(["data", "convert", *map(str, sample_paths()), "--out", str(parquet)]) == 0
+    capsys.readouterr()
+    code, summary, _ = simulate(
+        capsys, "--profile", "naive", "--data", str(parquet), "--out", str(tmp_path / "o")
+    )
+    assert code == 0
+    assert summary["events"] == 68_068
