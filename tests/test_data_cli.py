@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from solbot.adapters.data import format_time_ns, parse_time_ns, sample_paths
+from solbot.adapters.data import format_time_ns, sample_paths
 from solbot.cli.main import main
+from solbot.core.times import parse_time_ns
 from solbot.errors import UsageError
 
 BOOK = "local_ts_ns,update_id,event_time_ms,transaction_time_ms,bid_price,bid_qty,ask_price,ask_qty"
@@ -178,8 +179,13 @@ def test_parse_time(text: str, ns: int) -> None:
     assert parse_time_ns(text) == ns
 
 
-@pytest.mark.parametrize("text", ["12:00 tomorrow", "1723161300", "1723161300000000"])
-def test_parse_time_refuses_nonsense_and_guesses(text: str) -> None:
+@pytest.mark.parametrize("text", ["1723161300", "1723161300000000", "1723161300000000000"])
+def test_parse_time_reads_epoch_seconds_micro_and_nanoseconds(text: str) -> None:
+    assert parse_time_ns(text) == 1_723_161_300_000_000_000
+
+
+@pytest.mark.parametrize("text", ["12:00 tomorrow", "yesterday", "-5"])
+def test_parse_time_refuses_nonsense(text: str) -> None:
     with pytest.raises(UsageError):
         parse_time_ns(text)
 

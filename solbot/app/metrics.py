@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from solbot.adapters.storage.ledger import Ledger
-from solbot.adapters.storage.trade_import import epoch_to_ns, read_lighter_trades
+from solbot.adapters.storage.trade_import import read_lighter_trades
 from solbot.app.metrics_compute import (
     BUCKET_COLUMNS,
     MARK_TOLERANCE_NS,
@@ -25,6 +25,7 @@ from solbot.app.metrics_compute import (
     compute_window,
     data_span,
 )
+from solbot.core.times import parse_time_ns
 from solbot.errors import RuntimeFailure, UsageError
 
 DEFAULT_DB = "solbot.db"
@@ -41,28 +42,6 @@ def open_existing(db: Path | str) -> Ledger:
     if not Path(db).is_file():
         raise RuntimeFailure(f"no ledger at {db} (pass --db or set {DB_ENV})")
     return Ledger(db)
-
-
-def parse_time_ns(text: str, option: str) -> int:
-    """ISO-8601 (UTC when no zone is given) or epoch s/ms/µs/ns to nanoseconds."""
-    value = text.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if math.isfinite(number) and number > 0:
-        return epoch_to_ns(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{option}: cannot read time {text!r}; expected ISO-8601 such as "
-            "2026-07-01T12:00:00Z or an epoch time in s, ms or ns"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1_000
 
 
 def window_report(

@@ -13,9 +13,9 @@ from solbot.adapters.data import (
     convert_files,
     describe_files,
     format_time_ns,
-    parse_time_ns,
 )
 from solbot.config.markets import resolve_market, select_market
+from solbot.core.times import parse_time_ns
 
 data_app = typer.Typer(
     help="Market data files: inspect them, convert them to solbot Parquet.", no_args_is_help=True
@@ -58,8 +58,8 @@ def convert_command(
         inputs,
         out,
         entry.spec,
-        start_ns=parse_time_ns(start) if start else None,
-        end_ns=parse_time_ns(end) if end else None,
+        start_ns=parse_time_ns(start, "--from") if start else None,
+        end_ns=parse_time_ns(end, "--to") if end else None,
         bar_spread_bps=bar_spread_bps,
         bar_ticks=bar_ticks,
     )

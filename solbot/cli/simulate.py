@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from solbot.app.metrics import parse_time_ns
 from solbot.app.simulate import SimulationRequest, run_simulation
+from solbot.core.times import parse_time_ns
 
 
 def simulate_command(

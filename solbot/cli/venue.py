@@ -243,7 +243,7 @@ def fetch_trades_command(
 ) -> None:
     """Backfill our fills from /api/v1/trades into the ledger (idempotent)."""
     from solbot.app.backfill import BackfillRequest, run_backfill
-    from solbot.app.metrics import parse_time_ns
+    from solbot.core.times import parse_time_ns
 
     request = BackfillRequest(
         account_index=account,

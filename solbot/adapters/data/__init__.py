@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from solbot.adapters.data.convert import convert_files, format_time_ns, parse_time_ns, write_parquet
+from solbot.adapters.data.convert import convert_files, format_time_ns, write_parquet
 from solbot.adapters.data.events import KIND_BOOK, KIND_TRADE, DataFileInfo, EventChunk
 from solbot.adapters.data.formats import detect_format
 from solbot.adapters.data.parquet_io import read_metadata
@@ -29,7 +29,6 @@ __all__ = [
     "format_time_ns",
     "open_events",
     "parquet_market_key",
-    "parse_time_ns",
     "read_metadata",
     "sample_candles_path",
     "sample_paths",

@@ -11,7 +11,6 @@ from solbot.adapters.data.events import DataFileInfo
 from solbot.adapters.data.parquet_io import write_events
 from solbot.adapters.data.source import EventSource, open_events
 from solbot.core.model import MarketSpec
-from solbot.errors import UsageError
 
 _DIGITS = re.compile(r"^\d+$")
 _UNIX_MS_DIGITS = 13  # 2001-09-09 .. 2286-11-20
@@ -42,29 +41,6 @@ def convert_files(
         bar_ticks=bar_ticks,
     )
     return write_parquet(source, out)
-
-
-def parse_time_ns(text: str) -> int:
-    """Nanoseconds since the epoch from ISO-8601 (UTC unless it says otherwise) or unix ms."""
-    value = text.strip()
-    if _DIGITS.match(value):
-        if len(value) != _UNIX_MS_DIGITS:
-            raise UsageError(
-                f"time '{text}' is not unix milliseconds (13 digits, e.g. 1723161300000); "
-                "seconds and microseconds are refused rather than guessed"
-            )
-        return int(value) * 1_000_000
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"cannot read time '{text}'; expected ISO-8601 such as 2024-08-08T23:55:00Z "
-            "or unix milliseconds such as 1723161300000"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def format_time_ns(ts_ns: int) -> str:

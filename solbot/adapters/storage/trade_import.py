@@ -13,11 +13,11 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
 from solbot.core.model import Fill, Role, Side
+from solbot.core.times import epoch_to_ns
 from solbot.errors import DataError, Problem
 
 _WHITESPACE = " \t\n\r"
@@ -206,21 +206,6 @@ def _timestamp_ns(trade: dict[str, Any]) -> int:
     if value <= 0:
         raise _FieldError("timestamp", f"expected a positive epoch time, found {value!r}")
     return epoch_to_ns(trade["timestamp"])
-
-
-def epoch_to_ns(value: int | float | str) -> int:
-    """Epoch time in s, ms, µs or ns (told apart by magnitude) to integer nanoseconds, exactly."""
-    # Decimal keeps 1.7e18 ns exact, where float arithmetic would be off by ~100 ns.
-    number = Decimal(str(value).strip())
-    if number < Decimal("1e11"):
-        scaled = number * 1_000_000_000
-    elif number < Decimal("1e14"):
-        scaled = number * 1_000_000
-    elif number < Decimal("1e17"):
-        scaled = number * 1_000
-    else:
-        scaled = number
-    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _read_text(path: Path) -> str:
