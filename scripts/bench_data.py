@@ -3,7 +3,7 @@
 Prints events/s (best of three; the first, cold run too) of: the full reader (format detection,
 sha256, polars parse, validation, clock fix, merge, chunking), the same events re-read from
 solbot Parquet, and a floor measured in the same run: polars parsing the two CSV files with no
-validation or merge. Run: .venv/bin/python benchmarks/bench_data.py
+validation or merge. Run: .venv/bin/python scripts/bench_data.py
 """
 
 from __future__ import annotations

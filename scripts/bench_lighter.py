@@ -3,7 +3,7 @@
 Prints ms per signed create-order with lighter-sdk's native signer (if installed) and with the
 unsigned test signer (a floor: same JSON, no crypto), and µs per order-book diff parsed and
 applied against a json.loads floor, all measured in the same run (best of three).
-Run: .venv/bin/python benchmarks/bench_lighter.py
+Run: .venv/bin/python scripts/bench_lighter.py
 """
 
 from __future__ import annotations

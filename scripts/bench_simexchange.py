@@ -2,7 +2,7 @@
 
 Prints events/s (best of three runs) of the venue and of a floor (the same loop calling a
 do-nothing venue) measured in the same run, and their ratio.
-Run: .venv/bin/python benchmarks/bench_simexchange.py
+Run: .venv/bin/python scripts/bench_simexchange.py
 """
 
 from __future__ import annotations
