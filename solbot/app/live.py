@@ -163,7 +163,12 @@ class LiveRunner:
                 policy.ruleset_sha256,
                 {"rest_url": request.rest_url, "mode": "live" if request.live else "paper"},
             )
-            self.alerts = AlertSender(request.alert_webhook, market=entry.key)
+            alerts = self._resolved.profile.alerts
+            self.alerts = AlertSender(
+                request.alert_webhook or alerts.webhook_url,
+                min_interval_s=alerts.min_interval,
+                market=entry.key,
+            )
             trace = None
             if request.trace is not None:
                 trace = TraceWriter(

@@ -54,7 +54,7 @@ def profiles_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
-    """Show a resolved profile (extends applied) with the origin of every value; no secrets."""
+    """Show a resolved profile (extends applied), each value with its origin; secrets redacted."""
     resolved = resolve_profile(name, ConfigDir.find(config_dir))
     payload = {
         "profile": resolved.data,
@@ -64,8 +64,6 @@ def profiles_show(
         "profile_sha256": resolved.profile_sha256,
         "ruleset_sha256": resolved.ruleset_sha256,
     }
-    if resolved.profile.secrets:
-        payload["secrets"] = dict.fromkeys(resolved.profile.secrets, "***")
     if as_json:
         typer.echo(json.dumps(payload, indent=2, sort_keys=True))
         return

@@ -57,7 +57,7 @@ def _origin(resolved: ResolvedProfile, path: str) -> str:
     return "default"
 
 
-SKIPPED = {"id", "description", "extends", "rules.include", "rules.override", "secrets"}
+SKIPPED = {"id", "description", "extends", "rules.include", "rules.override"}
 
 
 def diff_profiles(old: ResolvedProfile, new: ResolvedProfile) -> list[Difference]:

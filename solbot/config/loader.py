@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from solbot.config.schema import SCHEMA_VERSION, Profile, Rule, RulesetFile, known_keys
+from solbot.config.schema import (
+    SCHEMA_VERSION,
+    Profile,
+    Rule,
+    RulesetFile,
+    known_keys,
+    redact,
+)
 from solbot.config.yamlio import LoadedYaml, PathKey, dotted, load_yaml
 from solbot.errors import ConfigError, Problem, SchemaVersionError
 
@@ -281,8 +288,7 @@ def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
             [_profile_problem(item, origins, chain) for item in error.errors()]
         ) from None
     rules = _load_rules(profile, config_dir, top, origins)
-    canonical = profile.model_dump(mode="json", by_alias=True)
-    canonical.pop("secrets", None)
+    canonical = redact(profile.model_dump(mode="json", by_alias=True))
     ruleset_data = [rule.resolved() for rule in rules]
     files = tuple(loaded.path for loaded in chain)
     return ResolvedProfile(

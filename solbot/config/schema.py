@@ -292,6 +292,24 @@ class RuleSelection(Strict):
     override: dict[str, RuleOverride] = Field(default_factory=dict)
 
 
+class Alerts(Strict):
+    """Where alerts go. The webhook URL is a secret: shown redacted, left out of hashes."""
+
+    webhook_url: str | None = None
+    min_interval: Seconds = 60.0
+
+
+REDACTED = "***redacted***"
+
+
+def redact(data: dict[str, Any]) -> dict[str, Any]:
+    """A resolved profile's data with secret values replaced (for show, diff and hashes)."""
+    alerts = data.get("alerts")
+    if isinstance(alerts, dict) and alerts.get("webhook_url"):
+        data = {**data, "alerts": {**alerts, "webhook_url": REDACTED}}
+    return data
+
+
 class Profile(Strict):
     """A fully resolved profile (after `extends` merging)."""
 
@@ -310,7 +328,7 @@ class Profile(Strict):
     limits: Limits = Limits()
     regimes: Regimes = Regimes()
     rules: RuleSelection = RuleSelection()
-    secrets: dict[str, str] = Field(default_factory=dict)
+    alerts: Alerts = Alerts()
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
