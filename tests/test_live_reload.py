@@ -1,0 +1,81 @@
+"""`solbot run` hot reload: full check, atomic swap, the running policy stays on a bad edit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from solbot.app.live import LiveRunner, RunRequest, status_snapshot
+from solbot.app.session import Session
+from solbot.cli.live_view import render
+from solbot.config.loader import shipped_config_dir
+from solbot.config.markets import resolve_market
+
+NS = 1_000_000_000
+
+
+def runner_in(tmp_path: Path) -> LiveRunner:
+    root = tmp_path / "config"
+    for folder in ("profiles", "rules"):
+        shutil.copytree(shipped_config_dir() / folder, root / folder)
+    request = RunRequest(
+        profile="defensive",
+        rest_url="http://127.0.0.1:9",
+        ws_url="ws://127.0.0.1:9/stream",
+        db=tmp_path / "ledger.db",
+        config_dir=root,
+    )
+    runner = LiveRunner(request, on_status=lambda status: None)
+    market = resolve_market("lighter:SOL").spec
+    runner._resolved, policy = runner._policy(market)
+    runner.session = Session(policy, market_key=market.symbol)
+    runner._watch_files()
+    return runner
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_valid_edit_is_swapped_in_keeping_inventory_and_latches(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    session.engine.set_position(1 * NS, 25)
+    session.engine.machines.latched.add("pnl.daily_kill")
+    before = session.policy.profile_sha256
+    profile = tmp_path / "config" / "profiles" / "defensive.yaml"
+    edit(profile, "trend_down_cooldown_s: 90", "trend_down_cooldown_s: 75")
+    assert runner._files_changed()
+    assert runner.reload() is True
+    assert session.policy.profile_sha256 != before
+    assert session.engine.policy is session.policy
+    assert session.engine.inventory_lots == 25
+    assert "pnl.daily_kill" in session.engine.machines.latched
+    assert not runner._files_changed()
+
+
+def test_a_bad_edit_is_refused_and_the_running_policy_stays(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    running = session.policy
+    rules = tmp_path / "config" / "rules" / "guards.yaml"
+    edit(rules, "ret_5m_bps < p.trend_down_trigger_bps", "ret_5m_bsp < p.trend_down_trigger_bps")
+    assert runner.reload() is False
+    assert session.policy is running and session.engine.policy is running
+    assert not runner._files_changed()  # reported once, not every 100 ms
+
+
+def test_status_and_terminal_view_render_a_fresh_session(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    session.on_book(1 * NS, 1 * NS, 149_990, 10, 150_010, 10)
+    status = status_snapshot(
+        session, {"connected": True, "book_valid": True, "feed_age_s": 0.2}, False, ""
+    )
+    assert status["mid"] == 150.0 and status["state"] == "STARTING"  # no venue attached yet
+    assert render(status) is not None
