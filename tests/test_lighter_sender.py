@@ -54,17 +54,21 @@ class ScriptedRest:
         self.nonce_fetches += 1
         return self.venue_nonce
 
-    async def send_tx(self, tx_type: int, tx_info: str, priority: Priority) -> dict[str, Any]:
-        return self._answer([json.loads(tx_info) | {"type": tx_type}], priority)
+    async def send_tx(
+        self, tx_type: int, tx_info: str, priority: Priority, *, force: bool = False
+    ) -> dict[str, Any]:
+        return self._answer([json.loads(tx_info) | {"type": tx_type}], priority, force)
 
     async def send_tx_batch(
-        self, tx_types: list[int], tx_infos: list[str], priority: Priority
+        self, tx_types: list[int], tx_infos: list[str], priority: Priority, *, force: bool = False
     ) -> dict[str, Any]:
         txs = [json.loads(i) | {"type": t} for t, i in zip(tx_types, tx_infos, strict=True)]
-        return self._answer(txs, priority)
+        return self._answer(txs, priority, force)
 
-    def _answer(self, txs: list[dict[str, Any]], priority: Priority) -> dict[str, Any]:
-        assert self.budget.spend(priority, self.clock())
+    def _answer(
+        self, txs: list[dict[str, Any]], priority: Priority, force: bool = False
+    ) -> dict[str, Any]:
+        assert force or self.budget.spend(priority, self.clock())  # forced: counted by sender
         self.requests.append(txs)
         outcome = self.script.pop(0) if self.script else None
         if isinstance(outcome, RateLimited):

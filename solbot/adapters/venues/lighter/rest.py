@@ -109,19 +109,25 @@ class LighterRest:
 
     # --- transactions ----------------------------------------------------------------------
 
-    async def send_tx(self, tx_type: int, tx_info: str, priority: Priority) -> dict[str, Any]:
-        """POST one signed tx."""
+    async def send_tx(
+        self, tx_type: int, tx_info: str, priority: Priority, *, force: bool = False
+    ) -> dict[str, Any]:
+        """POST one signed tx (`force`: the caller already counted it; go even in a cooldown)."""
         form = {"tx_type": str(tx_type), "tx_info": tx_info}
-        return await self._request("POST", "/api/v1/sendTx", data=form, priority=priority)
+        return await self._request(
+            "POST", "/api/v1/sendTx", data=form, priority=priority, force=force
+        )
 
     async def send_tx_batch(
-        self, tx_types: list[int], tx_infos: list[str], priority: Priority
+        self, tx_types: list[int], tx_infos: list[str], priority: Priority, *, force: bool = False
     ) -> dict[str, Any]:
         """POST up to 50 signed txs of one key with increasing nonces as ONE request."""
         if not 1 <= len(tx_types) == len(tx_infos) <= MAX_BATCH:
             raise ValueError(f"a batch holds 1..{MAX_BATCH} txs with one info each")
         form = {"tx_types": json.dumps(tx_types), "tx_infos": json.dumps(tx_infos)}
-        return await self._request("POST", "/api/v1/sendTxBatch", data=form, priority=priority)
+        return await self._request(
+            "POST", "/api/v1/sendTxBatch", data=form, priority=priority, force=force
+        )
 
     # --- account ---------------------------------------------------------------------------
 
@@ -189,8 +195,10 @@ class LighterRest:
         data: dict[str, str] | None = None,
         auth: bool = False,
         priority: Priority,
+        force: bool = False,
     ) -> dict[str, Any]:
-        await self._spend(priority)
+        if not force:  # a forced (shutdown) request must not sit out a 429 cooldown
+            await self._spend(priority)
         headers = {}
         if auth:
             if self._auth_token is None:

@@ -303,11 +303,13 @@ class TxSender:
             priority = Priority.CANCEL_ALL
         self.counters["requests_sent"] += 1
         if len(signed) == 1:
-            body: dict[str, Any] = await self.rest.send_tx(*signed[0], priority=priority)
+            body: dict[str, Any] = await self.rest.send_tx(
+                *signed[0], priority=priority, force=force
+            )
         else:
             types = [tx.tx_type for tx in signed]
             infos = [tx.tx_info for tx in signed]
-            body = await self.rest.send_tx_batch(types, infos, priority=priority)
+            body = await self.rest.send_tx_batch(types, infos, priority=priority, force=force)
         log.debug("lighter: sent %d tx(s): %s", len(signed), body)
 
     # --- outcomes --------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from solbot.core.model import CancelAll, CancelOrder, Command, MarketSpec, Order
 from solbot.errors import RuntimeFailure
 
 log = logging.getLogger(__name__)
+SHUTDOWN_ATTEMPTS = 3  # forced cancel-all requests at close (a refused one is re-queued)
+SHUTDOWN_DRAIN_S = 3.0  # how long the stream may take to report our orders final at close
 
 
 class LighterVenue:
@@ -152,35 +154,49 @@ class LighterVenue:
         return channels
 
     async def cancel_all_and_close(self) -> None:
-        """Cancel every order now (even past the budget), then stop and close connections."""
+        """Cancel every order now (even past the budget), then stop and close connections.
+
+        The stream keeps running until the venue has reported every order of ours final (or
+        `SHUTDOWN_DRAIN_S` passed): a fill that happened before the cancel-all still arrives.
+        """
         try:
             if self.sender is not None:
                 self.sender.submit([CancelAll("shutdown")], self._wall_ns())
-                await self._stop_tasks()
-                while len(self.sender.queue):
-                    if not await self.sender.flush(force=True):
+                await self._stop_tasks(keep_stream=True)
+                for _ in range(SHUTDOWN_ATTEMPTS):  # bounded: never hammer a refusing venue
+                    if not len(self.sender.queue) or not await self.sender.flush(force=True):
                         break
+                await self._drain_stream()
         finally:
             await self._stop_tasks()
             await self.rest.aclose()
             self._events.put_nowait(None)
 
-    async def _stop_tasks(self) -> None:
-        if self.ws is not None:
+    async def _drain_stream(self) -> None:
+        deadline = self._monotonic() + SHUTDOWN_DRAIN_S
+        while len(self.orders) and self.ws is not None and self.ws.connected:
+            if self._monotonic() >= deadline:
+                log.warning("lighter: %d order(s) not reported final at close", len(self.orders))
+                return
+            await asyncio.sleep(0.02)
+
+    async def _stop_tasks(self, keep_stream: bool = False) -> None:
+        if self.ws is not None and not keep_stream:
             await self.ws.stop()
         if self.sender is not None:
             self.sender.stop()  # let a request in flight finish: its outcome must be known
-        for task in self._tasks:
+        stopping = [t for t in self._tasks if not (keep_stream and t.get_name() == "lighter-ws")]
+        for task in stopping:
             if task.get_name() != "lighter-sender":
                 task.cancel()
         grace_s = self.settings.http_timeout_s * 2 + 1
-        if self._tasks:  # asyncio.wait: a task that failed was reported by its done-callback
-            _, late = await asyncio.wait(self._tasks, timeout=grace_s)
+        if stopping:  # asyncio.wait: a task that failed was reported by its done-callback
+            _, late = await asyncio.wait(stopping, timeout=grace_s)
             for task in late:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
-        self._tasks = []
+        self._tasks = [t for t in self._tasks if t not in stopping]
 
     # --- the Venue seam --------------------------------------------------------------------
 
