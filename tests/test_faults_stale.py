@@ -1,0 +1,69 @@
+"""A stale feed pauses quoting: once market data stops, no order is placed after the profile's
+stale limit (feed.stale at stale_feed_s = 5 s) plus decision latency, and the resting quotes go.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_support import (
+    BotRun,
+    FakeVenue,
+    FeedGate,
+    StateSampler,
+    active_orders,
+    assert_no_unknown_orders,
+    config_dir,
+    finish,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+STALE_FEED_S = 5.0  # profiles/base.yaml params.stale_feed_s, inherited by `faults`
+LATENCY_S = 1.5  # a decision is due at most every 0.1 s (timer); the request takes a few ms
+
+
+@pytest.fixture
+def gate() -> FeedGate:
+    return FeedGate()
+
+
+@pytest.fixture
+def venue(gate: FeedGate) -> Iterator[FakeVenue]:
+    with FakeVenue(gate) as fake:
+        yield fake
+
+
+def created_after(state: dict[str, Any], wall_ns: int) -> list[dict[str, Any]]:
+    """Orders the venue received after `wall_ns`."""
+    return [order for order in state["orders"] if order["created_at"] * 1_000_000 > wall_ns]
+
+
+@pytest.mark.parametrize("silent", [False, True], ids=["pings-continue", "socket-silent"])
+def test_quoting_pauses_within_the_stale_limit(
+    venue: FakeVenue, gate: FeedGate, tmp_path: Path, silent: bool
+) -> None:
+    config_dir(tmp_path)
+    with BotRun(venue, tmp_path, profile="faults") as bot, StateSampler(venue) as sampler:
+        bot.wait_quoting(30)
+        if silent:
+            venue.faults(stop_pings=True)  # nothing at all arrives on the socket any more
+        gate.close()
+        stopped_ns = time.time_ns()
+        wait_until(lambda: venue.state()["feed"]["exhausted"], 2, "the feed to end")
+        deadline_ns = stopped_ns + int((STALE_FEED_S + LATENCY_S) * 1e9)
+        wait_until(lambda: time.time_ns() > deadline_ns, 10, "the stale limit")
+        assert active_orders(venue.state()) == [], "quotes still rest on a stale feed"
+        time.sleep(3)  # and nothing new goes out while it stays stale
+        state = venue.state()
+        assert created_after(state, deadline_ns) == []
+        assert active_orders(state) == []
+        status = bot.last_status()
+        assert status is not None and "feed.stale" in status["active_rules"]
+        finish(bot, sampler)
+    assert_no_unknown_orders(sampler.samples, [bot.trace_records()])
