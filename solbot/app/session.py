@@ -20,10 +20,12 @@ from solbot.core.model import (
     Fill,
     FundingPayment,
     ModifyOrder,
+    OpenOrder,
     OrderStatus,
     OrderTag,
     OrderUpdate,
     PlaceOrder,
+    Side,
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
 from solbot.core.venue import Venue
@@ -36,6 +38,27 @@ class LedgerLike(Protocol):
     def record_mark(self, market: str, ts_ns: int, mid: float) -> None: ...
     def record_funding(self, payment: FundingPayment) -> bool: ...
     def latch(self, rule_id: str, ts_ns: int, reason: str) -> None: ...
+    def record_order(
+        self,
+        client_id: int,
+        *,
+        market: str,
+        side: Side,
+        price: float,
+        size: float,
+        tag: str,
+        status: str,
+        ts_ns: int,
+        reason: str = "",
+    ) -> None: ...
+    def record_decision(
+        self,
+        ts_ns: int,
+        state: str,
+        active_rules: Sequence[str],
+        regime: str,
+        reasons: Sequence[str],
+    ) -> None: ...
 
 
 class AlertSink(Protocol):
@@ -152,6 +175,9 @@ class Session:
     # ----- venue reports -------------------------------------------------------------------------
 
     def on_order_update(self, update: OrderUpdate) -> None:
+        order = self.orders.orders.get(update.client_id) if self.orders is not None else None
+        if order is not None and self.ledger is not None:
+            self._record_order(update.ts_ns, order, update.status.value, update.reason)
         if self.orders is not None:
             self.orders.on_update(update)
         if update.status is OrderStatus.REJECTED:
@@ -284,9 +310,20 @@ class Session:
             self._alerted.add(rule_id)
         self._alerted &= set(decision.active_rules)
         state = (decision.state, decision.active_rules, plan.regime)
-        if state == self._last_state or self.trace is None:
+        if state == self._last_state:
             return
         self._last_state = state
+        reasons = [f"{rule}: {text}" for rule, text in decision.reasons]
+        if self.ledger is not None:
+            self.ledger.record_decision(
+                plan.ts_ns,
+                decision.state.value,
+                decision.active_rules,
+                plan.regime,
+                reasons + list(plan.risk.denials),
+            )
+        if self.trace is None:
+            return
         self.trace.write(
             {
                 "t": plan.ts_ns,
@@ -302,10 +339,33 @@ class Session:
         )
 
     def _trace_commands(self, now_ns: int, commands: Sequence[Command]) -> None:
+        if self.ledger is not None and self.orders is not None:
+            for command in commands:
+                if isinstance(command, PlaceOrder | ModifyOrder):
+                    order = self.orders.orders.get(command.client_id)
+                    if order is not None:
+                        self._record_order(
+                            now_ns, order, "pending", describe_command(command)["op"]
+                        )
         if self.trace is None:
             return
         for command in commands:
             self.trace.write({"t": now_ns, "type": "command", **describe_command(command)})
+
+    def _record_order(self, ts_ns: int, order: OpenOrder, status: str, reason: str) -> None:
+        assert self.ledger is not None
+        market = self.policy.market
+        self.ledger.record_order(
+            order.client_id,
+            market=self.market_key,
+            side=order.side,
+            price=market.ticks_to_price(order.price),
+            size=market.lots_to_size(order.size),
+            tag=order.tag.value,
+            status=status,
+            ts_ns=ts_ns,
+            reason=reason,
+        )
 
     def shutdown(self, now_ns: int, reason: str) -> list[Command]:
         """Cancel everything (SIGINT, end of data, kill)."""
