@@ -55,22 +55,10 @@ class Repeated:
 
 
 def floor_loop(source: Repeated, mapping: PriceMapping) -> int:
+    """Read, convert and iterate every event exactly as the replay does, doing nothing with it."""
     count = 0
     for chunk in source.chunks():
-        columns = mapping.apply(chunk)
-        for row in zip(
-            columns["ts_ns"],
-            columns["exchange_ts_ns"],
-            columns["kind"],
-            columns["bid_price"],
-            columns["bid_size"],
-            columns["ask_price"],
-            columns["ask_size"],
-            columns["trade_price"],
-            columns["trade_size"],
-            columns["aggressor"],
-            strict=True,
-        ):
+        for row in mapping.rows(chunk):
             count += 1 if row else 0
     return count
 

@@ -238,18 +238,7 @@ class LiveRunner:
         try:
             async for event in events:
                 if isinstance(event, BookTop):
-                    if paper is not None:
-                        paper.advance(event.ts_ns)
-                        paper.on_book(
-                            event.ts_ns,
-                            event.exchange_ts_ns,
-                            event.bid_price,
-                            event.bid_size,
-                            event.ask_price,
-                            event.ask_size,
-                        )
-                    started = time.perf_counter()
-                    session.on_book(
+                    book = (
                         event.ts_ns,
                         event.exchange_ts_ns,
                         event.bid_price,
@@ -257,6 +246,11 @@ class LiveRunner:
                         event.ask_price,
                         event.ask_size,
                     )
+                    if paper is not None:
+                        paper.advance(event.ts_ns)
+                        paper.on_book(*book)
+                    started = time.perf_counter()
+                    session.on_book(*book)
                     if self.telemetry is not None:
                         self.telemetry.observe_decision_latency(time.perf_counter() - started)
                 elif isinstance(event, TradePrint):

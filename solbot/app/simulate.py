@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,6 +234,11 @@ class PriceMapping:
             f"{self.target.venue}:{self.target.symbol} (relative moves and notional kept)"
         ]
 
+    def rows(self, chunk: EventChunk) -> Iterator[tuple[int, ...]]:
+        """Events as tuples in COLUMNS order (target ticks and lots), converted once per chunk."""
+        columns = self.apply(chunk)
+        return zip(*(columns[name] for name in COLUMNS), strict=True)
+
     def apply(self, chunk: EventChunk) -> dict[str, list[int]]:
         """Columns as Python lists, in the target market's ticks and lots."""
         if self.identity:
@@ -312,20 +317,7 @@ def replay(
     on_book = session.on_book
     last_bid = last_ask = -1
     for chunk in events.chunks():
-        columns = mapping.apply(chunk)
-        rows = zip(
-            columns["ts_ns"],
-            columns["exchange_ts_ns"],
-            columns["kind"],
-            columns["bid_price"],
-            columns["bid_size"],
-            columns["ask_price"],
-            columns["ask_size"],
-            columns["trade_price"],
-            columns["trade_size"],
-            columns["aggressor"],
-            strict=True,
-        )
+        rows = mapping.rows(chunk)
         for ts, exchange_ts, kind, bid, bid_size, ask, ask_size, price, size, aggressor in rows:
             if ts >= next_funding:
                 next_funding = _settle(settlements, ts, venue, session)
