@@ -112,6 +112,7 @@ class Session:
         self.stats = SessionStats()
         self.last_plan: Plan | None = None
         self.halted = False
+        self.stopped = False  # shutdown() was called: book what the venue reports, send nothing
         self._next_decision_ns = 0
         self._last_state: tuple[Any, ...] = ()
         self._last_account_ns = 0
@@ -245,7 +246,7 @@ class Session:
     def step(self, now_ns: int) -> list[Command]:
         """Run the policy once and send what it takes to get our orders where they should be."""
         self._next_decision_ns = now_ns + self.policy.decision_interval_ns
-        if self.orders is None or self.venue is None:
+        if self.orders is None or self.venue is None or self.stopped:
             return []
         engine = self.engine
         engine.tx_budget_left = self.orders.budget_left(now_ns)
@@ -368,7 +369,8 @@ class Session:
         )
 
     def shutdown(self, now_ns: int, reason: str) -> list[Command]:
-        """Cancel everything (SIGINT, end of data, kill)."""
+        """Cancel everything (SIGINT, end of data, kill); no new order is decided afterwards."""
+        self.stopped = True
         if self.orders is None or self.venue is None:
             return []
         commands = self.orders.cancel_all(now_ns, reason)
