@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
@@ -299,16 +299,25 @@ class LighterVenue:
     async def _dead_man_loop(self) -> None:
         """Keep a scheduled cancel-all ahead of now while healthy; stop refreshing when not.
 
-        Re-armed at once on every (re)connect, then every `dead_man_refresh_s`.
+        Armed every `dead_man_refresh_s`, and at once on a (re)connect when the last arming is
+        older than that: the schedule survives a reconnect at the venue, and re-arming on every
+        one would spend a tx of the 60/min budget per reconnect.
         """
         assert self.sender is not None
         delay_ms = int(self.settings.dead_man_delay_s * 1000)
+        refresh_s = self.settings.dead_man_refresh_s
+        armed_s = -math.inf
+        due = True
         while True:
-            if self._healthy():
+            if self._healthy() and (due or self._monotonic() - armed_s >= refresh_s):
                 self.sender.schedule_cancel_all(self._wall_ns() // 1_000_000 + delay_ms)
+                armed_s = self._monotonic()
             self._rearm.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._rearm.wait(), self.settings.dead_man_refresh_s)
+            try:
+                await asyncio.wait_for(self._rearm.wait(), refresh_s)
+                due = False  # woken by a (re)connect
+            except TimeoutError:
+                due = True
 
     def _healthy(self) -> bool:
         sender = self.sender
