@@ -59,7 +59,7 @@ def test_quoting_pauses_within_the_stale_limit(
         deadline_ns = stopped_ns + int((STALE_FEED_S + LATENCY_S) * 1e9)
         wait_until(lambda: time.time_ns() > deadline_ns, 10, "the stale limit")
         assert active_orders(venue.state()) == [], "quotes still rest on a stale feed"
-        time.sleep(3)  # and nothing new goes out while it stays stale
+        time.sleep(2)  # and nothing new goes out while it stays stale
         state = venue.state()
         assert created_after(state, deadline_ns) == []
         assert active_orders(state) == []
