@@ -128,6 +128,7 @@ class LiveRunner:
             try:
                 await signer.verify()  # the venue must know our key before anything is sent
             except SolbotError as error:
+                await signer.close()
                 raise RuntimeFailure(f"the venue does not accept this API key: {error}") from None
         self.venue = LighterVenue(settings, signer)
         await self.venue.start()
@@ -364,6 +365,9 @@ class LiveRunner:
         if self.venue is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.venue.cancel_all_and_close(), 30)
+            if isinstance(self.venue.signer, LighterSdkSigner):
+                with contextlib.suppress(Exception):  # the SDK's HTTP session, else logged open
+                    await self.venue.signer.close()
         if self.paper is not None:
             self.paper.advance(now_ns + 5 * NS)
         if self.feed is not None:
