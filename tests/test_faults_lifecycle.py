@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fault_support import (
     ACCOUNT,
+    KEY_INDEX,
     TX_PER_MINUTE,
     BotRun,
     FakeVenue,
@@ -199,3 +200,20 @@ def test_latched_kill_exits_10_until_acknowledged(venue: FakeVenue, workdir: Pat
         finish(bot)
     with Ledger(db) as ledger:
         assert ledger.latched() == []
+
+
+def test_real_signer_checks_the_key_then_trades_and_stops_clean(workdir: Path) -> None:
+    lighter = pytest.importorskip("lighter")
+    private_key, public_key, error = lighter.create_api_key()
+    assert not error
+    with FakeVenue(api_keys={KEY_INDEX: public_key}) as venue:
+        real = bot_environment(SOLBOT_TEST_SIGNER=None, LIGHTER_API_PRIVATE_KEY=private_key)
+        with BotRun(venue, workdir, env=real) as bot:
+            bot.wait_quoting()
+            finish(bot)
+        wrong_slot = dict(real, LIGHTER_API_KEY_INDEX=str(KEY_INDEX + 1))
+        args = ["--live", "--rest-url", venue.base_url, "--ws-url", venue.ws_url]
+        refused = run_once(wrong_slot, *args, "--db", str(workdir / "other.db"))
+        assert refused.returncode == 1  # runtime failure: the venue does not know that key
+        assert "Traceback" not in refused.stdout + refused.stderr
+        assert private_key not in refused.stdout + refused.stderr
