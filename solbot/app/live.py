@@ -111,7 +111,7 @@ class LiveRunner:
             raise KillLatched(latched)
 
     async def _start_live(
-        self, entry: MarketEntry
+        self, entry: MarketEntry, ledger: Ledger
     ) -> tuple[MarketSpec, AsyncIterator[LighterEvent]]:
         credentials = Credentials.from_environment()
         chain_id = self.request.chain_id or chain_id_for(self.request.rest_url)
@@ -131,11 +131,12 @@ class LiveRunner:
                 await signer.close()
                 raise RuntimeFailure(f"the venue does not accept this API key: {error}") from None
         self.venue = LighterVenue(settings, signer)
-        await self.venue.start()
+        # fills made while we were down (after the newest one booked) are booked now
+        await self.venue.start(booked_until_ns=ledger.newest_fill_ns("lighter", entry.spec.symbol))
         return self.venue.market, self.venue.events()
 
     async def _start_paper(
-        self, entry: MarketEntry
+        self, entry: MarketEntry, ledger: Ledger
     ) -> tuple[MarketSpec, AsyncIterator[LighterEvent]]:
         self.feed = PublicFeed(self.request.rest_url, self.request.ws_url, entry.spec.market_id)
         await self.feed.start()
@@ -150,7 +151,7 @@ class LiveRunner:
             self._check_latches(ledger)
             start = self._start_live if request.live else self._start_paper
             try:
-                market, events = await start(entry)
+                market, events = await start(entry, ledger)
             except SolbotError:
                 raise
             except (OSError, TimeoutError) as error:

@@ -313,6 +313,14 @@ class Ledger:
         with self._storage_errors():
             return sorted(row[0] for row in self._db.conn.execute(sql))
 
+    def newest_fill_ns(self, venue: str, market: str) -> int | None:
+        """Time of the newest fill booked from `venue` on `market`, None when there is none."""
+        self.flush()
+        sql = "SELECT MAX(ts_ns) FROM fills WHERE venue = ? AND market = ?"
+        with self._storage_errors():
+            (value,) = self._db.conn.execute(sql, (venue, market)).fetchone()
+        return None if value is None else int(value)
+
     def newest_ts_ns(self, market: str | None = None) -> int | None:
         """Time of the newest fill or mark (of one market, or of all), None when there is none."""
         self.flush()

@@ -77,12 +77,20 @@ class LighterVenue:
 
     # --- life cycle ------------------------------------------------------------------------
 
-    async def start(self, known_client_ids: Collection[int] = ()) -> None:
-        """Market details, nonce, reconcile (orders + position), then subscribe and send."""
+    async def start(
+        self, known_client_ids: Collection[int] = (), booked_until_ns: int | None = None
+    ) -> None:
+        """Market details, nonce, reconcile (orders + position), then subscribe and send.
+
+        `booked_until_ns` is the time of the newest fill already booked (in the ledger): account
+        trades after it in the first snapshot are fills made while we were down, so they are
+        reported as fills; older ones are history. Without it, history ends at start.
+        """
         settings = self.settings
         self.market = await self.rest.market_spec(settings.market_id)
         start_ns = self._wall_ns()
-        self.parser = FrameParser(self.market, settings.account_index, history_cutoff_ns=start_ns)
+        cutoff = start_ns if booked_until_ns is None else min(start_ns, booked_until_ns)
+        self.parser = FrameParser(self.market, settings.account_index, history_cutoff_ns=cutoff)
         self.sender = TxSender(
             self.market,
             self.rest,
