@@ -20,6 +20,7 @@ from fault_support import (
     BotRun,
     FakeVenue,
     StateSampler,
+    active_orders,
     assert_no_unknown_orders,
     config_dir,
     finish,
@@ -155,9 +156,11 @@ def test_venue_still_refusing_at_ctrl_c_leaves_the_dead_man_switch(scenario: Sce
     started = time.monotonic()
     code = scenario.bot.interrupt()
     scenario.bot.assert_clean()
-    assert code == 0
     assert time.monotonic() - started < 10  # bounded attempts, no 30 s hang
     state = venue.state()
+    assert code == (
+        1 if active_orders(state) else 0
+    )  # orders may still rest: say so with the exit code
     assert state["http"]["refused_429"] >= 1
     # what still rests is cancelled by the venue itself at the scheduled time (<= 6 min ahead)
     assert state["scheduled_cancel_all_ms"] >= armed_ms

@@ -366,6 +366,17 @@ class LiveRunner:
         if self.venue is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.venue.cancel_all_and_close(), 30)
+            left = self.venue.orders.live_ids()
+            if left:  # the venue refused or never confirmed the cancel-all
+                log.error(
+                    "%d order(s) may still rest on the venue (client ids %s); the dead-man "
+                    "switch cancels them within %.0f s; check with the venue",
+                    len(left),
+                    left[:10],
+                    self.venue.settings.dead_man_delay_s,
+                )
+                if self.exit_code == 0:
+                    self.exit_code = 1
             if isinstance(self.venue.signer, LighterSdkSigner):
                 with contextlib.suppress(Exception):  # the SDK's HTTP session, else logged open
                     await self.venue.signer.close()
