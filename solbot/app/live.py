@@ -31,7 +31,7 @@ from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, resolve_market
 from solbot.core.engine import CompiledPolicy
-from solbot.core.model import BookTop, Fill, MarketSpec, OrderUpdate, TradePrint
+from solbot.core.model import BookTop, Fill, FundingPayment, MarketSpec, OrderUpdate, TradePrint
 from solbot.errors import ConfigError, KillLatched, RuntimeFailure, SolbotError, UsageError
 
 log = logging.getLogger("solbot.run")
@@ -269,6 +269,8 @@ class LiveRunner:
                     session.on_fill(event)
                 elif isinstance(event, OrderUpdate):
                     session.on_order_update(event)
+                elif isinstance(event, FundingPayment):
+                    session.on_funding(event)
                 elif isinstance(event, PositionSnapshot):
                     session.engine.set_position(
                         event.ts_ns, session.policy.market.size_to_lots(event.size)

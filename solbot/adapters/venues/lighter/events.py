@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from solbot.core.model import BookTop, Fill, OrderUpdate, Side, TradePrint
+from solbot.core.model import BookTop, Fill, FundingPayment, OrderUpdate, Side, TradePrint
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,4 +65,13 @@ class ChannelError:
     message: str
 
 
-LighterEvent = BookTop | TradePrint | Fill | OrderUpdate | PositionSnapshot | MarkPrice | FeedStatus
+LighterEvent = (
+    BookTop
+    | TradePrint
+    | Fill
+    | OrderUpdate
+    | PositionSnapshot
+    | MarkPrice
+    | FeedStatus
+    | FundingPayment
+)

@@ -19,6 +19,7 @@ from solbot.adapters.venues.lighter.numbers import ms_or_s_to_ns, parse_decimal,
 from solbot.core.model import (
     BookTop,
     Fill,
+    FundingPayment,
     MarketSpec,
     OrderStatus,
     OrderUpdate,
@@ -97,6 +98,7 @@ class FrameParser:
         self._prints_seen = RecentIds(dedupe_capacity)
         self._fills_seen = RecentIds(dedupe_capacity)
         self._last_top: tuple[int, int, int, int] | None = None
+        self._funding_paid: float | None = None
         self.duplicate_trades = 0
 
     @property
@@ -241,9 +243,12 @@ class FrameParser:
             result.events.extend(self._fills_of(trade, snapshot, recv_ns))
         for order in _orders_of(frame.get("orders"), self.market_key):
             self._on_order(order, recv_ns, result)
-        position = self._position_of(frame, recv_ns)
-        if position is not None:
-            result.events.append(position)
+        found, entry = self._position_entry(frame)
+        if found:
+            result.events.append(self.position_from(entry, recv_ns))
+            funding = self._funding_of(entry, recv_ns)
+            if funding is not None:
+                result.events.append(funding)
 
     def _fills_of(self, trade: dict[str, Any], snapshot: bool, recv_ns: int) -> list[Fill]:
         if int(trade.get("market_id", self.spec.market_id)) != self.spec.market_id:
@@ -315,17 +320,38 @@ class FrameParser:
         )
 
     def _position_of(self, frame: dict[str, Any], recv_ns: int) -> PositionSnapshot | None:
+        found, entry = self._position_entry(frame)
+        return self.position_from(entry, recv_ns) if found else None
+
+    def _funding_of(self, entry: dict[str, Any] | None, ts_ns: int) -> FundingPayment | None:
+        """Funding settled since the last frame, from the position's cumulative funding paid.
+
+        The first value seen is the baseline (funding before this session is not ours to book);
+        a later change is one payment: paid out > 0 is money we paid (a negative amount).
+        """
+        if entry is None or entry.get("total_funding_paid_out") is None:
+            return None
+        paid = float(entry["total_funding_paid_out"])
+        previous, self._funding_paid = self._funding_paid, paid
+        if previous is None or paid == previous:
+            return None
+        size = self.spec.lots_to_size(
+            (_as_int(entry.get("sign")) or 1) * self._lots(entry.get("position", "0"))
+        )
+        mark = _optional_decimal(entry.get("avg_entry_price")) or 0.0
+        return FundingPayment(VENUE, ts_ns, self.spec.symbol, 0.0, size, mark, previous - paid)
+
+    def _position_entry(self, frame: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+        """(frame carries positions, our market's entry or None = flat)."""
         if isinstance(frame.get("positions"), dict):
-            entry = frame["positions"].get(self.market_key)
-        elif isinstance(frame.get("position"), dict):  # account_market: one object
-            entry = frame["position"]
-        elif isinstance(frame.get("position"), list):  # account_market as documented: array
+            return True, frame["positions"].get(self.market_key)
+        if isinstance(frame.get("position"), dict):  # account_market: one object
+            return True, frame["position"]
+        if isinstance(frame.get("position"), list):  # account_market as documented: array
             market_id = self.spec.market_id
             entries = [p for p in frame["position"] if _as_int(p.get("market_id")) == market_id]
-            entry = entries[0] if entries else None
-        else:
-            return None  # no positions object: says nothing about inventory (original bug)
-        return self.position_from(entry, recv_ns)
+            return True, entries[0] if entries else None
+        return False, None  # no positions object: says nothing about inventory (original bug)
 
     def position_from(self, entry: dict[str, Any] | None, ts_ns: int) -> PositionSnapshot:
         """A `Position` object (or None = flat) → signed PositionSnapshot."""
