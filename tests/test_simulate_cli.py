@@ -147,3 +147,18 @@ def test_converted_parquet_names_its_market(
     )
     assert code == 0
     assert summary["events"] == 68_068
+
+
+def test_bar_mode_on_sol_candles_is_labelled_coarse_and_not_rescaled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from solbot.adapters.data import sample_candles_path
+
+    code, summary, _ = simulate(
+        capsys, "--profile", "naive", "--data", str(sample_candles_path()), "--out", str(tmp_path)
+    )
+    assert code == 0
+    assert summary["events"] == 1440 * 8  # 4 synthetic ticks, each a quote and a trade, per bar
+    assert any(note.startswith("bar mode is coarse") for note in summary["notes"])
+    assert not any("rescaled" in note for note in summary["notes"])  # SOLUSDT is SOL
+    assert summary["fills"] > 0

@@ -208,8 +208,8 @@ class PriceMapping:
     def build(
         cls, events: EventSource, source: MarketSpec, target: MarketSpec, reference: float | None
     ) -> PriceMapping:
-        if source.symbol == target.symbol and source.venue == target.venue and reference is None:
-            return cls(source, target, 1.0)
+        if reference is None and same_asset(source, target):
+            return cls(source, target, 1.0)  # same instrument (perhaps another venue): no rescale
         first_mid = _first_mid(events, source)
         if reference is None:
             reference = DEFAULT_REFERENCE_PRICES.get(target.symbol, first_mid)
@@ -227,7 +227,7 @@ class PriceMapping:
         }
 
     def notes(self) -> list[str]:
-        if self.identity:
+        if self.factor == 1.0:
             return []
         return [
             f"prices of {self.source.venue}:{self.source.symbol} rescaled x{self.factor:.6g} onto "
@@ -263,6 +263,11 @@ class PriceMapping:
         if locked.any():
             ask[locked] = bid[locked] + 1
         return {name: column.tolist() for name, column in out.items()}  # type: ignore[attr-defined]
+
+
+def same_asset(source: MarketSpec, target: MarketSpec) -> bool:
+    """SOLUSDT on Binance and SOL on Lighter are the same asset; ETHUSDT and SOL are not."""
+    return source.symbol.upper().startswith(target.symbol.upper())
 
 
 DEFAULT_REFERENCE_PRICES = {"SOL": 150.0, "ETH": 3000.0, "BTC": 60000.0}
