@@ -39,7 +39,6 @@ import websockets
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.venues.fake_lighter import FakeLighterVenue, FakeVenueConfig
 from solbot.adapters.venues.lighter.budget import RequestBudget
-from solbot.adapters.venues.lighter.events import FeedStatus, PositionSnapshot
 from solbot.adapters.venues.lighter.messages import FrameParser
 from solbot.adapters.venues.lighter.rest import LighterRest
 from solbot.adapters.venues.lighter.signer import (
@@ -52,15 +51,14 @@ from solbot.adapters.venues.lighter.signer import (
     Signer,
     UnsignedTestSigner,
 )
+from solbot.app.live import dispatch_event
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile
 from solbot.core.model import (
-    BookTop,
     CancelAll,
     CancelOrder,
     Command,
-    Fill,
     MarketSpec,
     ModifyOrder,
     OrderStatus,
@@ -147,23 +145,7 @@ def build_session(profile: str, market: MarketSpec, ledger: Ledger) -> Session:
 def dispatch(session: Session, events: list[Any]) -> None:
     """What LiveRunner._consume does with each adapter event in a live run."""
     for event in events:
-        if isinstance(event, BookTop):
-            session.on_book(
-                event.ts_ns,
-                event.exchange_ts_ns,
-                event.bid_price,
-                event.bid_size,
-                event.ask_price,
-                event.ask_size,
-            )
-        elif isinstance(event, Fill):
-            session.on_fill(event)
-        elif isinstance(event, OrderUpdate):
-            session.on_order_update(event)
-        elif isinstance(event, PositionSnapshot):
-            session.engine.set_position(event.ts_ns, session.policy.market.size_to_lots(event.size))
-        elif isinstance(event, FeedStatus):
-            session.engine.book_valid = event.quoting_safe
+        dispatch_event(session, None, event)
 
 
 def sign(signer: Signer, market_id: int, command: Command, nonce: int) -> None:

@@ -236,49 +236,14 @@ class LiveRunner:
     async def _consume(self, events: AsyncIterator[LighterEvent]) -> None:
         session = self.session
         assert session is not None
-        paper = self.paper
         try:
             async for event in events:
-                if isinstance(event, BookTop):
-                    book = (
-                        event.ts_ns,
-                        event.exchange_ts_ns,
-                        event.bid_price,
-                        event.bid_size,
-                        event.ask_price,
-                        event.ask_size,
-                    )
-                    if paper is not None:
-                        paper.advance(event.ts_ns)
-                        paper.on_book(*book)
-                    started = time.perf_counter()
-                    session.on_book(*book)
-                    if self.telemetry is not None:
-                        self.telemetry.observe_decision_latency(time.perf_counter() - started)
-                elif isinstance(event, TradePrint):
-                    if paper is not None:
-                        paper.advance(event.ts_ns)
-                        paper.on_trade(
-                            event.ts_ns,
-                            event.exchange_ts_ns,
-                            event.price,
-                            event.size,
-                            int(event.aggressor),
-                        )
-                elif isinstance(event, Fill):
-                    session.on_fill(event)
-                elif isinstance(event, OrderUpdate):
-                    session.on_order_update(event)
-                elif isinstance(event, FundingPayment):
-                    session.on_funding(event)
-                elif isinstance(event, PositionSnapshot):
-                    session.engine.set_position(
-                        event.ts_ns, session.policy.market.size_to_lots(event.size)
-                    )
-                elif isinstance(event, FeedStatus):
-                    session.engine.book_valid = event.quoting_safe
-                    if not event.connected:
-                        log.warning("venue connection lost: %s", event.reason)
+                started = time.perf_counter()
+                dispatch_event(session, self.paper, event)
+                if isinstance(event, BookTop) and self.telemetry is not None:
+                    self.telemetry.observe_decision_latency(time.perf_counter() - started)
+                if isinstance(event, FeedStatus) and not event.connected:
+                    log.warning("venue connection lost: %s", event.reason)
                 if session.halted and not self._stop.is_set():
                     self._halt()
         except Exception:
@@ -476,6 +441,39 @@ class LiveRunner:
             self.alerts.event("flatten", "critical", "flatten: hedging inventory to zero")
         self._flattening = flattening
         self.on_status(status_snapshot(session, health, final, self.stop_reason))
+
+
+def dispatch_event(session: Session, paper: SimulatedExchange | None, event: LighterEvent) -> None:
+    """One adapter event into the session (and into the paper venue's matching, if any)."""
+    if isinstance(event, BookTop):
+        book = (
+            event.ts_ns,
+            event.exchange_ts_ns,
+            event.bid_price,
+            event.bid_size,
+            event.ask_price,
+            event.ask_size,
+        )
+        if paper is not None:
+            paper.advance(event.ts_ns)
+            paper.on_book(*book)
+        session.on_book(*book)
+    elif isinstance(event, TradePrint):
+        if paper is not None:
+            paper.advance(event.ts_ns)
+            paper.on_trade(
+                event.ts_ns, event.exchange_ts_ns, event.price, event.size, int(event.aggressor)
+            )
+    elif isinstance(event, Fill):
+        session.on_fill(event)
+    elif isinstance(event, OrderUpdate):
+        session.on_order_update(event)
+    elif isinstance(event, FundingPayment):
+        session.on_funding(event)
+    elif isinstance(event, PositionSnapshot):
+        session.engine.set_position(event.ts_ns, session.policy.market.size_to_lots(event.size))
+    elif isinstance(event, FeedStatus):
+        session.engine.book_valid = event.quoting_safe
 
 
 def status_snapshot(
