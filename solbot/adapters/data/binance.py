@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from solbot.adapters.data.events import EventChunk, book_events, trade_events
 from solbot.adapters.data.formats import BINANCE_BOOKTICKER, BINANCE_TRADES
 from solbot.adapters.data.loaded import (
     UNKNOWN_NS,
@@ -14,7 +13,6 @@ from solbot.adapters.data.loaded import (
     exchange_or_unknown,
     off_grid_note,
     order_note,
-    shifted_clocks,
     to_units,
 )
 from solbot.adapters.data.table import FLOAT, INT, TEXT, Field, Table, one_of, positive, read_table
@@ -97,24 +95,6 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
         receive_ns=receive[keep],
         exchange_ns=_exchange(table)[keep],
         notes=notes + order_note(receive[keep]),
-    )
-
-
-def bookticker_events(loaded: Loaded, shift_ns: int) -> EventChunk:
-    """Book events of a parsed bookTicker file, on the shifted receive clock."""
-    ts_ns, exchange_ns = shifted_clocks(loaded, shift_ns)
-    c = loaded.columns
-    return book_events(
-        ts_ns, exchange_ns, c["bid_price"], c["bid_size"], c["ask_price"], c["ask_size"]
-    )
-
-
-def trade_file_events(loaded: Loaded, shift_ns: int) -> EventChunk:
-    """Trade events of a parsed trade file, on the shifted receive clock."""
-    ts_ns, exchange_ns = shifted_clocks(loaded, shift_ns)
-    c = loaded.columns
-    return trade_events(
-        ts_ns, exchange_ns, c["trade_price"], c["trade_size"], c["aggressor"], c["trade_id"]
     )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from solbot.adapters.data.events import EventChunk, book_events, trade_events
+
 UNKNOWN_NS = -1  # exchange time not in the file
 
 
@@ -84,3 +86,21 @@ def order_note(receive_ns: np.ndarray) -> list[str]:
     if backwards == 0:
         return []
     return [f"receive time goes backwards at {backwards} rows; events stable-sorted by time"]
+
+
+def quote_events(loaded: Loaded, shift_ns: int) -> EventChunk:
+    """Book events of a parsed quote file (any format), on the shifted receive clock."""
+    ts_ns, exchange_ns = shifted_clocks(loaded, shift_ns)
+    c = loaded.columns
+    return book_events(
+        ts_ns, exchange_ns, c["bid_price"], c["bid_size"], c["ask_price"], c["ask_size"]
+    )
+
+
+def trade_file_events(loaded: Loaded, shift_ns: int) -> EventChunk:
+    """Trade events of a parsed trade file (any format), on the shifted receive clock."""
+    ts_ns, exchange_ns = shifted_clocks(loaded, shift_ns)
+    c = loaded.columns
+    return trade_events(
+        ts_ns, exchange_ns, c["trade_price"], c["trade_size"], c["aggressor"], c["trade_id"]
+    )

@@ -22,7 +22,7 @@ from solbot.adapters.data.formats import (
     read_header,
     sha256_file,
 )
-from solbot.adapters.data.loaded import Loaded
+from solbot.adapters.data.loaded import Loaded, quote_events, trade_file_events
 from solbot.adapters.data.parquet_io import load_parquet, parquet_events, read_metadata
 from solbot.core.model import MarketSpec
 from solbot.errors import DataError, Problem, UsageError
@@ -39,10 +39,10 @@ _LOADERS: dict[str, _Loader] = {
     CANDLES: bars.load_candles,
 }
 _TICK_EVENTS: dict[str, Callable[[Loaded, int], EventChunk]] = {
-    BINANCE_BOOKTICKER: binance.bookticker_events,
-    BINANCE_TRADES: binance.trade_file_events,
-    TARDIS_QUOTES: tardis.quote_events,
-    TARDIS_TRADES: tardis.trade_file_events,
+    BINANCE_BOOKTICKER: quote_events,
+    BINANCE_TRADES: trade_file_events,
+    TARDIS_QUOTES: quote_events,
+    TARDIS_TRADES: trade_file_events,
 }
 _DEPTH_SUFFIXES = ("_depth_snapshot", "_depth_updates")
 

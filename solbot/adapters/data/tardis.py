@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from solbot.adapters.data.events import EventChunk, book_events, trade_events
 from solbot.adapters.data.formats import TARDIS_QUOTES, TARDIS_TRADES
-from solbot.adapters.data.loaded import Loaded, off_grid_note, order_note, shifted_clocks, to_units
+from solbot.adapters.data.loaded import Loaded, off_grid_note, order_note, to_units
 from solbot.adapters.data.table import FLOAT, INT, TEXT, Field, Table, one_of, positive, read_table
 from solbot.core.model import MarketSpec
 
@@ -96,24 +95,6 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
         receive_ns=receive,
         exchange_ns=table.ints("timestamp") * US_NS,
         notes=notes + order_note(receive),
-    )
-
-
-def quote_events(loaded: Loaded, shift_ns: int) -> EventChunk:
-    """Book events of a parsed Tardis quotes file."""
-    ts_ns, exchange_ns = shifted_clocks(loaded, shift_ns)
-    c = loaded.columns
-    return book_events(
-        ts_ns, exchange_ns, c["bid_price"], c["bid_size"], c["ask_price"], c["ask_size"]
-    )
-
-
-def trade_file_events(loaded: Loaded, shift_ns: int) -> EventChunk:
-    """Trade events of a parsed Tardis trades file."""
-    ts_ns, exchange_ns = shifted_clocks(loaded, shift_ns)
-    c = loaded.columns
-    return trade_events(
-        ts_ns, exchange_ns, c["trade_price"], c["trade_size"], c["aggressor"], c["trade_id"]
     )
 
 
