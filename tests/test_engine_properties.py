@@ -74,7 +74,10 @@ def _action() -> st.SearchStrategy[ActionSpec]:
         st.builds(ActionSpec, kind=st.just("flatten"), text=st.sampled_from(["a", "b"])),
         st.builds(ActionSpec, kind=st.just("kill"), text=st.sampled_from(["a", "b"])),
         st.builds(
-            ActionSpec, kind=st.just("alert"), text=st.sampled_from(["warning:x", "error:y"])
+            ActionSpec,
+            kind=st.just("alert"),
+            text=st.sampled_from(["x", "y"]),
+            level=st.sampled_from(["warning", "error"]),
         ),
     )
 

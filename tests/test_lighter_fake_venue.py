@@ -12,7 +12,6 @@ from lighter_mini_venue import wait_for
 
 from solbot.adapters.venues.fake_lighter.server import FakeLighterVenue
 from solbot.adapters.venues.fake_lighter.settings import FakeVenueConfig
-from solbot.adapters.venues.lighter.events import FeedStatus, PositionSnapshot
 from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import UnsignedTestSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
@@ -20,10 +19,12 @@ from solbot.adapters.venues.lighter.ws import WsSettings
 from solbot.core.model import (
     BookTop,
     CancelOrder,
+    FeedStatus,
     ModifyOrder,
     OrderStatus,
     OrderUpdate,
     PlaceOrder,
+    PositionSnapshot,
     Side,
     TradePrint,
 )

@@ -11,7 +11,6 @@ import pytest
 from lighter_mini_venue import MiniLighter, wait_for
 from lighter_support import ACCOUNT, order
 
-from solbot.adapters.venues.lighter.events import FeedStatus, PositionSnapshot
 from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import UnsignedTestSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
@@ -21,7 +20,16 @@ from solbot.adapters.venues.lighter.ws import (
     WsSettings,
     backoff_delay,
 )
-from solbot.core.model import BookTop, CancelOrder, OrderStatus, OrderUpdate, PlaceOrder, Side
+from solbot.core.model import (
+    BookTop,
+    CancelOrder,
+    FeedStatus,
+    OrderStatus,
+    OrderUpdate,
+    PlaceOrder,
+    PositionSnapshot,
+    Side,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -19,13 +19,23 @@ from lighter_support import (
 )
 
 from solbot.adapters.venues.lighter.dedupe import RecentIds
-from solbot.adapters.venues.lighter.events import FeedStatus, MarkPrice, PositionSnapshot
 from solbot.adapters.venues.lighter.messages import (
     FrameParser,
     map_order_status,
     parse_error_envelope,
 )
-from solbot.core.model import BookTop, Fill, OrderStatus, OrderUpdate, Role, Side, TradePrint
+from solbot.core.model import (
+    BookTop,
+    FeedStatus,
+    Fill,
+    MarkPrice,
+    OrderStatus,
+    OrderUpdate,
+    PositionSnapshot,
+    Role,
+    Side,
+    TradePrint,
+)
 
 NOW = 1_760_000_001_000 * MS
 

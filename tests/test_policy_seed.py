@@ -422,7 +422,8 @@ def test_stale_feed_pauses_quoting_until_data_returns() -> None:
     stale = driver.step(5.001, book=False)
     assert "feed.stale" in stale.decision.active_rules
     assert _paused_both(stale) and stale.risk.bid is None and stale.risk.ask is None
-    assert [rule for rule, _, _ in stale.decision.alerts] == ["feed.stale"]
+    assert [alert.rule_id for alert in stale.decision.alerts] == ["feed.stale"]
+    assert stale.decision.alerts[0].level == "warning"
     back = driver.step(6.0)
     assert "feed.stale" not in back.decision.active_rules
     assert back.quotes.bid is not None and back.quotes.ask is not None

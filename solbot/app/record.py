@@ -34,11 +34,11 @@ from solbot.adapters.data.events import (
 )
 from solbot.adapters.data.parquet_io import FILE_KIND, FILE_VERSION, METADATA_KEY, SCHEMA
 from solbot.adapters.venues.lighter.errors import TransportError
-from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent, MarkPrice
+from solbot.adapters.venues.lighter.events import LighterEvent
 from solbot.adapters.venues.lighter.public_feed import PublicFeed
 from solbot.adapters.venues.lighter.ws import WsSettings
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
-from solbot.core.model import BookTop, MarketSpec, TradePrint
+from solbot.core.model import BookTop, FeedStatus, MarketSpec, MarkPrice, TradePrint
 from solbot.errors import RuntimeFailure, UsageError
 
 SOURCE_FORMAT = "lighter-ws"

@@ -18,6 +18,54 @@ class TradingState(StrEnum):
 HEDGE_MODES = ("passive", "aggressive", "emergency")
 
 
+@dataclass(frozen=True, slots=True)
+class PauseOutcome:
+    """A rule paused quoting on a side (`bid`, `ask`, `both` or `adding`)."""
+
+    rule_id: str
+    side: str
+
+    def describe(self) -> str:
+        return f"pause {self.side}"
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenOutcome:
+    """A rule asked to hedge inventory to zero."""
+
+    rule_id: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"flatten {self.reason}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class KillOutcome:
+    """A kill rule fired: cancel everything and halt (the rule latches)."""
+
+    rule_id: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"kill {self.reason}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOutcome:
+    """A rule asked to notify the operator."""
+
+    rule_id: str
+    level: str
+    message: str
+
+    def describe(self) -> str:
+        return f"alert {self.level}: {self.message}"
+
+
+RuleOutcome = PauseOutcome | FlattenOutcome | KillOutcome | AlertOutcome
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the rules want right now, before quoting, hedging and the risk check."""
@@ -38,8 +86,17 @@ class Decision:
     regime: str | None = None
     flatten: bool = False
     kill: bool = False
-    alerts: tuple[tuple[str, str, str], ...] = ()  # (rule id, level, message)
-    reasons: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    alerts: tuple[AlertOutcome, ...] = ()
+    outcomes: tuple[RuleOutcome, ...] = field(default=(), compare=False)
+
+    @property
+    def kills(self) -> tuple[KillOutcome, ...]:
+        return tuple(outcome for outcome in self.outcomes if isinstance(outcome, KillOutcome))
+
+    @property
+    def reasons(self) -> tuple[tuple[str, str], ...]:
+        """(rule id, human-readable outcome) for traces and logs; never parsed back."""
+        return tuple((outcome.rule_id, outcome.describe()) for outcome in self.outcomes)
 
 
 def sides_of(side: str | None, inventory_lots: int) -> tuple[bool, bool]:
@@ -87,8 +144,8 @@ class _Merged:
         self.extra_offset = 0.0
         self.regime: str | None = None
         self.flatten = self.kill = False
-        self.alerts: list[tuple[str, str, str]] = []
-        self.reasons: list[tuple[str, str]] = []
+        self.alerts: list[AlertOutcome] = []
+        self.outcomes: list[RuleOutcome] = []
 
     def apply(
         self, rule: RuleSpec, action: ActionSpec, results: Sequence[object], inventory: int
@@ -98,7 +155,7 @@ class _Merged:
             bid, ask = sides_of(action.side, inventory)
             self.pause_bid |= bid
             self.pause_ask |= ask
-            self.reasons.append((rule.id, f"pause {action.side}"))
+            self.outcomes.append(PauseOutcome(rule.id, action.side or "both"))
         elif kind == "widen":
             add = action.value("add_bps", results) or 0.0
             bid, ask = sides_of(action.side, inventory)
@@ -120,13 +177,14 @@ class _Merged:
                 self.regime = action.text
         elif kind == "flatten":
             self.flatten = True
-            self.reasons.append((rule.id, f"flatten {action.text}".strip()))
+            self.outcomes.append(FlattenOutcome(rule.id, action.text))
         elif kind == "kill":
             self.kill = True
-            self.reasons.append((rule.id, f"kill {action.text}".strip()))
+            self.outcomes.append(KillOutcome(rule.id, action.text))
         elif kind == "alert":
-            level, _, message = action.text.partition(":")
-            self.alerts.append((rule.id, level, message))
+            alert = AlertOutcome(rule.id, action.level, action.text)
+            self.alerts.append(alert)
+            self.outcomes.append(alert)
 
     def _hedge(self, action: ActionSpec, results: Sequence[object]) -> None:
         if action.text:
@@ -168,7 +226,7 @@ class _Merged:
             flatten=self.flatten,
             kill=self.kill,
             alerts=tuple(self.alerts),
-            reasons=tuple(self.reasons),
+            outcomes=tuple(self.outcomes),
         )
 
 

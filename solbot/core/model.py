@@ -231,6 +231,42 @@ class FundingPayment:
     amount_usd: float
 
 
+@dataclass(frozen=True, slots=True)
+class PositionSnapshot:
+    """A venue's absolute position: signed base units (+ long, - short)."""
+
+    market: str
+    size: float
+    ts_ns: int
+    entry_price: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """Mark, index and funding of a market from `market_stats`."""
+
+    market: str
+    ts_ns: int
+    mark_price: float
+    index_price: float | None = None
+    funding_rate: float | None = None
+    funding_ts_ns: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """Book validity or connection changed; quoting must pause while not `quoting_safe`."""
+
+    ts_ns: int
+    connected: bool
+    book_valid: bool
+    reason: str = ""
+
+    @property
+    def quoting_safe(self) -> bool:
+        return self.connected and self.book_valid
+
+
 @dataclass(slots=True)
 class OpenOrder:
     """Our view of a live order, kept by the order manager."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 NS = 1_000_000_000
+NEVER = 2**63 - 1
 
 
 class RuleState(IntEnum):
@@ -42,6 +43,7 @@ class ActionSpec:
     side: str | None = None
     values: tuple[tuple[str, Value], ...] = ()
     text: str = ""  # message/reason/name for alert, kill, flatten, regime, hedge mode
+    level: str = ""  # alert level (info, warning, critical)
 
     def value(self, name: str, results: Sequence[object]) -> float | None:
         for key, value in self.values:
@@ -167,6 +169,25 @@ class RuleMachines:
                 continue
             active.append(index)
         return active
+
+    def next_deadline_ns(self, now_ns: int) -> int:
+        """The next moment a rule timer runs out: hold, min_active or cooldown (or NEVER)."""
+        best = NEVER
+        since = self.since_ns
+        for index, state in enumerate(self.state):
+            if state == RuleState.ARMING:
+                at = since[index] + self.hold_ns[index]
+            elif state == RuleState.ACTIVE:
+                if self.rules[index].id in self.latched:
+                    continue
+                at = since[index] + self.min_active_ns[index]
+            elif state == RuleState.COOLDOWN:
+                at = self.cooldown_until_ns[index]
+            else:
+                continue
+            if now_ns < at < best:
+                best = at
+        return best
 
     def _activate(self, index: int, now_ns: int) -> RuleState:
         self.state[index] = RuleState.ACTIVE

@@ -1,46 +1,21 @@
-"""Event types the Lighter adapter emits besides the shared core model types."""
+"""Lighter-only event types; the venue-neutral ones (feed status, position, mark) live in
+core.model and are re-exported here for the adapter's own modules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from solbot.core.model import BookTop, Fill, FundingPayment, OrderUpdate, Side, TradePrint
-
-
-@dataclass(frozen=True, slots=True)
-class PositionSnapshot:
-    """The venue's absolute position: signed base units (+ long, - short)."""
-
-    market: str
-    size: float
-    ts_ns: int
-    entry_price: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MarkPrice:
-    """Mark, index and funding of a market from `market_stats`."""
-
-    market: str
-    ts_ns: int
-    mark_price: float
-    index_price: float | None = None
-    funding_rate: float | None = None
-    funding_ts_ns: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedStatus:
-    """Book validity or connection changed; quoting must pause while not `quoting_safe`."""
-
-    ts_ns: int
-    connected: bool
-    book_valid: bool
-    reason: str = ""
-
-    @property
-    def quoting_safe(self) -> bool:
-        return self.connected and self.book_valid
+from solbot.core.model import (
+    BookTop,
+    FeedStatus,
+    Fill,
+    FundingPayment,
+    MarkPrice,
+    OrderUpdate,
+    PositionSnapshot,
+    Side,
+    TradePrint,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +39,15 @@ class ChannelError:
     code: int | None
     message: str
 
+
+__all__ = [
+    "ChannelError",
+    "FeedStatus",
+    "LighterEvent",
+    "MarkPrice",
+    "PositionSnapshot",
+    "VenueOrder",
+]
 
 LighterEvent = (
     BookTop
