@@ -51,7 +51,7 @@ from solbot.adapters.venues.lighter.signer import (
     Signer,
     UnsignedTestSigner,
 )
-from solbot.app.live import dispatch_event
+from solbot.app.driver import Driver, SystemClock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile
@@ -112,6 +112,18 @@ class AckingVenue:
     def submit(self, commands: Sequence[Command], now_ns: int) -> None:
         self.commands.extend(commands)
 
+    def advance(self, now_ns: int) -> None:
+        """The real venue reports on its own stream: nothing is due locally."""
+
+    def next_due_ns(self) -> int:
+        return 1 << 62
+
+    def on_book(self, *book: int) -> None:
+        """The real venue matches; market data needs no local work."""
+
+    def on_trade(self, *trade: int) -> None:
+        """The real venue matches; market data needs no local work."""
+
     def acknowledge(self, session: Session, commands: list[Command], now_ns: int) -> None:
         for command in commands:
             for client_id, status, remaining in self._outcomes(command):
@@ -142,10 +154,10 @@ def build_session(profile: str, market: MarketSpec, ledger: Ledger) -> Session:
     return Session(policy, market_key=market.symbol, run_id="bench", ledger=ledger)
 
 
-def dispatch(session: Session, events: list[Any]) -> None:
+def dispatch(driver: Driver, events: list[Any]) -> None:
     """What LiveRunner._consume does with each adapter event in a live run."""
     for event in events:
-        dispatch_event(session, None, event)
+        driver.event(event)
 
 
 def sign(signer: Signer, market_id: int, command: Command, nonce: int) -> None:
@@ -208,6 +220,7 @@ def replay(
     """One pass over the frames with a fresh parser and the given session."""
     venue = AckingVenue()
     session.attach(venue)  # type: ignore[arg-type]  # a stub with the Venue's submit
+    driver = Driver(session, venue, SystemClock())  # type: ignore[arg-type]
     parser = FrameParser(market, ACCOUNT, history_cutoff_ns=frames[0][0])
     clock = time.perf_counter_ns
     nonce = 0
@@ -218,7 +231,7 @@ def replay(
         timings.floor_ns.append(start - floor_start)
         decisions = session.stats.decisions
         result = parser.parse(json.loads(raw), received_ns)
-        dispatch(session, result.events)
+        dispatch(driver, result.events)
         decided = clock()
         commands, venue.commands = venue.commands, []
         first_signed = 0

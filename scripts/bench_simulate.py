@@ -18,11 +18,13 @@ import numpy as np
 
 from solbot.adapters.data import EventChunk, open_events
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
+from solbot.app.driver import Driver, replay
 from solbot.app.session import Session
-from solbot.app.simulate import PriceMapping, replay
+from solbot.app.simulate import PriceMapping
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile
 from solbot.config.markets import resolve_market
+from solbot.core.clock import ReplayClock
 
 PAIRS = (
     "binance_usdm_ETHUSDT_20240808T2354-20240808T2359",
@@ -110,7 +112,8 @@ def main() -> int:
     )
     session.attach(venue)
     started = time.perf_counter()
-    replay(repeated, mapping, session, venue, None, repeated.count())
+    driver = Driver(session, venue, ReplayClock())
+    replay(driver, ((len(chunk), mapping.rows(chunk)) for chunk in repeated.chunks()))
     replay_s = time.perf_counter() - started
 
     floor_rate = floor_count / floor_s

@@ -19,19 +19,22 @@ from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.telemetry.alerts import AlertSender
 from solbot.adapters.telemetry.metrics import Telemetry
 from solbot.adapters.telemetry.server import TelemetryServer
-from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent, PositionSnapshot
+from solbot.adapters.venues.lighter.events import LighterEvent
 from solbot.adapters.venues.lighter.public_feed import PublicFeed
 from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import LighterSdkSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
 from solbot.app.credentials import Credentials, chain_id_for, signer_from_environment
+from solbot.app.driver import Driver, SystemClock, run_clock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, resolve_market
+from solbot.core.clock import Clock
 from solbot.core.engine import CompiledPolicy
-from solbot.core.model import BookTop, Fill, FundingPayment, MarketSpec, OrderUpdate, TradePrint
+from solbot.core.model import BookTop, FeedStatus, MarketSpec
+from solbot.core.venue import DrivenVenue
 from solbot.errors import ConfigError, KillLatched, RuntimeFailure, SolbotError, UsageError
 
 log = logging.getLogger("solbot.run")
@@ -82,6 +85,10 @@ class LiveRunner:
         self._last_resyncs = 0
         self._budget_exhausted = False
         self._flattening = False
+        self.clock: Clock = SystemClock()
+        self.driver: Driver | None = None
+        self._started = 0.0
+        self._next_status = 0.0
 
     # ----- set-up ------------------------------------------------------------------------------
 
@@ -191,12 +198,15 @@ class LiveRunner:
                 alerts=self.alerts,
             )
             self.session = session
+            venue: DrivenVenue
             if request.live:
                 assert self.venue is not None
-                session.attach(self.venue)
+                venue = self.venue
             else:
                 self.paper = self._paper_venue(entry, market, session, run_id)
-                session.attach(self.paper)
+                venue = self.paper
+            session.attach(venue)
+            self.driver = Driver(session, venue, self.clock)
             self.telemetry = Telemetry(entry.key, self._resolved.name)
             server = None
             if request.metrics_port is not None:
@@ -235,11 +245,12 @@ class LiveRunner:
 
     async def _consume(self, events: AsyncIterator[LighterEvent]) -> None:
         session = self.session
-        assert session is not None
+        driver = self.driver
+        assert session is not None and driver is not None
         try:
             async for event in events:
                 started = time.perf_counter()
-                dispatch_event(session, self.paper, event)
+                driver.event(event)
                 if isinstance(event, BookTop) and self.telemetry is not None:
                     self.telemetry.observe_decision_latency(time.perf_counter() - started)
                 if isinstance(event, FeedStatus) and not event.connected:
@@ -254,37 +265,39 @@ class LiveRunner:
             raise
 
     async def _timer(self) -> None:
-        """Timed work: rule timers without market data, paper arrivals, status, reload, stop."""
+        """Clock ticks at the decision interval (wall time), then status, reload and stop."""
+        driver = self.driver
+        assert driver is not None
+        self._started = time.monotonic()
+        await run_clock(
+            driver,
+            lambda: driver.session.policy.decision_interval_ns,
+            self._stop.is_set,
+            self._after_tick,
+        )
+
+    def _after_tick(self, now_ns: int) -> None:
         request = self.request
-        started = time.monotonic()
-        next_status = 0.0
-        while not self._stop.is_set():
-            await asyncio.sleep(0.1)
-            now_ns = time.time_ns()
-            session = self.session
-            assert session is not None
-            if self.paper is not None:
-                self.paper.advance(now_ns)
-            if session.stats.first_ts_ns:
-                session.tick(now_ns)
-            if session.halted:
-                self._halt()
-            monotonic = time.monotonic()
-            if monotonic >= next_status:
-                next_status = monotonic + request.status_interval_s
-                self._status(now_ns)
-            if self._reload.is_set() or self._files_changed():
-                self._reload.clear()
-                self.reload()
-            if request.duration_s is not None and monotonic - started >= request.duration_s:
-                self.stop("duration")
+        session = self.session
+        assert session is not None
+        if session.halted:
+            self._halt()
+        monotonic = time.monotonic()
+        if monotonic >= self._next_status:
+            self._next_status = monotonic + request.status_interval_s
+            self._status(now_ns)
+        if self._reload.is_set() or self._files_changed():
+            self._reload.clear()
+            self.reload()
+        if request.duration_s is not None and monotonic - self._started >= request.duration_s:
+            self.stop("duration")
 
     def _halt(self) -> None:
         self.exit_code = 10
         if self.alerts is not None and not self.stop_reason:
             session = self.session
             rules = (
-                [r for r, text in session.last_plan.decision.reasons if text.startswith("kill")]
+                [kill.rule_id for kill in session.last_plan.decision.kills]
                 if session is not None and session.last_plan is not None
                 else []
             )
@@ -327,7 +340,7 @@ class LiveRunner:
     ) -> None:
         """Cancel everything on the venue, stop tasks, flush the ledger."""
         session = self.session
-        now_ns = time.time_ns()
+        now_ns = self.clock.now_ns()
         if session is not None:
             session.shutdown(now_ns, self.stop_reason or "stop")
         if self.venue is not None:
@@ -441,39 +454,6 @@ class LiveRunner:
             self.alerts.event("flatten", "critical", "flatten: hedging inventory to zero")
         self._flattening = flattening
         self.on_status(status_snapshot(session, health, final, self.stop_reason))
-
-
-def dispatch_event(session: Session, paper: SimulatedExchange | None, event: LighterEvent) -> None:
-    """One adapter event into the session (and into the paper venue's matching, if any)."""
-    if isinstance(event, BookTop):
-        book = (
-            event.ts_ns,
-            event.exchange_ts_ns,
-            event.bid_price,
-            event.bid_size,
-            event.ask_price,
-            event.ask_size,
-        )
-        if paper is not None:
-            paper.advance(event.ts_ns)
-            paper.on_book(*book)
-        session.on_book(*book)
-    elif isinstance(event, TradePrint):
-        if paper is not None:
-            paper.advance(event.ts_ns)
-            paper.on_trade(
-                event.ts_ns, event.exchange_ts_ns, event.price, event.size, int(event.aggressor)
-            )
-    elif isinstance(event, Fill):
-        session.on_fill(event)
-    elif isinstance(event, OrderUpdate):
-        session.on_order_update(event)
-    elif isinstance(event, FundingPayment):
-        session.on_funding(event)
-    elif isinstance(event, PositionSnapshot):
-        session.engine.set_position(event.ts_ns, session.policy.market.size_to_lots(event.size))
-    elif isinstance(event, FeedStatus):
-        session.engine.book_valid = event.quoting_safe
 
 
 def status_snapshot(

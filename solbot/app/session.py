@@ -17,6 +17,7 @@ from solbot.core.model import (
     CancelAll,
     CancelOrder,
     Command,
+    FeedStatus,
     Fill,
     FundingPayment,
     ModifyOrder,
@@ -25,12 +26,14 @@ from solbot.core.model import (
     OrderTag,
     OrderUpdate,
     PlaceOrder,
+    PositionSnapshot,
     Side,
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
 from solbot.core.venue import Venue
 
 NS = 1_000_000_000
+NEVER = 2**63 - 1
 
 
 class LedgerLike(Protocol):
@@ -114,6 +117,9 @@ class Session:
         self.halted = False
         self.stopped = False  # shutdown() was called: book what the venue reports, send nothing
         self._next_decision_ns = 0
+        # The next moment this session wants to decide without new market data: the driver
+        # ticks it then (replay: exactly then; live: on its decision-interval timer).
+        self.wake_ns = NEVER
         self._last_state: tuple[Any, ...] = ()
         self._last_account_ns = 0
         self._next_mark_ns = 0
@@ -136,12 +142,37 @@ class Session:
             self._mark(ts_ns)
         if ts_ns >= self._next_decision_ns:
             self.step(ts_ns)
+        else:
+            self._decide_soon(ts_ns)
+
+    def on_book_sizes(self, ts_ns: int, bid_size: int, ask_size: int) -> None:
+        """A book event that moved no price: the feed is alive; no decision can change."""
+        self.engine.touch(ts_ns, bid_size, ask_size)
 
     def tick(self, now_ns: int) -> None:
-        """Time passed without market data (live timer): let time-based rules act."""
+        """A clock tick without market data: let time-based rules act."""
         self.account_time(now_ns)
         if now_ns >= self._next_decision_ns:
             self.step(now_ns)
+        elif self.wake_ns <= now_ns:
+            self.wake_ns = self._next_decision_ns
+
+    def _decide_soon(self, ts_ns: int) -> None:
+        """An input changed: decide at the next decision time (the interval after the last)."""
+        at = max(self._next_decision_ns, ts_ns)
+        if at < self.wake_ns:
+            self.wake_ns = at
+
+    def on_position(self, snapshot: PositionSnapshot) -> None:
+        """The venue's absolute position overrides our running sum (reconciliation)."""
+        size = self.policy.market.size_to_lots(snapshot.size)
+        self.engine.set_position(snapshot.ts_ns, size)
+        self._decide_soon(snapshot.ts_ns)
+
+    def on_feed_status(self, status: FeedStatus) -> None:
+        """Connection or book validity changed: quoting pauses while it is not safe."""
+        self.engine.book_valid = status.quoting_safe
+        self._decide_soon(status.ts_ns)
 
     def account_time(self, ts_ns: int) -> None:
         """Attribute the time since the last call to the current regime and flat/not flat."""
@@ -181,6 +212,7 @@ class Session:
             self._record_order(update.ts_ns, order, update.status.value, update.reason)
         if self.orders is not None:
             self.orders.on_update(update)
+        self._decide_soon(update.ts_ns)
         if update.status is OrderStatus.REJECTED:
             reason = update.reason or "rejected"
             self.stats.rejections[reason] = self.stats.rejections.get(reason, 0) + 1
@@ -235,6 +267,7 @@ class Session:
                 }
             )
         self._next_decision_ns = 0
+        self._decide_soon(fill.ts_ns)
 
     def on_funding(self, payment: FundingPayment) -> None:
         self.engine.fifo.apply_funding(payment.amount_usd)
@@ -246,6 +279,7 @@ class Session:
     def step(self, now_ns: int) -> list[Command]:
         """Run the policy once and send what it takes to get our orders where they should be."""
         self._next_decision_ns = now_ns + self.policy.decision_interval_ns
+        self.wake_ns = NEVER
         if self.orders is None or self.venue is None or self.stopped:
             return []
         engine = self.engine
@@ -255,11 +289,25 @@ class Session:
         self.stats.decisions += 1
         self._record_plan(plan)
         commands = self._commands(now_ns, plan)
+        self.wake_ns = self._next_wake(now_ns, commands)
         if commands:
             self.stats.commands += len(commands)
             self._trace_commands(now_ns, commands)
             self.venue.submit(commands, now_ns)
         return commands
+
+    def _next_wake(self, now_ns: int, commands: Sequence[Command]) -> int:
+        """After a decision: when time alone could change the next one."""
+        assert self.orders is not None
+        orders = self.orders
+        wake = min(
+            self.engine.next_deadline_ns(now_ns),
+            orders.retry_at_ns,
+            orders.next_budget_release_ns(),  # tx_budget_left grows back then
+        )
+        if self.halted and orders.orders:
+            wake = min(wake, self._next_decision_ns)  # keep flattening / cancelling
+        return max(wake, self._next_decision_ns)
 
     def _commands(self, now_ns: int, plan: Plan) -> list[Command]:
         orders = self.orders
@@ -295,20 +343,21 @@ class Session:
         return commands
 
     def _latch(self, now_ns: int, plan: Plan) -> None:
-        for rule_id, reason in plan.decision.reasons:
-            if reason.startswith("kill") and self.ledger is not None:
-                self.ledger.latch(rule_id, now_ns, reason)
+        if self.ledger is None:
+            return
+        for kill in plan.decision.kills:
+            self.ledger.latch(kill.rule_id, now_ns, kill.describe())
 
     def _record_plan(self, plan: Plan) -> None:
         decision = plan.decision
         for denial in plan.risk.denials:
             key = denial.split(":")[0]
             self.stats.denials[key] = self.stats.denials.get(key, 0) + 1
-        for rule_id, level, message in decision.alerts:
-            if self.alerts is not None and rule_id not in self._alerted:
-                self.alerts.alert(rule_id, level, message, plan.ts_ns)
+        for alert in decision.alerts:
+            if self.alerts is not None and alert.rule_id not in self._alerted:
+                self.alerts.alert(alert.rule_id, alert.level, alert.message, plan.ts_ns)
                 self.stats.alerts += 1
-            self._alerted.add(rule_id)
+            self._alerted.add(alert.rule_id)
         self._alerted &= set(decision.active_rules)
         state = (decision.state, decision.active_rules, plan.regime)
         if state == self._last_state:
@@ -371,6 +420,7 @@ class Session:
     def shutdown(self, now_ns: int, reason: str) -> list[Command]:
         """Cancel everything (SIGINT, end of data, kill); no new order is decided afterwards."""
         self.stopped = True
+        self.wake_ns = NEVER
         if self.orders is None or self.venue is None:
             return []
         commands = self.orders.cancel_all(now_ns, reason)

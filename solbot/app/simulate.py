@@ -18,11 +18,13 @@ from solbot.adapters.data.funding import load_funding
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
+from solbot.app.driver import Driver, Row, replay
 from solbot.app.metrics import window_report
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
+from solbot.core.clock import ReplayClock
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
 from solbot.errors import DataError, Problem, SolbotError, UsageError
@@ -173,8 +175,15 @@ def run_simulation(
         venue = SimulatedExchange(target, settings, session, venue_name=f"sim-{run_key}")
         session.attach(venue)
         funding = load_funding(request.funding).times_and_rates() if request.funding else []
+        driver = Driver(session, venue, ReplayClock(), events.feed_heartbeat_ns)
         started = time.perf_counter()
-        replay(events, mapping, session, venue, progress, total, funding)
+        replay(
+            driver,
+            ((len(chunk), mapping.rows(chunk)) for chunk in events.chunks()),
+            funding,
+            _settler(venue, session),
+            None if progress is None else lambda done: progress(done, total),
+        )
         elapsed = time.perf_counter() - started
         last = session.stats.last_ts_ns
         session.shutdown(last, "end of data")
@@ -234,7 +243,7 @@ class PriceMapping:
             f"{self.target.venue}:{self.target.symbol} (relative moves and notional kept)"
         ]
 
-    def rows(self, chunk: EventChunk) -> Iterator[tuple[int, ...]]:
+    def rows(self, chunk: EventChunk) -> Iterator[Row]:
         """Events as tuples in COLUMNS order (target ticks and lots), converted once per chunk."""
         columns = self.apply(chunk)
         return zip(*(columns[name] for name in COLUMNS), strict=True)
@@ -299,63 +308,15 @@ def _first_mid(events: EventSource, market: MarketSpec) -> float:
     raise DataError(Problem(str(events.files[0].path), 1, 1, "", "no book events in the data"))
 
 
-def replay(
-    events: EventSource,
-    mapping: PriceMapping,
-    session: Session,
-    venue: SimulatedExchange,
-    progress: Progress | None,
-    total: int,
-    funding: Sequence[tuple[int, float]] = (),
-) -> int:
-    """The hot loop: every event goes to the venue first (fills), then to the session.
+def _settler(venue: SimulatedExchange, session: Session) -> Callable[[int, float], None]:
+    """Funding settles on the inventory held at its time, at the current mid."""
 
-    Funding settles at its time on whatever inventory is held then, at the current mid.
-    Returns the time of the last event."""
-    done = 0
-    ts = 0
-    settlements = list(funding)
-    next_funding = settlements[0][0] if settlements else NEVER
-    on_book_venue = venue.on_book
-    on_trade_venue = venue.on_trade
-    advance = venue.advance
-    on_book = session.on_book
-    last_bid = last_ask = -1
-    for chunk in events.chunks():
-        rows = mapping.rows(chunk)
-        for ts, exchange_ts, kind, bid, bid_size, ask, ask_size, price, size, aggressor in rows:
-            if ts >= next_funding:
-                next_funding = _settle(settlements, ts, venue, session)
-            advance(ts)
-            if kind == KIND_BOOK:
-                on_book_venue(ts, exchange_ts, bid, bid_size, ask, ask_size)
-                if bid != last_bid or ask != last_ask:  # size-only changes cannot move a decision
-                    last_bid, last_ask = bid, ask
-                    on_book(ts, exchange_ts, bid, bid_size, ask, ask_size)
-            else:
-                on_trade_venue(ts, exchange_ts, price, size, aggressor)
-        done += len(chunk)
-        session.stats.events = done
-        if progress is not None:
-            progress(done, total)
-    if ts:
-        session.account_time(ts)
-    return ts
-
-
-NEVER = 2**63 - 1
-
-
-def _settle(
-    settlements: list[tuple[int, float]], now_ns: int, venue: SimulatedExchange, session: Session
-) -> int:
-    """Pay every funding settlement due by now; returns the time of the next one."""
-    mid = session.engine.signals.mid
-    while settlements and settlements[0][0] <= now_ns:
-        funding_ns, rate = settlements.pop(0)
+    def settle(funding_ns: int, rate: float) -> None:
+        mid = session.engine.signals.mid
         if mid > 0:
             venue.on_funding(funding_ns, rate, mid)
-    return settlements[0][0] if settlements else NEVER
+
+    return settle
 
 
 def build_summary(

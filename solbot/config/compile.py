@@ -10,6 +10,7 @@ from solbot.config.loader import LoadedRule, ResolvedProfile
 from solbot.config.schema import Action, Profile, Quoting, RegimeOverlay
 from solbot.config.yamlio import PathKey, value_start
 from solbot.core.catalog import SignalCatalog
+from solbot.core.deadlines import plan_clock
 from solbot.core.engine import CompiledPolicy
 from solbot.core.expressions import (
     MISSING,
@@ -111,6 +112,11 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
         decision_interval_ns=int(profile.quoting.decision_interval * NS),
         tx_per_minute=profile.limits.tx_per_minute,
         tx_reserve=profile.limits.tx_reserve,
+        clock=plan_clock(
+            (expression.tree for expression in collector.expressions),
+            param_names,
+            params_by_regime,
+        ),
         source=program.source,
     )
 
@@ -219,6 +225,7 @@ def _action_spec(
         values.append((name, Value(slot=slot)))
     side = getattr(body, "side", None)
     text = ""
+    level = ""
     if kind == "regime":
         text = body.name
         if text not in regimes:
@@ -238,8 +245,8 @@ def _action_spec(
     elif kind in ("kill", "flatten"):
         text = body.reason
     elif kind == "alert":
-        text = f"{body.level}:{body.message}"
-    return ActionSpec(kind=kind, side=side, values=tuple(values), text=text)
+        text, level = body.message, body.level
+    return ActionSpec(kind=kind, side=side, values=tuple(values), text=text, level=level)
 
 
 def _profile_problems(resolved: ResolvedProfile, regimes: list[str]) -> list[Problem]:

@@ -6,6 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from solbot.core.catalog import SignalCatalog
+from solbot.core.deadlines import (
+    NEVER,
+    ClockPlan,
+    crossing_times,
+    earliest_after,
+    next_utc_day_ns,
+)
 from solbot.core.decision import Decision, merge
 from solbot.core.hedger import HedgeOutcome, HedgeParams, plan_hedge
 from solbot.core.model import Fill, MarketSpec
@@ -44,6 +51,7 @@ class CompiledPolicy:
     decision_interval_ns: int
     tx_per_minute: int
     tx_reserve: int
+    clock: ClockPlan = field(default_factory=ClockPlan)
     source: str = field(default="", compare=False)  # generated program source, for debugging
 
 
@@ -80,6 +88,8 @@ class Engine:
         self.last_hedge_attempt_ns = 0
         self.tx_budget_left = policy.tx_per_minute
         self.book_valid = True
+        self.wanted_regime = policy.default_regime
+        self.last_hedge_mode = "idle"
         self._scale = 10.0**-market.price_decimals
         self._lots_per_unit = market.size_scale
         self._params = policy.params_by_regime[self.regime]
@@ -93,6 +103,16 @@ class Engine:
         self.best_bid, self.bid_size, self.best_ask, self.ask_size = bid, bid_size, ask, ask_size
         scale = self._scale
         self.signals.on_book(ts_ns, exchange_ts_ns, bid * scale, ask * scale)
+
+    def touch(self, ts_ns: int, bid_size: int, ask_size: int) -> None:
+        """A book event that moved no price: the feed is alive, only sizes changed."""
+        self.bid_size, self.ask_size = bid_size, ask_size
+        if self.signals.last_event_ns:
+            self.signals.last_event_ns = ts_ns
+
+    def vouch_feed(self, until_ns: int) -> None:
+        """Bar replay: a synthetic tick stands for a market that kept trading until `until_ns`."""
+        self.signals.feed_vouched_until_ns = until_ns
 
     def on_fill(self, fill: Fill) -> float:
         """Book a fill; returns the FIFO realized PnL it produced."""
@@ -154,7 +174,8 @@ class Engine:
         results = policy.program(values, signals.ready, self._params)
         active = self.machines.step(now_ns, results, policy.missing, self._params)
         decision = merge(policy.rules, active, results, self.inventory_lots)
-        changed = self._switch_regime(now_ns, decision.regime or policy.default_regime)
+        self.wanted_regime = decision.regime or policy.default_regime
+        changed = self._switch_regime(now_ns, self.wanted_regime)
         quote_params = policy.quotes_by_regime[self.regime]
         vol = signals.get("vol_ema_bps")
         quotes = compute_quotes(
@@ -178,7 +199,7 @@ class Engine:
             self.inventory_lots,
             quotes.bid,
             quotes.ask,
-            now_ns - signals.last_event_ns if signals.last_event_ns else 0,
+            max(0, now_ns - signals.feed_origin_ns) if signals.last_event_ns else 0,
         )
         exposure = values[index["exposure_s"]]
         hedge = plan_hedge(
@@ -193,7 +214,52 @@ class Engine:
             self.last_hedge_attempt_ns,
             int(exposure * NS),
         )
+        self.last_hedge_mode = hedge.mode
         return Plan(now_ns, decision, quotes, risk, hedge, self.regime, changed)
+
+    # ----- time ----------------------------------------------------------------------------------
+
+    def next_deadline_ns(self, now_ns: int) -> int:
+        """The next moment after now at which time alone could change the decision (or NEVER).
+
+        Valid until the next input (market event, fill, position, reload); the replay driver asks
+        again after every decision.
+        """
+        policy = self.policy
+        signals = self.signals
+        risk = policy.risk
+        machines = self.machines
+        candidates = [machines.next_deadline_ns(now_ns), next_utc_day_ns(now_ns)]
+        expiry = signals.next_expiry_ns()
+        if expiry:
+            candidates.append(expiry)
+        last_event = signals.feed_origin_ns if signals.last_event_ns else 0
+        if last_event and risk.stale_feed_ns:
+            candidates.append(last_event + risk.stale_feed_ns + 1)
+        candidates.extend(self.risk_state.blocked_until_ns.values())
+        if self.wanted_regime != self.regime and self.regime_since_ns:
+            candidates.append(self.regime_since_ns + policy.regime_min_dwell_ns)
+        exposure = signals.exposure_since_ns
+        if exposure:
+            hedge = policy.hedge
+            candidates.append(exposure + hedge.passive_timeout_ns)
+            if self.last_hedge_attempt_ns:
+                candidates.append(self.last_hedge_attempt_ns + hedge.cooldown_ns)
+                candidates.append(self.last_hedge_attempt_ns + hedge.emergency_cooldown_ns)
+        best = earliest_after(now_ns, candidates)
+        origins = {
+            "feed_age_s": last_event,
+            "exposure_s": exposure,
+            "guard_block_s": self.risk_state.block_since_ns,
+            "regime_age_s": self.regime_since_ns,
+        }
+        for signal, thresholds in policy.clock.thresholds(self.regime):
+            origin = origins.get(signal, 0)
+            if origin:
+                best = min(best, crossing_times(origin, thresholds, now_ns))
+        if any(origins.get(signal, 0) for signal in policy.clock.grid_signals):
+            best = min(best, now_ns + policy.decision_interval_ns)
+        return best if best > now_ns else NEVER
 
     def _switch_regime(self, now_ns: int, target: str) -> bool:
         if target == self.regime or target not in self.policy.params_by_regime:

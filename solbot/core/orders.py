@@ -20,6 +20,7 @@ from solbot.core.model import (
 )
 
 NS = 1_000_000_000
+NEVER = 2**63 - 1
 SLOTS = ("hedge", "bid", "ask")  # hedges before quotes when the budget is short
 CLIENT_ID_LIMIT = 2**48 - 1
 
@@ -57,6 +58,9 @@ class OrderManager:
         self._next_id = client_id_base % CLIENT_ID_LIMIT or 1
         self.dropped = 0
         self.sent_total = 0
+        # when a change held back now (requote interval, tx budget) could go out: the replay
+        # driver decides again then, as the live timer would
+        self.retry_at_ns = NEVER
         # price, size and remaining of orders with a modify in flight, restored if it is not sent
         self._before_modify: dict[int, tuple[int, int, int]] = {}
 
@@ -70,6 +74,10 @@ class OrderManager:
         while sent and sent[0] <= now_ns - 60 * NS:
             sent.popleft()
         return self.settings.tx_per_minute - len(sent)
+
+    def next_budget_release_ns(self) -> int:
+        """When the oldest send of the rolling minute stops counting (NEVER when none)."""
+        return self._sent[0] + 60 * NS + 1 if self._sent else NEVER
 
     def open_orders(self) -> list[OpenOrder]:
         return [self.orders[key] for key in sorted(self.orders)]
@@ -85,6 +93,7 @@ class OrderManager:
         """Commands that move our orders toward `desired`, highest priority first."""
         urgent: list[Command] = []
         normal: list[Command] = []
+        self.retry_at_ns = NEVER
         tolerance = max(1, int(mid_ticks * self.settings.requote_tolerance_bps / 1e4))
         for slot in SLOTS:
             want = desired.get(slot)
@@ -127,6 +136,8 @@ class OrderManager:
             slot != "hedge"
             and now_ns - self._last_change_ns[slot] < self.settings.min_requote_interval_ns
         ):
+            retry = self._last_change_ns[slot] + self.settings.min_requote_interval_ns
+            self.retry_at_ns = min(self.retry_at_ns, retry)
             return None
         self._before_modify[current.client_id] = (current.price, current.size, current.remaining)
         current.price, current.size, current.remaining = want.price, want.size, want.size
@@ -188,6 +199,8 @@ class OrderManager:
     def _undo(self, command: Command) -> None:
         """A command that did not fit the budget is forgotten as if never planned."""
         self.dropped += 1
+        if self._sent:  # the budget frees up when the oldest send leaves the rolling minute
+            self.retry_at_ns = min(self.retry_at_ns, self._sent[0] + 60 * NS + 1)
         if isinstance(command, PlaceOrder):
             self._forget(command.client_id)
         elif isinstance(command, CancelOrder):

@@ -89,6 +89,8 @@ class SignalState:
         )
         self.mid = 0.0
         self.last_event_ns = 0
+        # bar replays: the feed counts as alive until this time (see Engine.vouch_feed)
+        self.feed_vouched_until_ns = 0
         self._next_second_ns = 0
         self._next_vol_ns = 0
         self._vol_last_mid = 0.0
@@ -307,12 +309,31 @@ class SignalState:
             values[index[name]] = rolling.expire(now_ns)
         self._roll_day(now_ns)
         if self.last_event_ns:
-            values[index["feed_age_s"]] = max(0, now_ns - self.last_event_ns) / NS
+            values[index["feed_age_s"]] = max(0, now_ns - self.feed_origin_ns) / NS
         units = values[index["inventory_units"]]
         values[index["inventory_usd"]] = units * self.mid
         values[index["inventory_ratio"]] = units / self.settings.max_position_units
         since = self._exposure_since
         values[index["exposure_s"]] = (now_ns - since) / NS if since else 0.0
+
+    @property
+    def feed_origin_ns(self) -> int:
+        """Where feed age counts from: the last market event, or later while vouched for."""
+        return max(self.last_event_ns, self.feed_vouched_until_ns)
+
+    @property
+    def exposure_since_ns(self) -> int:
+        """When |inventory| went above the exposure trigger (0 while below)."""
+        return self._exposure_since
+
+    def next_expiry_ns(self) -> int:
+        """When the oldest entry of a rolling window (realized PnL, fill counts) drops out."""
+        expiries = [
+            rolling.items[0][0] + rolling.window_ns
+            for rolling in (*self._realized.values(), *self._fills.values())
+            if rolling.items
+        ]
+        return min(expiries, default=0)
 
 
 def _first(item: tuple[int, float]) -> int:

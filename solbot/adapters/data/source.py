@@ -75,6 +75,18 @@ class EventSource:
             f"{Path(info.path).name}: {note}" for info in self.files for note in info.notes
         )
 
+    @property
+    def feed_heartbeat_ns(self) -> int:
+        """How long one event vouches for a live feed: a bar (bar mode), else 0.
+
+        Synthetic ticks stand for a market that traded throughout the bar, so the stale-feed
+        rules must not see the spacing between them as silence; a missing bar still does.
+        """
+        if self._expander is None:
+            return 0
+        bar_ns = self._expander.bars["bar_ns"]
+        return int(bar_ns.max()) if len(bar_ns) else 0
+
     def chunks(self, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[EventChunk]:
         """The events in time order, at most `chunk_rows` per chunk (views: do not modify)."""
         if chunk_rows < 1:

@@ -224,6 +224,12 @@ class SimulatedExchange:
 
     # ----------------------------------------------------------------- market events
 
+    def next_due_ns(self) -> int:
+        """Bot time at which the next command in flight reaches matching (NEVER when none)."""
+        if not self._arrivals:
+            return NEVER_NS
+        return self._arrivals[0][0] + self._feed_delay_ns
+
     def advance(self, now_ns: int) -> None:
         """Apply the commands due by bot time now_ns, mapped to exchange time with the feed delay.
 

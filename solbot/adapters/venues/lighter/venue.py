@@ -29,6 +29,9 @@ SHUTDOWN_ATTEMPTS = 3  # forced cancel-all requests at close (a refused one is r
 SHUTDOWN_DRAIN_S = 3.0  # how long the stream may take to report our orders final at close
 
 
+NEVER_NS = 1 << 62
+
+
 class LighterVenue:
     """The live venue. `start()` reconciles before anything is quoted; `submit()` only queues."""
 
@@ -213,6 +216,22 @@ class LighterVenue:
         if self.sender is None:
             raise RuntimeFailure("LighterVenue.submit before start()")
         self.sender.submit(commands, now_ns)
+
+    def advance(self, now_ns: int) -> None:
+        """The venue matches and reports on its own stream: nothing is due locally."""
+
+    def next_due_ns(self) -> int:
+        return NEVER_NS
+
+    def on_book(
+        self, ts_ns: int, exchange_ts_ns: int, bid: int, bid_size: int, ask: int, ask_size: int
+    ) -> None:
+        """Market data needs no local matching on the real venue."""
+
+    def on_trade(
+        self, ts_ns: int, exchange_ts_ns: int, price: int, size: int, aggressor: int
+    ) -> None:
+        """Market data needs no local matching on the real venue."""
 
     async def events(self) -> AsyncIterator[LighterEvent]:
         """Model events in arrival order until `cancel_all_and_close()`."""
