@@ -35,9 +35,9 @@ def fill_counts(candles: Path, profile: str, out_dir: Path) -> dict[str, object]
     open_ms = np.asarray(bars["open_time_ms"], dtype=np.int64)
     direction = np.sign(np.asarray(bars["close"]) - np.asarray(bars["open"]))
     index = np.searchsorted(open_ms, [fill.ts_ns // 1_000_000 for fill in makers], "right") - 1
-    counts = {"rising": [0, 0], "falling": [0, 0], "flat": [0, 0]}
+    counts = {"rising": [0, 0], "falling": [0, 0], "unchanged": [0, 0]}
     for fill, bar in zip(makers, index, strict=True):
-        kind = {1: "rising", -1: "falling", 0: "flat"}[int(direction[bar])]
+        kind = {1: "rising", -1: "falling", 0: "unchanged"}[int(direction[bar])]
         counts[kind][0 if fill.side is Side.BID else 1] += 1
     return {
         "file": candles.name,
@@ -49,7 +49,7 @@ def fill_counts(candles: Path, profile: str, out_dir: Path) -> dict[str, object]
     }
 
 
-_SIGNS = {"rising": 1, "falling": -1, "flat": 0}
+_SIGNS = {"rising": 1, "falling": -1, "unchanged": 0}
 
 
 def main() -> int:
