@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from solbot.adapters.data import KIND_BOOK, KIND_TRADE, EventChunk, open_events
+from solbot.adapters.data.bars import mirror_candles
 from solbot.core.model import MarketSpec
 from solbot.errors import DataError, UsageError
 
@@ -58,17 +59,113 @@ def test_book_is_mid_plus_minus_half_the_spread(tmp_path: Path) -> None:
     assert np.all(books.ask_price > books.bid_price)
 
 
-def test_trades_alternate_sides_at_the_touch_and_keep_the_volume(tmp_path: Path) -> None:
+def test_trades_follow_the_path_at_the_touch_and_keep_the_volume(tmp_path: Path) -> None:
     events = expand(write(tmp_path, [UP, DOWN]))
     books = events.take(events.kind == KIND_BOOK)
     trades = events.take(events.kind == KIND_TRADE)
-    assert trades.aggressor.tolist() == [1, -1] * 4
+    # UP: open -> low (sell, sell at the low) -> high (buy) -> close (down from the high: sell)
+    # DOWN: open -> high (buy, buy at the high) -> low (sell) -> close (up from the low: buy)
+    assert trades.aggressor.tolist() == [-1, -1, 1, -1, 1, 1, -1, 1]
     buys = trades.aggressor == 1
     assert np.array_equal(trades.trade_price[buys], books.ask_price[buys])
     assert np.array_equal(trades.trade_price[~buys], books.bid_price[~buys])
     assert trades.trade_size[:4].tolist() == [2500] * 4  # 10 SOL / 4
     assert trades.trade_size[4:].tolist() == [3, 3, 2, 2]  # 10 lots, remainder to the first
     assert trades.trade_id.tolist() == list(range(1, 9))
+
+
+def bar(minute: int, open_: str, high: str, low: str, close: str, volume: str = "1") -> str:
+    return f"{T0_MS + minute * 60_000},x,{open_},{high},{low},{close},{volume}"
+
+
+def book_path(events: EventChunk) -> list[int]:
+    return [int(price) for price in events.take(events.kind == KIND_BOOK).bid_price]
+
+
+def sides(events: EventChunk) -> list[int]:
+    return [int(side) for side in events.take(events.kind == KIND_TRADE).aggressor]
+
+
+@pytest.mark.parametrize(
+    ("row", "path"),
+    [
+        # the extreme nearer the open comes first, whatever the bar's direction
+        (bar(0, "100.00", "100.20", "99.00", "99.10"), [10000, 10020, 9900, 9910]),  # falls
+        (bar(0, "100.00", "101.00", "99.80", "100.90"), [10000, 9980, 10100, 10090]),  # rises
+        (bar(0, "100.00", "100.20", "99.00", "100.10"), [10000, 10020, 9900, 10010]),
+        # open mid-range: first to the extreme farther from the close
+        (bar(0, "100.00", "101.00", "99.00", "100.50"), [10000, 9900, 10100, 10050]),
+        (bar(0, "100.00", "101.00", "99.00", "99.50"), [10000, 10100, 9900, 9950]),
+        # open and close mid-range: even bar numbers dip first, odd ones rally first
+        (bar(0, "100.00", "101.00", "99.00", "100.00"), [10000, 9900, 10100, 10000]),
+        (bar(1, "100.00", "101.00", "99.00", "100.00"), [10000, 10100, 9900, 10000]),
+    ],
+)
+def test_path_visits_the_extreme_nearer_the_open_first(
+    tmp_path: Path, row: str, path: list[int]
+) -> None:
+    assert book_path(expand(write(tmp_path, [row]), bar_spread_bps=0.0)) == path
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        bar(0, "100.00", "100.20", "99.00", "99.10"),  # falling, rallies first
+        bar(0, "100.00", "100.90", "99.90", "99.95"),  # falling, dips first
+        bar(0, "100.00", "101.00", "99.80", "100.90"),  # rising, dips first
+        bar(0, "100.00", "101.00", "99.00", "100.80"),  # rising, open mid-range
+        bar(0, "100.00", "100.00", "99.00", "99.50"),  # opens at its high
+        bar(0, "100.00", "101.00", "100.00", "101.00"),  # opens at its low, closes at its high
+    ],
+)
+def test_low_prints_a_sell_at_the_bid_and_high_a_buy_at_the_ask(tmp_path: Path, row: str) -> None:
+    """Whatever the bar's direction, our bid can fill at the low and our ask at the high."""
+    for ticks in (4, 7):
+        events = expand(write(tmp_path, [row]), bar_ticks=ticks)
+        books = events.take(events.kind == KIND_BOOK)
+        trades = events.take(events.kind == KIND_TRADE)
+        low = trades.trade_price == books.bid_price.min()
+        high = trades.trade_price == books.ask_price.max()
+        assert low.any() and high.any()
+        assert set(trades.aggressor[low].tolist()) == {-1}
+        assert set(trades.aggressor[high].tolist()) == {1}
+
+
+def test_trade_sides_follow_the_moves_between_ticks(tmp_path: Path) -> None:
+    rises = bar(0, "100.00", "101.00", "99.80", "100.90")  # open, low, high, close
+    assert sides(expand(write(tmp_path, [rises]))) == [-1, -1, 1, -1]
+    # 7 ticks: anchors at ticks 0, 2, 4, 6; every tick takes the direction of its leg
+    assert sides(expand(write(tmp_path, [rises]), bar_ticks=7)) == [-1, -1, -1, 1, 1, -1, -1]
+    at_high = bar(0, "100.00", "100.00", "99.00", "99.50")  # open, high (no move), low, close
+    assert sides(expand(write(tmp_path, [at_high]))) == [1, 1, -1, 1]
+    flat = [bar(0, "100.00", "100.00", "100.00", "100.00"), bar(1, *["100.00"] * 4)]
+    assert sides(expand(write(tmp_path, flat))) == [1, -1, 1, -1, -1, 1, -1, 1]
+
+
+def test_mirrored_bars_give_mirrored_events(tmp_path: Path) -> None:
+    """p -> 2*p0 - p swaps bid and ask, and every trade's side (bar mode has no direction)."""
+    rows = [
+        bar(0, "100.00", "100.20", "99.00", "99.10", "4"),
+        bar(1, "99.10", "100.40", "98.90", "100.30", "8"),
+        bar(2, "100.30", "101.30", "99.30", "100.80", "2"),
+        bar(3, "100.80", "100.80", "100.10", "100.20", "5"),
+    ]
+    plain = write(tmp_path, rows)
+    mirror = tmp_path / "mirror" / plain.name
+    mirror.parent.mkdir()
+    assert mirror_candles(plain, mirror) == pytest.approx(100.1)  # middle of 98.90 .. 101.30
+    for ticks in (4, 5):
+        # 3 bps: 1.5 ticks each side at every price here, so both books are path ± 2 ticks
+        a = expand(plain, bar_ticks=ticks, bar_spread_bps=3.0)
+        b = expand(mirror, bar_ticks=ticks, bar_spread_bps=3.0)
+        pivot = 2 * 10010
+        book, trade = a.kind == KIND_BOOK, a.kind == KIND_TRADE
+        assert np.array_equal(b.kind, a.kind)
+        assert np.array_equal(b.bid_price[book], pivot - a.ask_price[book])
+        assert np.array_equal(b.ask_price[book], pivot - a.bid_price[book])
+        assert np.array_equal(b.trade_price[trade], pivot - a.trade_price[trade])
+        assert np.array_equal(b.aggressor[trade], -a.aggressor[trade])
+        assert np.array_equal(b.trade_size, a.trade_size)
 
 
 def test_zero_volume_bar_has_no_trades(tmp_path: Path) -> None:

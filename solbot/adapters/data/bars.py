@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from solbot.adapters.data.events import KIND_BOOK, KIND_TRADE, EventChunk
 from solbot.adapters.data.formats import CANDLES
@@ -82,14 +84,20 @@ def coarse_note(bar_ticks: int, spread_bps: float, bar_ns: int) -> str:
     """The caveat every output of a bar-mode run must carry."""
     return (
         f"bar mode is coarse: each {_duration(bar_ns)} bar becomes {bar_ticks} synthetic ticks "
-        f"(open, low/high in the order the bar's direction implies, close) with the book at "
-        f"mid ± {spread_bps / 2:g} bps and one trade of volume/{bar_ticks} per tick on alternating "
-        "sides; the real intrabar path, spread, depth and queue are unknown"
+        f"(open, the extreme nearer the open, the other extreme, close) with the book at "
+        f"mid ± {spread_bps / 2:g} bps and one trade of volume/{bar_ticks} per tick, a sell at "
+        "the bid when the path moves down into the tick (always at the low), a buy at the ask "
+        "when it moves up (always at the high); the real intrabar path, spread, depth and queue "
+        "are unknown"
     )
 
 
 class BarExpander:
-    """The bars of one or more candle files, expanded into events lazily, a batch at a time."""
+    """The bars of one or more candle files, expanded into events lazily, a batch at a time.
+
+    The expansion is mirror-symmetric: replacing every price p by 2*p0 - p (high and low swap)
+    swaps the path's ups and downs and so every synthetic trade's side (docs/data.md, bar mode).
+    """
 
     def __init__(self, files: Sequence[Loaded], bar_ticks: int, spread_bps: float) -> None:
         if bar_ticks < MIN_BAR_TICKS:
@@ -100,6 +108,7 @@ class BarExpander:
         self.spread_bps = spread_bps
         self.bars = _merge_files(files)
         self._weights = _path_weights(bar_ticks)
+        self._leg = _tick_legs(bar_ticks)
 
     def chunks(
         self, chunk_rows: int, start_ns: int | None, end_ns: int | None
@@ -119,7 +128,8 @@ class BarExpander:
     def _expand(self, begin: int, stop: int) -> EventChunk:
         bars = {name: values[begin:stop] for name, values in self.bars.items()}
         ticks = self.bar_ticks
-        path = self._price_path(bars)
+        anchors = path_anchors(bars)
+        path = np.rint(anchors.astype(np.float64) @ self._weights.T).astype(np.int64)
         offsets = np.arange(ticks, dtype=np.int64)
         ts_ns = bars["open_ns"][:, None] + (offsets[None, :] * bars["bar_ns"][:, None]) // ticks
         half = path * (self.spread_bps / 20_000.0)
@@ -127,19 +137,50 @@ class BarExpander:
         ask = np.maximum(np.ceil(path + half - 1e-9).astype(np.int64), bid + 1)
         volume = bars["volume"][:, None]
         size = volume // ticks + (offsets[None, :] < volume % ticks)
-        tick_index = np.arange(begin, stop, dtype=np.int64)[:, None] * ticks + offsets[None, :]
-        aggressor = np.where(tick_index % 2 == 0, 1, -1)
+        aggressor = trade_sides(anchors, path, self._leg, bars["open_ns"] // bars["bar_ns"])
         trade_id = bars["sequence"][:, None] * ticks + offsets[None, :] + 1
         return _interleave(ts_ns, bid, ask, size, aggressor, trade_id)
 
-    def _price_path(self, bars: dict[str, np.ndarray]) -> np.ndarray:
-        """Mid of each synthetic tick: open, low/high (an up bar dips first), close."""
-        rising = bars["close"] >= bars["open"]
-        second = np.where(rising, bars["low"], bars["high"])
-        third = np.where(rising, bars["high"], bars["low"])
-        anchors = np.stack([bars["open"], second, third, bars["close"]], axis=1).astype(np.float64)
-        path: np.ndarray = np.rint(anchors @ self._weights.T)
-        return path
+
+def path_anchors(bars: dict[str, np.ndarray]) -> np.ndarray:
+    """(bars x 4) prices the synthetic path visits: open, nearer extreme, other extreme, close.
+
+    The extreme nearer the open comes first. Ties (open exactly mid-range) go first to the
+    extreme farther from the close, so the path ends on the close's side; when the close is
+    exactly mid-range too, bars with an even number (open time / bar length) dip first and odd
+    ones rally first. Every rule but that last one is symmetric under p -> 2*p0 - p.
+    """
+    open_, high, low, close = bars["open"], bars["high"], bars["low"], bars["close"]
+    to_low, to_high = open_ - low, high - open_
+    close_high_side = close - low > high - close
+    close_low_side = close - low < high - close
+    even = (bars["open_ns"] // bars["bar_ns"]) % 2 == 0
+    tie_break = np.where(close_high_side | close_low_side, close_high_side, even)
+    low_first = np.where(to_low != to_high, to_low < to_high, tie_break)
+    second = np.where(low_first, low, high)
+    third = np.where(low_first, high, low)
+    return np.stack([open_, second, third, close], axis=1)
+
+
+def trade_sides(
+    anchors: np.ndarray, path: np.ndarray, leg: np.ndarray, bar_number: np.ndarray
+) -> np.ndarray:
+    """Aggressor of each synthetic tick's trade: the direction the path moves into the tick.
+
+    A tick on a falling leg prints a sell (it hits the bid), on a rising leg a buy (it lifts the
+    ask); the open takes the direction of the first leg. So the low always prints a sell and the
+    high a buy, whatever the bar's direction. A tick on a flat leg (the open at an extreme, the
+    close at an extreme) takes the side of the extreme it sits on; a flat bar alternates sides,
+    buy first on even bar numbers.
+    """
+    legs = np.sign(np.diff(anchors, axis=1))[:, leg]
+    low, high = anchors.min(axis=1)[:, None], anchors.max(axis=1)[:, None]
+    ticks = np.arange(path.shape[1], dtype=np.int64)[None, :]
+    alternate = np.where((ticks + bar_number[:, None]) % 2 == 0, 1, -1)
+    at_extreme = np.where(path <= low, -1, np.where(path >= high, 1, alternate))
+    still = np.where(low == high, alternate, at_extreme)
+    sides: np.ndarray = np.where(legs != 0, legs, still).astype(np.int8)
+    return sides
 
 
 def _interleave(
@@ -197,6 +238,13 @@ def _path_weights(bar_ticks: int) -> np.ndarray:
     return weights
 
 
+def _tick_legs(bar_ticks: int) -> np.ndarray:
+    """Leg (0: open -> first extreme, 1: between the extremes, 2: -> close) each tick ends."""
+    anchor_at = np.rint(np.linspace(0, bar_ticks - 1, 4)).astype(np.int64)
+    ticks = np.arange(bar_ticks)
+    return np.maximum(np.searchsorted(anchor_at, ticks, "left") - 1, 0).astype(np.int64)
+
+
 def _inside(ts_ns: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:
     keep = np.ones(len(ts_ns), dtype=bool)
     if start_ns is not None:
@@ -249,3 +297,26 @@ def _check_bars(table: Table, columns: dict[str, np.ndarray]) -> None:
         table.check(columns[name] > high, name, "expected a price <= high")
     for name in ("open", "close"):
         table.check(columns[name] < low, name, "expected a price >= low")
+
+
+def mirror_candles(source: Path, target: Path, pivot: float | None = None) -> float:
+    """Write `source`'s candles reflected through `pivot`: every price p becomes 2*p0 - p.
+
+    The default pivot is the middle of the file's range, so the mirror spans the same prices
+    (sizes set in USD stay comparable) and stays on the tick grid. High and low swap roles:
+    every rising bar becomes a falling one. Times and volumes are kept. Used to check that bar
+    mode has no directional bias. Returns the pivot.
+    """
+    data = source.read_bytes()
+    frame = pl.read_csv(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    p0 = pivot
+    if p0 is None:
+        p0 = (float(frame["high"].max()) + float(frame["low"].min())) / 2  # type: ignore[arg-type]
+    mirrored = frame.with_columns(
+        ((2 * p0 - pl.col(name)).round(8)).alias(other)
+        for name, other in (("open", "open"), ("high", "low"), ("low", "high"), ("close", "close"))
+    )
+    if len(mirrored) and float(mirrored["low"].min()) <= 0:  # type: ignore[arg-type]
+        raise UsageError(f"{source}: mirroring through {p0:g} gives prices <= 0")
+    mirrored.write_csv(target)
+    return p0
