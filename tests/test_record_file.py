@@ -60,10 +60,23 @@ def test_rows_are_written_in_row_groups_and_read_back_in_time_order(tmp_path: Pa
     assert list(events.exchange_ts_ns[books][:1]) == [T0 - 1_000_000]
 
 
-def test_a_book_and_a_trade_at_one_receive_time_keep_book_first(tmp_path: Path) -> None:
+def test_a_book_and_a_trade_at_one_receive_time_replay_in_exchange_order(tmp_path: Path) -> None:
     out = tmp_path / "tie.parquet"
     file = RecordingFile(out, flush_events=100)
-    file.add_trade(print_(0, "7"))
+    file.add_trade(print_(0, "7"))  # happened 2 ms before it was received, the book 1 ms
+    file.add_book(top(0))
+    file.finish(metadata(2))
+    events = next(open_events([out], SOL.spec).chunks())
+    assert list(events.kind) == [KIND_TRADE, KIND_BOOK]
+
+
+def test_a_book_and_a_trade_at_one_exchange_and_receive_time_keep_book_first(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "tie.parquet"
+    file = RecordingFile(out, flush_events=100)
+    trade = print_(0, "7")
+    file.add_trade(TradePrint(trade.ts_ns, trade.ts_ns - 1_000_000, 150_010, 300, Side.BID, "7"))
     file.add_book(top(0))
     file.finish(metadata(2))
     events = next(open_events([out], SOL.spec).chunks())

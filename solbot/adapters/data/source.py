@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from solbot.adapters.data import bars, binance, depth, tardis
-from solbot.adapters.data.events import DataFileInfo, EventChunk, merge_events
+from solbot.adapters.data.events import (
+    DataFileInfo,
+    EventChunk,
+    carries_exchange_time,
+    exchange_ordered,
+    merge_events,
+)
 from solbot.adapters.data.formats import (
     BINANCE_BOOKTICKER,
     BINANCE_DEPTH_SNAPSHOT,
@@ -141,7 +147,13 @@ def open_events(
             raise DataError("candle files cannot be mixed with tick files in one replay")
         expander = bars.BarExpander(candles, bar_ticks, bar_spread_bps)
         return EventSource(infos, market, expander=expander, start_ns=start_ns, end_ns=end_ns)
-    events = merge_events(_tick_events(loaded, shifts))
+    chunks = _tick_events(loaded, shifts)
+    events = merge_events(chunks)
+    tick_files = all(
+        item.format in _TICK_EVENTS or item.format == SOLBOT_PARQUET for item in loaded
+    )
+    if tick_files and all(carries_exchange_time(chunk) for chunk in chunks):
+        events = exchange_ordered(events)  # depth-derived L1 keeps its update-sequence order
     return EventSource(infos, market, events=events, start_ns=start_ns, end_ns=end_ns)
 
 
