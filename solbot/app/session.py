@@ -359,7 +359,8 @@ class Session:
                 self.stats.alerts += 1
             self._alerted.add(alert.rule_id)
         self._alerted &= set(decision.active_rules)
-        state = (decision.state, decision.active_rules, plan.regime)
+        sides = quoted_sides(plan)
+        state = (decision.state, decision.active_rules, plan.regime, sides)
         if state == self._last_state:
             return
         self._last_state = state
@@ -382,6 +383,7 @@ class Session:
                 "rules": list(decision.active_rules),
                 "regime": plan.regime,
                 "regime_changed": plan.regime_changed,
+                "quoting": sides,
                 "reasons": [f"{rule}: {text}" for rule, text in decision.reasons],
                 "denials": list(plan.risk.denials),
                 "hedge": plan.hedge.note or plan.hedge.mode,
@@ -428,6 +430,12 @@ class Session:
             self._trace_commands(now_ns, commands)
             self.venue.submit(commands, now_ns)
         return commands
+
+
+def quoted_sides(plan: Plan) -> str:
+    """Which sides the decision quotes after the guard: bid, ask, both or none."""
+    bid, ask = plan.risk.bid is not None, plan.risk.ask is not None
+    return "both" if bid and ask else "bid" if bid else "ask" if ask else "none"
 
 
 def engine_mid_ticks(session: Session) -> float:
