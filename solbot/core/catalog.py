@@ -57,6 +57,13 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "How long |inventory| has stayed above hedger.trigger_units (0 below).",
         "event time since |inventory| first exceeded the trigger",
     ),
+    SignalInfo(
+        "over_trigger_s",
+        "s",
+        "How long |inventory| has stayed above hedger.trigger_units without being reduced "
+        "(0 at or below the trigger).",
+        "event time since |inventory| crossed the trigger or last reached a new low above it",
+    ),
     SignalInfo("realized_5m_usd", "usd", "FIFO realized PnL, last 5 minutes.", "rolling sum"),
     SignalInfo("realized_1h_usd", "usd", "FIFO realized PnL, last hour.", "rolling sum"),
     SignalInfo("realized_day_usd", "usd", "FIFO realized PnL since 00:00 UTC.", "calendar day"),

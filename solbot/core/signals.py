@@ -81,6 +81,7 @@ class SignalState:
             "fills_1m",
             "fills_5m",
             "exposure_s",
+            "over_trigger_s",
             "guard_block_s",
             "regime_aggressive",
             "regime_age_s",
@@ -114,6 +115,8 @@ class SignalState:
         self._fills = {"fills_1m": _Rolling(60 * NS), "fills_5m": _Rolling(300 * NS)}
         self._day = -1
         self._exposure_since = 0
+        self._over_trigger_since = 0
+        self._over_trigger_low = 0.0  # lowest |inventory| (units) since the clock started
         self._inventory_lots = 0
         self.set("book_valid", 1.0)
         self.set("tx_budget_left", 0.0)
@@ -278,11 +281,24 @@ class SignalState:
         self._inventory_lots = inventory_lots
         units = inventory_lots * self.lot
         self.values[self.index["inventory_units"]] = units
-        if abs(units) > self.settings.exposure_trigger_units + 1e-12:
+        held = abs(units)
+        if held > self.settings.exposure_trigger_units + 1e-12:
             if self._exposure_since == 0:
                 self._exposure_since = ts_ns
+            self._track_over_trigger(ts_ns, held)
         else:
             self._exposure_since = 0
+            self._over_trigger_since = 0
+
+    def _track_over_trigger(self, ts_ns: int, held: float) -> None:
+        """Restart the over-trigger clock only on net progress: a new low of |inventory|.
+
+        A reduction that merely undoes a later increase (0.3 -> 0.4 -> 0.3) is no progress, and a
+        position snapshot repeating the same size is no reduction; both leave the clock running.
+        """
+        if self._over_trigger_since == 0 or held < self._over_trigger_low - 1e-12:
+            self._over_trigger_since = ts_ns
+            self._over_trigger_low = held
 
     def set_pnl(self, cash_flow_usd: float, unrealized_usd: float, fees_usd: float) -> None:
         values = self.values
@@ -313,6 +329,8 @@ class SignalState:
         values[index["inventory_ratio"]] = units / self.settings.max_position_units
         since = self._exposure_since
         values[index["exposure_s"]] = (now_ns - since) / NS if since else 0.0
+        since = self._over_trigger_since
+        values[index["over_trigger_s"]] = (now_ns - since) / NS if since else 0.0
 
 
 def _first(item: tuple[int, float]) -> int:
