@@ -191,11 +191,16 @@ class LiveRunner:
                 alerts=self.alerts,
             )
             self.session = session
+            # A restart keeps the day's losses and the inventory's cost basis (issue 7 §5).
+            family = "lighter" if request.live else "paper"
+            seeded = session.seed_from_ledger(ledger, family, time.time_ns())
+            log.info("seeded from %d earlier fill(s) in the ledger", seeded.fills)
             if request.live:
                 assert self.venue is not None
                 session.attach(self.venue)
             else:
                 self.paper = self._paper_venue(entry, market, session, run_id)
+                self.paper.open_with_position(session.engine.inventory_lots)
                 session.attach(self.paper)
             self.telemetry = Telemetry(entry.key, self._resolved.name)
             server = None

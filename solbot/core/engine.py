@@ -13,6 +13,7 @@ from solbot.core.pnl import FifoBook
 from solbot.core.quoting import QuoteParams, Quotes, compute_quotes
 from solbot.core.risk import RiskParams, RiskResult, RiskState, check_quotes
 from solbot.core.rules import RuleMachines, RuleSpec
+from solbot.core.seed import SeedState
 from solbot.core.signals import SignalSettings, SignalState
 
 NS = 1_000_000_000
@@ -101,6 +102,12 @@ class Engine:
         self.signals.on_fill(fill.ts_ns, self.inventory_lots, realized)
         return realized
 
+    def seed(self, now_ns: int, state: SeedState) -> None:
+        """Start from earlier sessions' fills: open FIFO lots, inventory and realized windows."""
+        self.fifo.open_lots(state.lots)
+        self.signals.seed(now_ns, state.points)
+        self.set_position(now_ns, round(state.position_units * self._lots_per_unit))
+
     def set_position(self, ts_ns: int, inventory_lots: int) -> None:
         """Venue position snapshot (reconciliation) overrides our running sum."""
         self.inventory_lots = inventory_lots
@@ -141,7 +148,10 @@ class Engine:
         values = signals.values
         index = signals.index
         mid = signals.mid
-        values[index["unrealized_usd"]] = self.fifo.unrealized(mid) if mid > 0 else 0.0
+        unrealized = self.fifo.unrealized(mid) if mid > 0 else 0.0
+        values[index["unrealized_usd"]] = unrealized
+        if mid > 0:  # without a mark the open lots' PnL is unknown, not zero
+            signals.update_drawdown(now_ns, unrealized)
         values[index["cash_flow_usd"]] = self.fifo.cash_flow_usd
         values[index["fees_usd"]] = self.fifo.fees_usd
         values[index["guard_block_s"]] = self.risk_state.block_seconds(now_ns)

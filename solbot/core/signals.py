@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from solbot.core.catalog import SignalCatalog
+from solbot.core.seed import SeedPoint
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
@@ -57,6 +58,24 @@ class _Rolling:
         return self.total
 
 
+class _Drawdown:
+    """Peak of an equity curve within a period; drawdown = peak - current, never negative."""
+
+    __slots__ = ("peak", "period")
+
+    def __init__(self) -> None:
+        self.period = -1
+        self.peak = 0.0
+
+    def update(self, period: int, equity: float) -> float:
+        if period != self.period:  # a new period starts with the peak where equity is now
+            self.period = period
+            self.peak = equity
+        elif equity > self.peak:
+            self.peak = equity
+        return self.peak - equity
+
+
 class SignalState:
     """Values and readiness of every catalog signal; `values` is read by the compiled rules."""
 
@@ -82,6 +101,8 @@ class SignalState:
             "fills_5m",
             "exposure_s",
             "over_trigger_s",
+            "drawdown_usd",
+            "drawdown_day_usd",
             "guard_block_s",
             "regime_aggressive",
             "regime_age_s",
@@ -114,6 +135,8 @@ class SignalState:
         }
         self._fills = {"fills_1m": _Rolling(60 * NS), "fills_5m": _Rolling(300 * NS)}
         self._day = -1
+        self._drawdown = _Drawdown()  # since the session started: one period
+        self._drawdown_day = _Drawdown()  # period = UTC day
         self._exposure_since = 0
         self._over_trigger_since = 0
         self._over_trigger_low = 0.0  # lowest |inventory| (units) since the clock started
@@ -306,6 +329,37 @@ class SignalState:
         values[index["cash_flow_usd"]] = cash_flow_usd
         values[index["unrealized_usd"]] = unrealized_usd
         values[index["fees_usd"]] = fees_usd
+
+    def update_drawdown(self, now_ns: int, unrealized_usd: float) -> None:
+        """Drawdowns of realized + unrealized PnL from their running peaks (at each decision)."""
+        values = self.values
+        index = self.index
+        session = values[index["realized_total_usd"]] + unrealized_usd
+        day = values[index["realized_day_usd"]] + unrealized_usd
+        values[index["drawdown_usd"]] = self._drawdown.update(0, session)
+        values[index["drawdown_day_usd"]] = self._drawdown_day.update(now_ns // DAY_NS, day)
+
+    def seed(self, now_ns: int, points: Sequence[SeedPoint]) -> None:
+        """Fills of earlier sessions (from the ledger): realized windows, fill counts, day peak.
+
+        The day's peak is rebuilt from realized + unrealized PnL right after each of today's fills
+        (at the fill price): the ledger has no PnL between fills, so the seeded peak can only be
+        at or below the true one.
+        """
+        today = now_ns // DAY_NS
+        self._roll_day(now_ns)
+        day_slot = self.index["realized_day_usd"]
+        tracker = self._drawdown_day
+        for point in points:
+            if point.ts_ns > now_ns:
+                continue
+            for rolling in self._realized.values():
+                rolling.add(point.ts_ns, point.realized_usd)
+            for rolling in self._fills.values():
+                rolling.add(point.ts_ns, 1.0)
+            if point.ts_ns // DAY_NS == today:
+                self.values[day_slot] += point.realized_usd
+                tracker.update(today, self.values[day_slot] + point.unrealized_usd)
 
     def _roll_day(self, ts_ns: int) -> None:
         day = ts_ns // DAY_NS
