@@ -216,3 +216,20 @@ def test_seeded_lots_equal_a_full_fifo_replay(raw: list[tuple[Side, int, int]], 
         replayed.apply(fill)
     realized_after = [replayed.apply(fill) for fill in fills[split:]]
     assert [point.realized_usd for point in state.points] == pytest.approx(realized_after)
+
+
+def test_day_drawdown_keeps_the_days_peak_over_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "solbot.db"
+    first = PaperSession(db, "run-1", 0)
+    first.fill(1, Side.BID, 100.0, 0.25)
+    first.fill(2, Side.ASK, 180.0, 0.25)  # +$20: the day's peak
+    first.fill(3, Side.BID, 180.0, 0.25)
+    first.fill(4, Side.ASK, 140.0, 0.25)  # -$10
+    first.close()
+    second = PaperSession(db, "run-2", 60)
+    second.step(61)
+    signals = second.session.engine.signals
+    assert signals.get("realized_day_usd") == pytest.approx(10.0)
+    assert signals.get("drawdown_day_usd") == pytest.approx(10.0)
+    assert signals.get("drawdown_usd") == 0.0  # the session's own peak starts now
+    second.close()

@@ -93,14 +93,14 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "drawdown_usd",
         "usd",
         "Drop of realized + unrealized PnL from its peak since the session started (>= 0).",
-        "running max of (realized_total_usd + unrealized_usd) at each decision, minus the current",
+        "running max of (realized_total_usd + unrealized_usd) at each decision and fill, minus now",
     ),
     SignalInfo(
         "drawdown_day_usd",
         "usd",
         "Drop of realized + unrealized PnL from its peak of the UTC day (>= 0); survives restarts.",
-        "running max of (realized_day_usd + unrealized_usd), reset at 00:00 UTC, seeded from the "
-        "ledger's fills of the day",
+        "running max of (realized_day_usd + unrealized_usd) at each decision and fill, reset at "
+        "00:00 UTC, seeded from the ledger's fills of the day",
     ),
     SignalInfo("unrealized_usd", "usd", "Unrealized PnL of open FIFO lots at mid.", "lots at mid"),
     SignalInfo("fees_usd", "usd", "Fees paid in the session (negative = rebates).", "sum of fees"),

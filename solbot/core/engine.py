@@ -99,7 +99,10 @@ class Engine:
         """Book a fill; returns the FIFO realized PnL it produced."""
         realized = self.fifo.apply(fill)
         self.inventory_lots += round(fill.signed_size * self._lots_per_unit)
-        self.signals.on_fill(fill.ts_ns, self.inventory_lots, realized)
+        signals = self.signals
+        signals.on_fill(fill.ts_ns, self.inventory_lots, realized)
+        if signals.mid > 0:  # a peak reached between two decisions counts too
+            signals.update_drawdown(fill.ts_ns, self.fifo.unrealized(signals.mid))
         return realized
 
     def seed(self, now_ns: int, state: SeedState) -> None:
