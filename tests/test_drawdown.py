@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,22 @@ def test_drawdown_kill_is_stored_as_a_latch_in_the_ledger(tmp_path: Path) -> Non
         session.step(at(6))
         assert session.halted
         assert ledger.latched() == ["risk.drawdown_kill"]
+
+
+def test_a_reload_that_changes_the_signal_settings_keeps_the_days_losses() -> None:
+    driver = Driver("base")
+    driver.step(0)
+    driver.fill(1, Side.BID, 140.0, 0.25)
+    driver.fill(2, Side.ASK, 60.0, 0.25)  # -$20
+    driver.fill(3, Side.BID, 140.0, 0.2)  # held over the hedger trigger since t = 3
+    driver.step(4)
+    policy = driver.policy
+    slower = replace(policy, signal_settings=replace(policy.signal_settings, vol_halflife_s=60.0))
+    driver.engine.replace_policy(slower)
+    assert driver.engine.policy is slower
+    driver.step(13)
+    signals = driver.engine.signals
+    assert signals.get("realized_day_usd") == pytest.approx(-20.0)
+    assert signals.get("realized_5m_usd") == pytest.approx(-20.0)
+    assert signals.get("drawdown_day_usd") == pytest.approx(20.0)
+    assert signals.get("over_trigger_s") == pytest.approx(10.0)

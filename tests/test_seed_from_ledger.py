@@ -233,3 +233,44 @@ def test_day_drawdown_keeps_the_days_peak_over_a_restart(tmp_path: Path) -> None
     assert signals.get("drawdown_day_usd") == pytest.approx(10.0)
     assert signals.get("drawdown_usd") == 0.0  # the session's own peak starts now
     second.close()
+
+
+# ----- the real start path: `solbot run` in paper mode against the loopback fake venue ----------
+
+
+def test_paper_run_seeds_its_session_from_the_ledger(tmp_path: Path) -> None:
+    import asyncio
+    import time
+
+    from fault_support import FakeVenue
+
+    from solbot.app.live import LiveRunner, RunRequest
+
+    db = tmp_path / "solbot.db"
+    earlier = time.time_ns() - 2 * NS
+    with Ledger(db) as ledger:
+        for trade, side, price in (
+            ("1", Side.BID, 140.0),
+            ("2", Side.ASK, 60.0),
+            ("3", Side.BID, 150.0),
+        ):
+            ledger.record_fill(
+                Fill("paper-run-0", trade, earlier, SOL.symbol, side, price, 0.25, Role.TAKER)
+            )
+    with FakeVenue(synthetic=True) as fake:
+        request = RunRequest(
+            profile="base", rest_url=fake.base_url, ws_url=fake.ws_url, db=db, duration_s=1.0
+        )
+        runner = LiveRunner(request, on_status=lambda status: None)
+        asyncio.run(runner.run())
+    session = runner.session
+    assert session is not None and runner.paper is not None
+    engine = session.engine
+    with Ledger(db) as ledger:  # what this run filled itself (the hedger may have got through)
+        own = [fill for fill in ledger.fills() if fill.venue != "paper-run-0"]
+    own_units = sum(fill.signed_size for fill in own)
+    assert engine.fifo.position == pytest.approx(0.25 + own_units)  # the seeded 150 lot is in
+    assert runner.paper.position_lots == engine.inventory_lots == SOL.size_to_lots(0.25 + own_units)
+    if time.time_ns() // DAY_NS == earlier // DAY_NS:  # not across 00:00 UTC during the test
+        expected = -20.0 + engine.fifo.net_realized_usd
+        assert engine.signals.get("realized_day_usd") == pytest.approx(expected)

@@ -133,8 +133,9 @@ class Engine:
         )
         self.policy = policy
         if not same_signals:
+            old = self.signals
             self.signals = SignalState(policy.catalog, policy.signal_settings, self.market.lot)
-            self.signals.set_inventory(self.signals.last_event_ns, self.inventory_lots)
+            self.signals.carry_own_state(old)
         self.machines = RuleMachines(policy.rules)
         self.machines.restore_latches(latched)
         if self.regime not in policy.params_by_regime:

@@ -361,6 +361,21 @@ class SignalState:
                 self.values[day_slot] += point.realized_usd
                 tracker.update(today, self.values[day_slot] + point.unrealized_usd)
 
+    def carry_own_state(self, old: SignalState) -> None:
+        """Take over PnL windows, drawdown peaks and inventory clocks (hot reload of `signals:`).
+
+        Market-data state restarts with the new settings; what our fills built must not, or a
+        reload would reset the daily kill.
+        """
+        self._realized, self._fills, self._day = old._realized, old._fills, old._day
+        self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
+        self._exposure_since = old._exposure_since
+        self._over_trigger_since = old._over_trigger_since
+        self._over_trigger_low = old._over_trigger_low
+        for name in ("realized_day_usd", "realized_total_usd", "drawdown_usd", "drawdown_day_usd"):
+            self.values[self.index[name]] = old.values[old.index[name]]
+        self.set_inventory(old.last_event_ns, old._inventory_lots)
+
     def _roll_day(self, ts_ns: int) -> None:
         day = ts_ns // DAY_NS
         if day != self._day:
