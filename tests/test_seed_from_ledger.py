@@ -90,6 +90,13 @@ def test_daily_kill_counts_the_losses_of_the_session_before_a_restart(tmp_path: 
     assert plan.decision.state is TradingState.HALTED
     second.close()
 
+    # acknowledged the same UTC day (the latch is not restored): the day's loss is still there
+    third = PaperSession(db, "run-3", 120)
+    plan = third.step(121)
+    assert "pnl.daily_kill" in plan.decision.active_rules
+    assert third.session.halted
+    third.close()
+
 
 def test_restart_keeps_the_cost_basis_of_the_inventory_held(tmp_path: Path) -> None:
     db = tmp_path / "solbot.db"
