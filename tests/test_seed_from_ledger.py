@@ -281,3 +281,19 @@ def test_paper_run_seeds_its_session_from_the_ledger(tmp_path: Path) -> None:
     if time.time_ns() // DAY_NS == earlier // DAY_NS:  # not across 00:00 UTC during the test
         expected = -20.0 + engine.fifo.net_realized_usd
         assert engine.signals.get("realized_day_usd") == pytest.approx(expected)
+
+
+def test_an_old_fill_resent_after_a_seed_is_not_booked_again(tmp_path: Path) -> None:
+    db = tmp_path / "solbot.db"
+    first = PaperSession(db, "run-1", 0)
+    first.fill(1, Side.BID, 140.0, 0.1)
+    first.fill(2, Side.ASK, 141.0, 0.1)  # flat again
+    first.close()
+    later = PaperSession(db, "run-2", DAY_NS / NS + 60)  # older than every window: not read
+    assert later.seeded.fill_keys == ()
+    later.session.on_fill(  # the venue resends the old buy
+        Fill("paper-run-1", "run-1-1", at(1), SOL.symbol, Side.BID, 140.0, 0.1, Role.TAKER)
+    )
+    assert later.session.engine.inventory_lots == 0
+    assert later.session.stats.duplicate_fills == 1
+    later.close()

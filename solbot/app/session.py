@@ -123,6 +123,7 @@ class Session:
         self._last_account_ns = 0
         self._next_mark_ns = 0
         self._seen_fills: set[tuple[str, str]] = set()
+        self._seeded = False
         self._alerted: set[str] = set()
 
     def attach(self, venue: Venue) -> None:
@@ -141,6 +142,7 @@ class Session:
         state = rebuild(source.fills_for_seed(self.market_key, since, venue_family))
         self.engine.seed(now_ns, state)
         self._seen_fills.update(state.fill_keys)  # a venue resending one is not booked twice
+        self._seeded = True
         return state
 
     # ----- market data ---------------------------------------------------------------------------
@@ -226,6 +228,8 @@ class Session:
         self._seen_fills.add(key)
         if self.ledger is not None and not self.ledger.record_fill(fill, self.run_id):
             self.stats.duplicate_fills += 1  # already in the ledger from an earlier run
+            if self._seeded:
+                return  # the seed already holds it (in the lots or the position), however old
         realized = self.engine.on_fill(fill)
         if self.orders is not None:
             self.orders.on_fill(fill)
