@@ -115,8 +115,13 @@ def test_restart_keeps_the_cost_basis_of_the_inventory_held(tmp_path: Path) -> N
         pytest.approx((0.1, 150.0)),
     ]
     assert engine.signals.get("realized_day_usd") == pytest.approx(0.25)
+    assert engine.fifo.cash_flow_usd == pytest.approx(-(0.05 * 140.0 + 0.1 * 150.0))
     second.fill(61, Side.ASK, 150.0, 0.05)  # closes the rest of the 140 lot, not a new short
     assert engine.fifo.realized_usd == pytest.approx(0.5)
+    book, mark = engine.fifo, 147.0  # the FIFO identity holds on a seeded book
+    assert book.net_realized_usd + book.unrealized(mark) == pytest.approx(
+        book.cash_flow_usd + book.position * mark
+    )
     assert engine.signals.get("realized_day_usd") == pytest.approx(0.75)
     second.close()
 
