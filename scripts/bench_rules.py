@@ -39,7 +39,8 @@ def hand_written(
     R5, R45, INV, VOL = s["ret_5m_bps"], s["ret_45s_bps"], s["inventory_units"], s["vol_ema_bps"]
     SIG, PCT, AGE, BOOK = s["sigma_1m_bps"], s["vol_percentile"], s["feed_age_s"], s["book_valid"]
     RL5, RL1H, RLD = s["realized_5m_usd"], s["realized_1h_usd"], s["realized_day_usd"]
-    GB, EXP, EMA = s["guard_block_s"], s["exposure_s"], s["trend_ema_bps"]
+    OVER, EMA = s["over_trigger_s"], s["trend_ema_bps"]
+    DD, DDD = s["drawdown_usd"], s["drawdown_day_usd"]
     b = {name: 1 << i for name, i in s.items()}
     inv_bit = b["inventory_units"]
     m5, m45 = b["ret_5m_bps"] | inv_bit, b["ret_45s_bps"] | inv_bit
@@ -63,6 +64,7 @@ def hand_written(
     INVENTORY_TIER3_EXTRA_BPS = P["inventory_tier3_extra_bps"]
     INVENTORY_TIER3_UNITS = P["inventory_tier3_units"]
     KILL_DAILY_LOSS_USD = P["kill_daily_loss_usd"]
+    KILL_DRAWDOWN_USD = P["kill_drawdown_usd"]
     KILL_INVENTORY_UNITS = P["kill_inventory_units"]
     ONE_SIDED_UNITS = P["one_sided_units"]
     PNL_FLOOR_USD = P["pnl_floor_usd"]
@@ -116,6 +118,7 @@ def hand_written(
     O_REGIME_AGGRESSIVE_WHEN = at["regime.aggressive.when"]
     O_REGIME_DEFENSIVE_WHEN = at["regime.defensive.when"]
     O_RISK_INVENTORY_BREACH_WHEN = at["risk.inventory_breach.when"]
+    O_RISK_DRAWDOWN_KILL_WHEN = at["risk.drawdown_kill.when"]
     O_TREND_DOWN_UNTIL = at["trend.down.until"]
     O_TREND_DOWN_WHEN = at["trend.down.when"]
     O_TREND_DOWN_WIDEN_ADD_BPS = at["trend.down.widen.add_bps"]
@@ -210,7 +213,8 @@ def hand_written(
         out[O_PNL_HOURLY_DRIFT_WHEN] = v[RL1H] < p[PNL_HOURLY_ALERT_USD]
         out[O_PNL_DAILY_KILL_WHEN] = v[RLD] <= p[KILL_DAILY_LOSS_USD]
         out[O_RISK_INVENTORY_BREACH_WHEN] = ai > p[KILL_INVENTORY_UNITS]
-        out[O_HEDGE_EMERGENCY_WHEN] = v[GB] >= p[HEDGE_EMERGENCY_AFTER_S] and v[EXP] > 0
+        out[O_RISK_DRAWDOWN_KILL_WHEN] = max(v[DD], v[DDD]) >= p[KILL_DRAWDOWN_USD]
+        out[O_HEDGE_EMERGENCY_WHEN] = v[OVER] >= p[HEDGE_EMERGENCY_AFTER_S]
         if ready & mregime == mregime:
             fast = p[TREND_FAST_DOWN_TRIGGER_BPS]
             line = p[REGIME_VOL_THRESHOLD_BPS]
@@ -232,8 +236,9 @@ def random_states(
         "realized_5m_usd",
         "realized_1h_usd",
         "realized_day_usd",
-        "guard_block_s",
-        "exposure_s",
+        "over_trigger_s",
+        "drawdown_usd",
+        "drawdown_day_usd",
     ):
         always |= 1 << policy.catalog.index()[name]
     states = []

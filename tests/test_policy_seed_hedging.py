@@ -229,16 +229,16 @@ def _crossed_book_block(driver: Driver, seconds: list[float]) -> list[Plan]:
     return plans
 
 
-def test_emergency_hedge_after_10_seconds_of_guard_block() -> None:
+def test_emergency_hedge_after_10_seconds_over_the_trigger_during_a_guard_block() -> None:
     driver = Driver("base", mid=140.0)
     driver.step(0)
-    driver.position(0, 0.25)
+    driver.position(1, 0.25)
     plans = _crossed_book_block(driver, [1, 5, 10, 11])
     for plan in plans:
         assert plan.risk.bid is None and plan.risk.ask is None and plan.risk.denials
     before, at_limit = plans[2], plans[3]
-    assert driver.engine.signals.get("guard_block_s") == pytest.approx(10.0)  # since t = 1
-    assert "hedge.emergency" not in before.decision.active_rules  # 9 s of block
+    assert driver.engine.signals.get("over_trigger_s") == pytest.approx(10.0)  # since t = 1
+    assert "hedge.emergency" not in before.decision.active_rules  # 9 s over the trigger
     assert before.hedge.intent.mode == "aggressive" and before.hedge.intent.size == lots(0.08)
     assert "hedge.emergency" in at_limit.decision.active_rules
     intent = at_limit.hedge.intent

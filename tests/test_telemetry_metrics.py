@@ -311,3 +311,17 @@ def test_update_does_not_change_what_the_engine_decides() -> None:
             session.on_book(at(second), at(second), 139_990 - second, 1000, 140_010, 1000)
     assert watched.stats == plain.stats
     assert watched.last_plan == plain.last_plan
+
+
+def test_inventory_clock_and_drawdown_gauges_follow_their_signals() -> None:
+    session = new_session()
+    feed_books(session, 0, 5)
+    session.on_fill(fill("1", 5.0, Side.BID, 140.0, 0.2))  # over the 0.05 trigger from t = 5
+    feed_books(session, 5, 10, bid=138_990)  # mid 139.00: 0.2 x -1.00 unrealized
+    telemetry = make_telemetry()
+    telemetry.update_from_session(session, at(9))
+    parsed = samples(telemetry)
+    signals = session.engine.signals
+    assert value(parsed, "solbot_over_trigger_seconds") == signals.get("over_trigger_s") > 0
+    assert value(parsed, "solbot_drawdown_usd") == pytest.approx(signals.get("drawdown_usd"))
+    assert value(parsed, "solbot_drawdown_day_usd") == pytest.approx(0.2 + 0.002, abs=1e-6)

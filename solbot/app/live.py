@@ -198,12 +198,17 @@ class LiveRunner:
                 alerts=self.alerts,
             )
             self.session = session
+            # A restart keeps the day's losses and the inventory's cost basis (issue 7 §5).
+            family = "lighter" if request.live else "paper"
+            seeded = session.seed_from_ledger(ledger, family, self.clock.now_ns())
+            log.info("seeded from %d earlier fill(s) in the ledger", seeded.fills)
             venue: DrivenVenue
             if request.live:
                 assert self.venue is not None
                 venue = self.venue
             else:
                 self.paper = self._paper_venue(entry, market, session, run_id)
+                self.paper.open_with_position(session.engine.inventory_lots)
                 venue = self.paper
             session.attach(venue)
             self.driver = Driver(session, venue, self.clock)

@@ -30,6 +30,7 @@ from solbot.core.model import (
     Side,
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
+from solbot.core.seed import SeedFills, SeedState, rebuild, seed_since_ns
 from solbot.core.venue import Venue
 
 NS = 1_000_000_000
@@ -62,6 +63,10 @@ class LedgerLike(Protocol):
         regime: str,
         reasons: Sequence[str],
     ) -> None: ...
+
+
+class SeedSource(Protocol):
+    def fills_for_seed(self, market: str, since_ns: int, venue_family: str) -> SeedFills: ...
 
 
 class AlertSink(Protocol):
@@ -124,10 +129,27 @@ class Session:
         self._last_account_ns = 0
         self._next_mark_ns = 0
         self._seen_fills: set[tuple[str, str]] = set()
+        self._seeded = False
         self._alerted: set[str] = set()
 
     def attach(self, venue: Venue) -> None:
         self.venue = venue
+
+    def seed_from_ledger(self, source: SeedSource, venue_family: str, now_ns: int) -> SeedState:
+        """Carry the account's PnL state over a restart, before the first event.
+
+        Rebuilds the FIFO lots of the inventory held and the realized windows (5 m, 1 h, UTC day)
+        from every earlier run's fills (the daily kill is per account and day, not per run).
+        Live and paper sessions seed; replays do not (their simulated exchange starts flat).
+        """
+        if self.stats.first_ts_ns or self.stats.fills:
+            raise RuntimeError("seed_from_ledger must run before the session's first event")
+        since = seed_since_ns(now_ns)
+        state = rebuild(source.fills_for_seed(self.market_key, since, venue_family))
+        self.engine.seed(now_ns, state)
+        self._seen_fills.update(state.fill_keys)  # a venue resending one is not booked twice
+        self._seeded = True
+        return state
 
     # ----- market data ---------------------------------------------------------------------------
 
@@ -238,6 +260,8 @@ class Session:
         self._seen_fills.add(key)
         if self.ledger is not None and not self.ledger.record_fill(fill, self.run_id):
             self.stats.duplicate_fills += 1  # already in the ledger from an earlier run
+            if self._seeded:
+                return  # the seed already holds it (in the lots or the position), however old
         realized = self.engine.on_fill(fill)
         if self.orders is not None:
             self.orders.on_fill(fill)

@@ -57,15 +57,50 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "How long |inventory| has stayed above hedger.trigger_units (0 below).",
         "event time since |inventory| first exceeded the trigger",
     ),
-    SignalInfo("realized_5m_usd", "usd", "FIFO realized PnL, last 5 minutes.", "rolling sum"),
-    SignalInfo("realized_1h_usd", "usd", "FIFO realized PnL, last hour.", "rolling sum"),
-    SignalInfo("realized_day_usd", "usd", "FIFO realized PnL since 00:00 UTC.", "calendar day"),
+    SignalInfo(
+        "over_trigger_s",
+        "s",
+        "How long |inventory| has stayed above hedger.trigger_units without being reduced "
+        "(0 at or below the trigger).",
+        "event time since |inventory| crossed the trigger or last reached a new low above it",
+    ),
+    SignalInfo(
+        "realized_5m_usd",
+        "usd",
+        "FIFO realized PnL, last 5 minutes (earlier sessions' fills included).",
+        "rolling sum, seeded from the ledger at start",
+    ),
+    SignalInfo(
+        "realized_1h_usd",
+        "usd",
+        "FIFO realized PnL, last hour (earlier sessions' fills included).",
+        "rolling sum, seeded from the ledger at start",
+    ),
+    SignalInfo(
+        "realized_day_usd",
+        "usd",
+        "FIFO realized PnL since 00:00 UTC (earlier sessions' fills included).",
+        "calendar day, seeded from the ledger at start",
+    ),
     SignalInfo("realized_total_usd", "usd", "FIFO realized PnL of the session.", "running sum"),
     SignalInfo(
         "cash_flow_usd",
         "usd",
         "Cash flow of the session (NOT PnL: buying reads as a loss).",
         "sum of -signed size * price - fees",
+    ),
+    SignalInfo(
+        "drawdown_usd",
+        "usd",
+        "Drop of realized + unrealized PnL from its peak since the session started (>= 0).",
+        "running max of (realized_total_usd + unrealized_usd) at each decision and fill, minus now",
+    ),
+    SignalInfo(
+        "drawdown_day_usd",
+        "usd",
+        "Drop of realized + unrealized PnL from its peak of the UTC day (>= 0); survives restarts.",
+        "running max of (realized_day_usd + unrealized_usd) at each decision and fill, reset at "
+        "00:00 UTC, seeded from the ledger's fills of the day",
     ),
     SignalInfo("unrealized_usd", "usd", "Unrealized PnL of open FIFO lots at mid.", "lots at mid"),
     SignalInfo("fees_usd", "usd", "Fees paid in the session (negative = rebates).", "sum of fees"),

@@ -26,7 +26,9 @@ DAY_NS = 86_400 * NS
 NEVER = 2**63 - 1
 
 # Signals that grow by one second per second while running (value = (now - origin) / 1 s).
-CLOCK_SIGNALS = frozenset({"feed_age_s", "exposure_s", "guard_block_s", "regime_age_s"})
+CLOCK_SIGNALS = frozenset(
+    {"feed_age_s", "exposure_s", "over_trigger_s", "guard_block_s", "regime_age_s"}
+)
 
 _COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 

@@ -20,6 +20,7 @@ from solbot.core.pnl import FifoBook
 from solbot.core.quoting import QuoteParams, Quotes, compute_quotes
 from solbot.core.risk import RiskParams, RiskResult, RiskState, check_quotes
 from solbot.core.rules import RuleMachines, RuleSpec
+from solbot.core.seed import SeedState
 from solbot.core.signals import SignalSettings, SignalState
 
 NS = 1_000_000_000
@@ -118,8 +119,17 @@ class Engine:
         """Book a fill; returns the FIFO realized PnL it produced."""
         realized = self.fifo.apply(fill)
         self.inventory_lots += round(fill.signed_size * self._lots_per_unit)
-        self.signals.on_fill(fill.ts_ns, self.inventory_lots, realized)
+        signals = self.signals
+        signals.on_fill(fill.ts_ns, self.inventory_lots, realized)
+        if signals.mid > 0:  # a peak reached between two decisions counts too
+            signals.update_drawdown(fill.ts_ns, self.fifo.unrealized(signals.mid))
         return realized
+
+    def seed(self, now_ns: int, state: SeedState) -> None:
+        """Start from earlier sessions' fills: open FIFO lots, inventory and realized windows."""
+        self.fifo.open_lots(state.lots)
+        self.signals.seed(now_ns, state.points)
+        self.set_position(now_ns, round(state.position_units * self._lots_per_unit))
 
     def set_position(self, ts_ns: int, inventory_lots: int) -> None:
         """Venue position snapshot (reconciliation) overrides our running sum."""
@@ -143,8 +153,9 @@ class Engine:
         )
         self.policy = policy
         if not same_signals:
+            old = self.signals
             self.signals = SignalState(policy.catalog, policy.signal_settings, self.market.lot)
-            self.signals.set_inventory(self.signals.last_event_ns, self.inventory_lots)
+            self.signals.carry_own_state(old)
         self.machines = RuleMachines(policy.rules)
         self.machines.restore_latches(latched)
         if self.regime not in policy.params_by_regime:
@@ -161,7 +172,10 @@ class Engine:
         values = signals.values
         index = signals.index
         mid = signals.mid
-        values[index["unrealized_usd"]] = self.fifo.unrealized(mid) if mid > 0 else 0.0
+        unrealized = self.fifo.unrealized(mid) if mid > 0 else 0.0
+        values[index["unrealized_usd"]] = unrealized
+        if mid > 0:  # without a mark the open lots' PnL is unknown, not zero
+            signals.update_drawdown(now_ns, unrealized)
         values[index["cash_flow_usd"]] = self.fifo.cash_flow_usd
         values[index["fees_usd"]] = self.fifo.fees_usd
         values[index["guard_block_s"]] = self.risk_state.block_seconds(now_ns)
@@ -250,6 +264,7 @@ class Engine:
         origins = {
             "feed_age_s": last_event,
             "exposure_s": exposure,
+            "over_trigger_s": signals.over_trigger_since_ns,
             "guard_block_s": self.risk_state.block_since_ns,
             "regime_age_s": self.regime_since_ns,
         }

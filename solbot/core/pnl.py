@@ -109,6 +109,20 @@ class FifoBook:
             self.taker_fills += 1
         return gross - fill.fee_usd
 
+    def open_lots(self, lots: tuple[Lot, ...]) -> None:
+        """Start from inventory bought before this book (a restarted session), oldest lot first.
+
+        The lots' cost is booked as cash flow, so realized - fees + unrealized(mark) ==
+        cash_flow + position * mark keeps holding; realized PnL, fees and volume stay at zero.
+        """
+        if self._lots or self.fills:
+            raise ValueError("opening lots go into an empty book, before any fill")
+        if len({math.copysign(1.0, lot.size) for lot in lots}) > 1:
+            raise ValueError("opening lots must all be long or all short")
+        self._lots.extend(lots)
+        self.position = sum(lot.size for lot in lots)
+        self.cash_flow_usd -= sum(lot.size * lot.price for lot in lots)
+
     def apply_funding(self, amount_usd: float) -> None:
         """Book a funding payment (received > 0, paid < 0)."""
         self.funding_usd += amount_usd

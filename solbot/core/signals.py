@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from solbot.core.catalog import SignalCatalog
+from solbot.core.seed import SeedPoint
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
@@ -57,6 +58,24 @@ class _Rolling:
         return self.total
 
 
+class _Drawdown:
+    """Peak of an equity curve within a period; drawdown = peak - current, never negative."""
+
+    __slots__ = ("peak", "period")
+
+    def __init__(self) -> None:
+        self.period = -1
+        self.peak = 0.0
+
+    def update(self, period: int, equity: float) -> float:
+        if period != self.period:  # a new period starts with the peak where equity is now
+            self.period = period
+            self.peak = equity
+        elif equity > self.peak:
+            self.peak = equity
+        return self.peak - equity
+
+
 class SignalState:
     """Values and readiness of every catalog signal; `values` is read by the compiled rules."""
 
@@ -81,6 +100,9 @@ class SignalState:
             "fills_1m",
             "fills_5m",
             "exposure_s",
+            "over_trigger_s",
+            "drawdown_usd",
+            "drawdown_day_usd",
             "guard_block_s",
             "regime_aggressive",
             "regime_age_s",
@@ -115,7 +137,11 @@ class SignalState:
         }
         self._fills = {"fills_1m": _Rolling(60 * NS), "fills_5m": _Rolling(300 * NS)}
         self._day = -1
+        self._drawdown = _Drawdown()  # since the session started: one period
+        self._drawdown_day = _Drawdown()  # period = UTC day
         self._exposure_since = 0
+        self._over_trigger_since = 0
+        self._over_trigger_low = 0.0  # lowest |inventory| (units) since the clock started
         self._inventory_lots = 0
         self.set("book_valid", 1.0)
         self.set("tx_budget_left", 0.0)
@@ -280,11 +306,24 @@ class SignalState:
         self._inventory_lots = inventory_lots
         units = inventory_lots * self.lot
         self.values[self.index["inventory_units"]] = units
-        if abs(units) > self.settings.exposure_trigger_units + 1e-12:
+        held = abs(units)
+        if held > self.settings.exposure_trigger_units + 1e-12:
             if self._exposure_since == 0:
                 self._exposure_since = ts_ns
+            self._track_over_trigger(ts_ns, held)
         else:
             self._exposure_since = 0
+            self._over_trigger_since = 0
+
+    def _track_over_trigger(self, ts_ns: int, held: float) -> None:
+        """Restart the over-trigger clock only on net progress: a new low of |inventory|.
+
+        A reduction that merely undoes a later increase (0.3 -> 0.4 -> 0.3) is no progress, and a
+        position snapshot repeating the same size is no reduction; both leave the clock running.
+        """
+        if self._over_trigger_since == 0 or held < self._over_trigger_low - 1e-12:
+            self._over_trigger_since = ts_ns
+            self._over_trigger_low = held
 
     def set_pnl(self, cash_flow_usd: float, unrealized_usd: float, fees_usd: float) -> None:
         values = self.values
@@ -292,6 +331,52 @@ class SignalState:
         values[index["cash_flow_usd"]] = cash_flow_usd
         values[index["unrealized_usd"]] = unrealized_usd
         values[index["fees_usd"]] = fees_usd
+
+    def update_drawdown(self, now_ns: int, unrealized_usd: float) -> None:
+        """Drawdowns of realized + unrealized PnL from their running peaks (at each decision)."""
+        values = self.values
+        index = self.index
+        session = values[index["realized_total_usd"]] + unrealized_usd
+        day = values[index["realized_day_usd"]] + unrealized_usd
+        values[index["drawdown_usd"]] = self._drawdown.update(0, session)
+        values[index["drawdown_day_usd"]] = self._drawdown_day.update(now_ns // DAY_NS, day)
+
+    def seed(self, now_ns: int, points: Sequence[SeedPoint]) -> None:
+        """Fills of earlier sessions (from the ledger): realized windows, fill counts, day peak.
+
+        The day's peak is rebuilt from realized + unrealized PnL right after each of today's fills
+        (at the fill price): the ledger has no PnL between fills, so the seeded peak can only be
+        at or below the true one.
+        """
+        today = now_ns // DAY_NS
+        self._roll_day(now_ns)
+        day_slot = self.index["realized_day_usd"]
+        tracker = self._drawdown_day
+        for point in points:
+            if point.ts_ns > now_ns:
+                continue
+            for rolling in self._realized.values():
+                rolling.add(point.ts_ns, point.realized_usd)
+            for rolling in self._fills.values():
+                rolling.add(point.ts_ns, 1.0)
+            if point.ts_ns // DAY_NS == today:
+                self.values[day_slot] += point.realized_usd
+                tracker.update(today, self.values[day_slot] + point.unrealized_usd)
+
+    def carry_own_state(self, old: SignalState) -> None:
+        """Take over PnL windows, drawdown peaks and inventory clocks (hot reload of `signals:`).
+
+        Market-data state restarts with the new settings; what our fills built must not, or a
+        reload would reset the daily kill.
+        """
+        self._realized, self._fills, self._day = old._realized, old._fills, old._day
+        self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
+        self._exposure_since = old._exposure_since
+        self._over_trigger_since = old._over_trigger_since
+        self._over_trigger_low = old._over_trigger_low
+        for name in ("realized_day_usd", "realized_total_usd", "drawdown_usd", "drawdown_day_usd"):
+            self.values[self.index[name]] = old.values[old.index[name]]
+        self.set_inventory(old.last_event_ns, old._inventory_lots)
 
     def _roll_day(self, ts_ns: int) -> None:
         day = ts_ns // DAY_NS
@@ -315,11 +400,18 @@ class SignalState:
         values[index["inventory_ratio"]] = units / self.settings.max_position_units
         since = self._exposure_since
         values[index["exposure_s"]] = (now_ns - since) / NS if since else 0.0
+        since = self._over_trigger_since
+        values[index["over_trigger_s"]] = (now_ns - since) / NS if since else 0.0
 
     @property
     def feed_origin_ns(self) -> int:
         """Where feed age counts from: the last market event, or later while vouched for."""
         return max(self.last_event_ns, self.feed_vouched_until_ns)
+
+    @property
+    def over_trigger_since_ns(self) -> int:
+        """When |inventory| last made a new low above the hedger trigger (0 at or below it)."""
+        return self._over_trigger_since
 
     @property
     def exposure_since_ns(self) -> int:

@@ -28,6 +28,7 @@ from sqlite_utils import Database
 
 from solbot.adapters.storage.migrations import migrations
 from solbot.core.model import Fill, FundingPayment, OrderStatus, OrderTag, Role, Side
+from solbot.core.seed import SeedFills
 from solbot.errors import Problem, RuntimeFailure, SchemaVersionError
 
 RUN_KINDS = ("simulate", "run")
@@ -268,6 +269,49 @@ class Ledger:
         sql = f"SELECT {_FILL_COLUMNS} FROM fills{where} ORDER BY ts_ns, rowid"
         with self._storage_errors():
             return [_row_fill(row) for row in self._db.conn.execute(sql, params)]
+
+    def fills_for_seed(self, market: str, since_ns: int, venue_family: str) -> SeedFills:
+        """The fills a new session needs to rebuild its FIFO lots and realized windows.
+
+        Spans every run on purpose: loss limits are per account, market and UTC day, not per run.
+        `venue_family` is the account: "lighter" matches venue "lighter" (live and imported
+        fills), "paper" matches "paper-<run>" of every paper run; paper fills never seed live.
+        Returns the position just before `since_ns`, the newest fills on its side that make it
+        up (FIFO keeps those open), and every fill from `since_ns` on.
+        """
+        self.flush()
+        scope = "market = ? AND (venue = ? OR substr(venue, 1, ?) = ?)"
+        args: list[Any] = [market, venue_family, len(venue_family) + 1, venue_family + "-"]
+        nano_lots = (  # integer sum: exact, where summing float sizes drifts
+            "SELECT COALESCE(SUM(CASE side WHEN 'bid' THEN 1 ELSE -1 END "
+            f"* CAST(ROUND(size * 1e9) AS INTEGER)), 0) FROM fills WHERE {scope} AND ts_ns < ?"
+        )
+        columns = f"SELECT {_FILL_COLUMNS} FROM fills WHERE {scope}"
+        with self._storage_errors():
+            conn = self._db.conn
+            (position_nano,) = conn.execute(nano_lots, [*args, since_ns]).fetchone()
+            opening = self._opening_fills(columns, args, since_ns, int(position_nano))
+            recent_sql = f"{columns} AND ts_ns >= ? ORDER BY ts_ns, rowid"
+            recent = tuple(_row_fill(row) for row in conn.execute(recent_sql, [*args, since_ns]))
+        return SeedFills(since_ns, position_nano / 1e9, opening, recent)
+
+    def _opening_fills(
+        self, columns: str, args: list[Any], since_ns: int, position_nano: int
+    ) -> tuple[Fill, ...]:
+        """Newest fills on the position's side before since_ns until they cover it, oldest first."""
+        if position_nano == 0:
+            return ()
+        side = "bid" if position_nano > 0 else "ask"
+        sql = f"{columns} AND ts_ns < ? AND side = ? ORDER BY ts_ns DESC, rowid DESC"
+        found: list[Fill] = []
+        covered = 0
+        for row in self._db.conn.execute(sql, [*args, since_ns, side]):
+            fill = _row_fill(row)
+            found.append(fill)
+            covered += round(fill.size * 1e9)
+            if covered >= abs(position_nano):
+                break
+        return tuple(reversed(found))
 
     def marks(
         self, market: str, *, since_ns: int | None = None, until_ns: int | None = None

@@ -70,6 +70,17 @@ SIGNAL_GAUGES: tuple[tuple[str, str, str], ...] = (
     ("solbot_vol_percentile", "vol_percentile", "Percentile of volatility in its window."),
     ("solbot_trend_ema_bps", "trend_ema_bps", "Distance of mid from its trend EMA (bps)."),
     ("solbot_market_spread_bps", "spread_bps", "Market spread at the top of book (bps)."),
+    (
+        "solbot_over_trigger_seconds",
+        "over_trigger_s",
+        "Seconds |inventory| has stayed over the hedger trigger without a new low.",
+    ),
+    ("solbot_drawdown_usd", "drawdown_usd", "Realized + unrealized PnL below its session peak."),
+    (
+        "solbot_drawdown_day_usd",
+        "drawdown_day_usd",
+        "Realized + unrealized PnL below its peak of the UTC day (kept over restarts).",
+    ),
 )
 # Totals that live in the session; exported with counter semantics by a custom collector.
 SNAPSHOT_COUNTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

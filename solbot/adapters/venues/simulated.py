@@ -107,11 +107,17 @@ class SimulatedExchange:
         self._reason_counts: dict[str, int] = {}
         self._unknown_order_commands = 0
 
+    def open_with_position(self, lots: int) -> None:
+        """Start from a position held before this session (a paper account that restarted)."""
+        if self._counts["maker_fills"] or self._counts["taker_fills"]:
+            raise ValueError("the starting position must be set before the first fill")
+        self._position = lots
+
     # ----------------------------------------------------------------- queries
 
     @property
     def position_lots(self) -> int:
-        """Signed position in lots, from our fills only."""
+        """Signed position in lots: the opening position plus our fills."""
         return self._position
 
     def tx_used(self, now_ns: int) -> int:
