@@ -16,6 +16,8 @@ import polars as pl
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trade_import import read_lighter_trades
+from solbot.app.ledger_location import DB_ENV
+from solbot.app.ledger_location import DEFAULT_DB as DEFAULT_DB  # re-exported
 from solbot.app.metrics_compute import (
     BUCKET_COLUMNS,
     MARK_TOLERANCE_NS,
@@ -28,8 +30,6 @@ from solbot.app.metrics_compute import (
 from solbot.core.times import parse_time_ns
 from solbot.errors import RuntimeFailure, UsageError
 
-DEFAULT_DB = "solbot.db"
-DB_ENV = "SOLBOT_DB"
 DUMP_RECENT_HOURS = 6
 MAX_BUCKETS = 2_000_000
 _INT_COLUMNS = {"bucket_start_ms", "window_seconds", "fills", "maker_fills", "taker_fills"}

@@ -7,13 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel
 
-from solbot.app.explain import explain, render
-from solbot.config.check import check, init_config
-from solbot.config.diff import diff_profiles, render_text
-from solbot.config.loader import ConfigDir, resolve_profile
-from solbot.config.schema import Profile, RulesetFile
 from solbot.errors import UsageError
 
 ConfigDirOption = Annotated[
@@ -35,6 +29,9 @@ def rules_check(
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Validate every profile and rule file; exit 3 with one `path:line:col` line per problem."""
+    from solbot.config.check import check
+    from solbot.config.loader import ConfigDir
+
     folder = ConfigDir.find(config_dir)
     names = check(folder, profile)
     typer.echo(f"ok: {len(names)} profile(s) checked in {folder.root}: {', '.join(names)}")
@@ -43,6 +40,8 @@ def rules_check(
 @profiles_app.command("list")
 def profiles_list(config_dir: ConfigDirOption = None) -> None:
     """List the profiles in the config folder."""
+    from solbot.config.loader import ConfigDir
+
     folder = ConfigDir.find(config_dir)
     for name in folder.profile_names():
         typer.echo(name)
@@ -55,6 +54,8 @@ def profiles_show(
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Show a resolved profile (extends applied), each value with its origin; secrets redacted."""
+    from solbot.config.loader import ConfigDir, resolve_profile
+
     resolved = resolve_profile(name, ConfigDir.find(config_dir))
     payload = {
         "profile": resolved.data,
@@ -100,6 +101,9 @@ def diff_command(
     config_dir: ConfigDirOption = None,
 ) -> int:
     """Every resolved difference between two profiles, with file:line on both sides."""
+    from solbot.config.diff import diff_profiles, render_text
+    from solbot.config.loader import ConfigDir, resolve_profile
+
     folder = ConfigDir.find(config_dir)
     differences = diff_profiles(resolve_profile(old, folder), resolve_profile(new, folder))
     if as_json:
@@ -115,6 +119,10 @@ def schema_command(
     kind: Annotated[str, typer.Argument(help="profile or ruleset")] = "profile",
 ) -> None:
     """Print the JSON Schema of profile or rule files (for editor validation)."""
+    from pydantic import BaseModel
+
+    from solbot.config.schema import Profile, RulesetFile
+
     models: dict[str, type[BaseModel]] = {"profile": Profile, "ruleset": RulesetFile}
     if kind not in models:
         raise UsageError(f"schema kind must be profile or ruleset, found {kind!r}")
@@ -129,6 +137,8 @@ def explain_command(
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Evaluate the rules on a signal state: which fire and why, the decision and the quotes."""
+    from solbot.app.explain import explain, render
+
     report = explain(profile, state, config_dir)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
@@ -141,6 +151,8 @@ def init_command(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the shipped profiles and rules into DIRECTORY for editing."""
+    from solbot.config.check import init_config
+
     written = init_config(directory, force)
     typer.echo(
         f"wrote {len(written)} files under {directory}; use --config-dir {directory} "

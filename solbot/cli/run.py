@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -10,8 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from solbot.adapters.venues.lighter.settings import MAINNET_REST_URL, MAINNET_WS_URL
-from solbot.config.schema import parse_duration
+from solbot.adapters.venues.lighter.endpoints import MAINNET_REST_URL, MAINNET_WS_URL
 from solbot.errors import UsageError
 
 
@@ -55,6 +53,8 @@ def run_command(
     ] = None,
 ) -> None:
     """Run the engine on live market data; Ctrl-C cancels all orders, flushes, exits 0."""
+    import asyncio
+
     from solbot.app.live import LiveRunner, RunRequest, json_status_printer
 
     if log_format not in ("text", "json"):
@@ -92,6 +92,8 @@ def run_command(
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
+    from solbot.config.schema import parse_duration
+
     try:
         return float(parse_duration(text))
     except ValueError as error:

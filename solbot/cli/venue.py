@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from solbot.adapters.venues.fake_lighter import (
-    MARKETS,
-    FakeLighterVenue,
-    FakeVenueConfig,
-    FaultError,
-    faults_from_assignments,
-    run_fake_venue,
-)
-from solbot.adapters.venues.lighter.settings import MAINNET_REST_URL, MAINNET_WS_URL
-from solbot.config.schema import parse_duration
+from solbot.adapters.venues.lighter.endpoints import MAINNET_REST_URL, MAINNET_WS_URL
 from solbot.errors import UsageError
+
+if TYPE_CHECKING:
+    from solbot.adapters.venues.fake_lighter import FakeLighterVenue
 
 FAKE_VENUE_HELP = "\n\n".join(
     [
@@ -111,6 +105,14 @@ def fake_venue_command(
     ] = None,
 ) -> None:
     """Serve a fake Lighter exchange on 127.0.0.1 (REST + WebSocket) with fault knobs."""
+    from solbot.adapters.venues.fake_lighter import (
+        MARKETS,
+        FakeVenueConfig,
+        FaultError,
+        faults_from_assignments,
+        run_fake_venue,
+    )
+
     spec = MARKETS.get(market.upper())
     if spec is None:
         raise UsageError(f"--market: the fake venue serves {', '.join(MARKETS)}, not {market!r}")
@@ -278,6 +280,8 @@ def fetch_trades_command(
 def _seconds(text: str | None, option: str) -> float | None:
     if text is None:
         return None
+    from solbot.config.schema import parse_duration
+
     try:
         return float(parse_duration(text))
     except ValueError as error:
