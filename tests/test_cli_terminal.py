@@ -51,3 +51,16 @@ def test_simulate_on_a_terminal_draws_a_progress_bar_and_exits_0(tmp_path: Path)
     assert BAR in output and "100%" in output
     assert "events/s" in output or "68068/68068" in output
     assert "trace sha256" in output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_data_convert_on_a_terminal_draws_a_progress_bar(tmp_path: Path) -> None:
+    from solbot.adapters.data import sample_paths
+
+    out = tmp_path / "sample.parquet"
+    code, output = run_in_terminal(
+        ["data", "convert", *(str(path) for path in sample_paths()), "--out", str(out)], tmp_path
+    )
+    assert code == 0, output[-2000:]
+    assert BAR in output and "100%" in output and "events" in output
+    assert out.exists()

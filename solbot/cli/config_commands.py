@@ -19,6 +19,8 @@ ConfigDirOption = Annotated[
     ),
 ]
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
 rules_app = typer.Typer(help="Check rule files and profiles.", no_args_is_help=True)
 profiles_app = typer.Typer(help="List and show resolved profiles.", no_args_is_help=True)
 
@@ -26,6 +28,7 @@ profiles_app = typer.Typer(help="List and show resolved profiles.", no_args_is_h
 @rules_app.command("check")
 def rules_check(
     profile: Annotated[str | None, typer.Option(help="Check only this profile.")] = None,
+    as_json: JsonOption = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Validate every profile and rule file; exit 3 with one `path:line:col` line per problem."""
@@ -34,15 +37,23 @@ def rules_check(
 
     folder = ConfigDir.find(config_dir)
     names = check(folder, profile)
+    if as_json:
+        payload = {"ok": True, "config_dir": str(folder.root), "profiles": names}
+        typer.echo(json.dumps(payload, indent=2))
+        return
     typer.echo(f"ok: {len(names)} profile(s) checked in {folder.root}: {', '.join(names)}")
 
 
 @profiles_app.command("list")
-def profiles_list(config_dir: ConfigDirOption = None) -> None:
+def profiles_list(as_json: JsonOption = False, config_dir: ConfigDirOption = None) -> None:
     """List the profiles in the config folder."""
     from solbot.config.loader import ConfigDir
 
     folder = ConfigDir.find(config_dir)
+    if as_json:
+        payload = {"config_dir": str(folder.root), "profiles": folder.profile_names()}
+        typer.echo(json.dumps(payload, indent=2))
+        return
     for name in folder.profile_names():
         typer.echo(name)
 
@@ -50,7 +61,7 @@ def profiles_list(config_dir: ConfigDirOption = None) -> None:
 @profiles_app.command("show")
 def profiles_show(
     name: str,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Show a resolved profile (extends applied), each value with its origin; secrets redacted."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from solbot.cli.progress import progress_bar
 from solbot.core.times import parse_time_ns
 
 if TYPE_CHECKING:
@@ -53,15 +54,17 @@ def convert_command(
     from solbot.config.markets import select_market
 
     entry = select_market(inputs, market)
-    info = convert_files(
-        inputs,
-        out,
-        entry.spec,
-        start_ns=parse_time_ns(start, "--from") if start else None,
-        end_ns=parse_time_ns(end, "--to") if end else None,
-        bar_spread_bps=bar_spread_bps,
-        bar_ticks=bar_ticks,
-    )
+    with progress_bar("converting", "events", enabled=not as_json) as update:
+        info = convert_files(
+            inputs,
+            out,
+            entry.spec,
+            start_ns=parse_time_ns(start, "--from") if start else None,
+            end_ns=parse_time_ns(end, "--to") if end else None,
+            bar_spread_bps=bar_spread_bps,
+            bar_ticks=bar_ticks,
+            progress=update,
+        )
     if as_json:
         typer.echo(json.dumps(_as_json(info) | {"market": entry.key}, indent=2))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +130,7 @@ def import_json_command(
     market_id: Annotated[
         int | None, typer.Option("--market-id", help="Import only trades of this market id.")
     ] = None,
+    as_json: JsonOption = False,
     db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """Import our fills from a trades file; already stored trades are skipped (idempotent)."""
@@ -139,6 +141,10 @@ def import_json_command(
     summary = metrics.import_trades(
         db, file, account_index=account_index, venue=venue, market=market, market_id=market_id
     )
+    if as_json:
+        payload = dataclasses.asdict(summary) | {"path": str(summary.path), "db": str(db)}
+        typer.echo(json.dumps(payload, sort_keys=True))
+        return
     typer.echo(
         f"{summary.path}: {summary.trades} trades, {summary.ours} ours: "
         f"{summary.inserted} inserted, {summary.duplicates} already stored; skipped "

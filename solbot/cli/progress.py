@@ -22,7 +22,8 @@ from rich.text import Text
 Update = Callable[[int, int | None], None]
 
 
-def _noop(done: int, total: int | None) -> None:
+def no_bar(done: int, total: int | None) -> None:
+    """What `progress_bar` yields when nothing is drawn (stderr is not a terminal)."""
     return None
 
 
@@ -33,7 +34,7 @@ def progress_bar(label: str, unit: str, *, enabled: bool = True) -> Iterator[Upd
     `total` may be None (unknown: the bar pulses and no ETA is shown)."""
     console = Console(stderr=True)
     if not (enabled and console.is_terminal):
-        yield _noop
+        yield no_bar
         return
     with Progress(
         TextColumn(label),
