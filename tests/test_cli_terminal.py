@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import sys
@@ -64,3 +65,40 @@ def test_data_convert_on_a_terminal_draws_a_progress_bar(tmp_path: Path) -> None
     assert code == 0, output[-2000:]
     assert BAR in output and "100%" in output and "events" in output
     assert out.exists()
+
+
+def write_trades(path: Path, count: int) -> Path:
+    """A Lighter /api/v1/trades file with `count` trades in which account 4 is the buyer."""
+    trades = [
+        {"trade_id": index, "price": "150", "size": "0.1", "ask_account_id": 3,
+         "bid_account_id": 4, "is_maker_ask": True, "timestamp": 1_700_000_000_000 + index}
+        for index in range(1, count + 1)
+    ]  # fmt: skip
+    path.write_text(json.dumps(trades))
+    return path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_import_json_on_a_terminal_draws_a_progress_bar(tmp_path: Path) -> None:
+    trades = write_trades(tmp_path / "trades.json", 12_000)
+    argv = ["metrics", "import-json", str(trades), "--account-index", "4",
+            "--db", str(tmp_path / "ledger.db")]  # fmt: skip
+    code, output = run_in_terminal(argv, tmp_path)
+    assert code == 0, output[-2000:]
+    assert BAR in output and "fills" in output and "12000/12000" in output
+    assert "12000 inserted" in output
+
+
+def test_import_reports_progress_after_each_batch(tmp_path: Path) -> None:
+    from solbot.app.metrics import IMPORT_BATCH_FILLS, import_trades
+
+    count = 2 * IMPORT_BATCH_FILLS + 7
+    trades = write_trades(tmp_path / "trades.json", count)
+    calls: list[tuple[int, int | None]] = []
+    summary = import_trades(
+        tmp_path / "ledger.db", trades, account_index=4, progress=lambda *c: calls.append(c)
+    )
+    assert calls == [(IMPORT_BATCH_FILLS, count), (2 * IMPORT_BATCH_FILLS, count), (count, count)]
+    assert (summary.inserted, summary.duplicates) == (count, 0)
+    again = import_trades(tmp_path / "ledger.db", trades, account_index=4)
+    assert (again.inserted, again.duplicates) == (0, count)

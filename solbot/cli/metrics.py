@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from solbot.app.ledger_location import DB_ENV, DEFAULT_DB
+from solbot.cli.progress import progress_bar
 from solbot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -138,9 +139,16 @@ def import_json_command(
         raise UsageError("import-json needs --account-index (or SOLBOT_ACCOUNT_INDEX)")
     from solbot.app import metrics
 
-    summary = metrics.import_trades(
-        db, file, account_index=account_index, venue=venue, market=market, market_id=market_id
-    )
+    with progress_bar("importing", "fills", enabled=not as_json) as update:
+        summary = metrics.import_trades(
+            db,
+            file,
+            account_index=account_index,
+            venue=venue,
+            market=market,
+            market_id=market_id,
+            progress=update,
+        )
     if as_json:
         payload = dataclasses.asdict(summary) | {"path": str(summary.path), "db": str(db)}
         typer.echo(json.dumps(payload, sort_keys=True))
