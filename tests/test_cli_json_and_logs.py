@@ -103,7 +103,12 @@ def test_show_completion_prints_a_bash_script() -> None:
 
 @pytest.mark.parametrize(
     ("words", "expected"),
-    [("solbot sim", "simulate"), ("solbot simulate --prof", "--profile")],
+    [
+        ("solbot sim", "simulate"),
+        ("solbot simulate --prof", "--profile"),
+        ("solbot simulate --profile def", "defensive"),
+        ("solbot profiles show agg", "aggressive"),
+    ],
 )
 def test_bash_completion_completes_commands_and_options(words: str, expected: str) -> None:
     cword = str(len(words.split()) - 1)

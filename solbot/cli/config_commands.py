@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from solbot.cli.completion import complete_profile
 from solbot.errors import UsageError
 
 ConfigDirOption = Annotated[
@@ -60,7 +61,7 @@ def profiles_list(as_json: JsonOption = False, config_dir: ConfigDirOption = Non
 
 @profiles_app.command("show")
 def profiles_show(
-    name: str,
+    name: Annotated[str, typer.Argument(autocompletion=complete_profile)],
     as_json: JsonOption = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
@@ -101,8 +102,12 @@ def _origin(origins: dict[str, str], path: str) -> str:
 
 
 def diff_command(
-    old: Annotated[str, typer.Argument(help="Profile to compare from.")],
-    new: Annotated[str, typer.Argument(help="Profile to compare to.")],
+    old: Annotated[
+        str, typer.Argument(help="Profile to compare from.", autocompletion=complete_profile)
+    ],
+    new: Annotated[
+        str, typer.Argument(help="Profile to compare to.", autocompletion=complete_profile)
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list of differences.")
     ] = False,
@@ -142,7 +147,9 @@ def schema_command(
 
 
 def explain_command(
-    profile: Annotated[str, typer.Option("--profile", help="Profile to evaluate.")],
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile to evaluate.", autocompletion=complete_profile)
+    ],
     state: Annotated[Path, typer.Option("--state", help="JSON file with a 'signals' object.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     config_dir: ConfigDirOption = None,

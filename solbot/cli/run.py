@@ -10,11 +10,14 @@ from typing import Annotated, Any
 import typer
 
 from solbot.adapters.venues.lighter.endpoints import MAINNET_REST_URL, MAINNET_WS_URL
+from solbot.cli.completion import complete_profile
 from solbot.errors import UsageError
 
 
 def run_command(
-    profile: Annotated[str, typer.Option("--profile", help="Profile to trade.")] = "defensive",
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile to trade.", autocompletion=complete_profile)
+    ] = "defensive",
     live: Annotated[
         bool,
         typer.Option(

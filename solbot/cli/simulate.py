@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from solbot.cli.completion import complete_profile
 from solbot.cli.progress import progress_bar
 from solbot.core.times import parse_time_ns
 
@@ -48,7 +49,10 @@ MoreData = Annotated[
 
 def simulate_command(
     more_data: MoreData = None,
-    profile: Annotated[str, typer.Option("--profile", help="Profile to simulate.")] = "defensive",
+    profile: Annotated[
+        str,
+        typer.Option("--profile", help="Profile to simulate.", autocompletion=complete_profile),
+    ] = "defensive",
     data: DataFile = None,
     market: Annotated[
         str | None,
