@@ -115,3 +115,24 @@ def test_bash_completion_completes_commands_and_options(words: str, expected: st
     result = solbot([], _SOLBOT_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=cword)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout.split()
+
+
+def test_log_format_json_writes_logged_exceptions_with_their_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from solbot.cli.run import _configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        _configure_logging("json")
+        try:
+            {}["missing"]
+        except KeyError:
+            logging.getLogger("solbot.app.live").exception("event loop failed")
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    (line,) = capsys.readouterr().err.splitlines()[-1:]
+    record = json.loads(line)
+    assert (record["level"], record["message"]) == ("error", "event loop failed")
+    assert "KeyError: 'missing'" in record["exc_info"]
