@@ -102,3 +102,15 @@ def test_import_reports_progress_after_each_batch(tmp_path: Path) -> None:
     assert (summary.inserted, summary.duplicates) == (count, 0)
     again = import_trades(tmp_path / "ledger.db", trades, account_index=4)
     assert (again.inserted, again.duplicates) == (0, count)
+
+
+def test_record_progress_estimates_the_total_from_the_duration() -> None:
+    from solbot.cli.venue import _expected_events, _record_progress
+
+    assert _expected_events(1_000, elapsed_s=10.0, duration_s=60.0) == 6_000
+    assert _expected_events(1_000, elapsed_s=10.0, duration_s=None) is None
+    assert _expected_events(1_000, elapsed_s=70.0, duration_s=60.0) == 1_000  # never below done
+    calls: list[tuple[int, int | None]] = []
+    report = _record_progress(lambda done, total: calls.append((done, total)), None, quiet=False)
+    report({"book_events": 30, "trade_events": 12, "row_groups": 1})
+    assert calls == [(42, None)]

@@ -74,3 +74,25 @@ def test_the_wheel_holds_no_stray_files(wheel: zipfile.ZipFile) -> None:
 def test_the_wheel_declares_the_spdx_license(wheel: zipfile.ZipFile) -> None:
     metadata = wheel.read("solbot-0.1.0.dist-info/METADATA").decode()
     assert "License-Expression: MIT" in metadata
+
+
+def test_an_installed_package_reads_its_own_shipped_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from solbot.config import loader
+
+    packaged = tmp_path / "solbot" / "_shipped"
+    shutil.copytree(ROOT / "profiles", packaged / "profiles")
+    shutil.copytree(ROOT / "rules", packaged / "rules")
+    monkeypatch.setattr(loader, "PACKAGED_DIR", packaged)
+    monkeypatch.chdir(tmp_path)  # no profiles/ here
+    folder = loader.ConfigDir.find()
+    assert folder.root == packaged
+    assert loader.resolve_profile("defensive", folder).name == "defensive"
+
+
+def test_a_checkout_reads_the_repository_profiles() -> None:
+    from solbot.config import loader
+
+    assert not loader.PACKAGED_DIR.exists()  # the checkout has no solbot/_shipped
+    assert loader.shipped_config_dir() == ROOT
