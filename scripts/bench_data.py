@@ -3,11 +3,13 @@
 Prints events/s (best of three; the first, cold run too) of: the full reader (format detection,
 sha256, polars parse, validation, clock fix, merge, chunking), the same events re-read from
 solbot Parquet, and a floor measured in the same run: polars parsing the two CSV files with no
-validation or merge. Run: .venv/bin/python scripts/bench_data.py
+validation or merge. Without the shared data folder (a fresh clone) it reads the bundled sample
+pair instead. Run: .venv/bin/python scripts/bench_data.py
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from solbot.adapters.data import open_events, write_parquet
+from solbot.adapters.data import open_events, sample_paths, write_parquet
 from solbot.config.markets import select_market
 
 FLAT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "orderbook_trades" / "flat"
@@ -25,7 +27,8 @@ ROUNDS = 3
 def largest_pair() -> list[Path]:
     books = sorted(FLAT.glob("*_bookticker.csv.gz"))
     if not books:
-        raise SystemExit(f"no captures under {FLAT}")
+        print(f"no captures under {FLAT}: using the bundled sample", file=sys.stderr)
+        return sample_paths()
 
     def pair(book: Path) -> list[Path]:
         return [book, book.with_name(book.name.replace("_bookticker", "_trades"))]

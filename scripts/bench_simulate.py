@@ -2,8 +2,10 @@
 """Replay >= 1M events with the shipped `defensive` profile and compare with a floor loop.
 
 The data are the shared Binance L1 captures (bookticker + trades), concatenated as copies
-shifted in time so the stream is long enough. The floor loop reads the same chunks, converts
-them to Python lists and iterates every row doing nothing: the cost no replay can avoid.
+shifted in time so the stream is long enough; without the shared folder (a fresh clone), the
+bundled sample, which is the same ETHUSDT 2024-08-08 capture. The floor loop reads the same
+chunks, converts them to Python lists and iterates every row doing nothing: the cost no replay
+can avoid.
 Usage: .venv/bin/python scripts/bench_simulate.py [--events 1000000] [--shared ../shared/data]
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solbot.adapters.data import EventChunk, open_events
+from solbot.adapters.data import EventChunk, open_events, sample_paths
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
 from solbot.app.driver import Driver, replay
 from solbot.app.session import Session
@@ -77,8 +79,8 @@ def main() -> int:
     pair = PAIRS[0]
     paths = [folder / f"{pair}_bookticker.csv.gz", folder / f"{pair}_trades.csv.gz"]
     if not all(path.exists() for path in paths):
-        print(f"shared data not found under {folder}", file=sys.stderr)
-        return 2
+        paths = sample_paths()
+        print(f"shared data not found under {folder}: using the bundled sample", file=sys.stderr)
     source_market = resolve_market("binance-usdm:ETHUSDT").spec
     events = open_events(paths, source_market)
     chunk = EventChunk.concat(list(events.chunks()))

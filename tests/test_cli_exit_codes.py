@@ -140,6 +140,29 @@ def test_2_command_line_parse_errors(argv: list[str], capsys: pytest.CaptureFixt
     assert err.strip()
 
 
+def test_2_unknown_queue_model_names_the_choices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--queue-model", "foo", "--out", str(tmp_path / "out"), "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    assert "--queue-model" in err and "risk_averse" in err and "probabilistic" in err
+
+
+@pytest.mark.parametrize("spelling", ["--data", "positional"])
+def test_2_missing_data_file_names_the_file(
+    spelling: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "binance_usdm_SOLUSDT_bookticker.csv.gz"
+    given = ["--data", str(missing)] if spelling == "--data" else [str(missing)]
+    code, out, err = run(["simulate", *given, "--out", str(tmp_path / "out"), "--json"], capsys)
+    assert code == 2
+    assert out == ""
+    assert missing.name in err and "does not exist" in err
+    assert "which market" not in err
+
+
 # ----- 3: invalid profile / rules / data file ----------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -158,6 +159,18 @@ async def test_cli_records_and_prints_the_summary(
     # An existing file is not replaced without --overwrite.
     assert await asyncio.to_thread(run_cli, argv) == 2
     assert await asyncio.wait_for(asyncio.to_thread(run_cli, [*argv, "--overwrite"]), 15) == 0
+
+
+async def test_cli_json_prints_the_summary_as_one_object(
+    venue: FakeLighterVenue, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lighter_SOL_json.parquet"
+    argv = ["record", "--out", str(out), "--duration", "1s", "--json",
+            "--rest-url", venue.base_url, "--ws-url", venue.ws_url]  # fmt: skip
+    assert await asyncio.wait_for(asyncio.to_thread(run_cli, argv), 15) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["out"] == str(out) and summary["stop_reason"] == "duration"
+    assert summary["book_events"] == read_metadata(out)["recording"]["book_events"]
 
 
 def test_unreachable_venue_exits_1_and_leaves_no_file(

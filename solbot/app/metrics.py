@@ -7,6 +7,7 @@ so a report on yesterday's database reads the same today.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ import polars as pl
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trade_import import read_lighter_trades
+from solbot.app.ledger_location import DB_ENV
+from solbot.app.ledger_location import DEFAULT_DB as DEFAULT_DB  # re-exported
 from solbot.app.metrics_compute import (
     BUCKET_COLUMNS,
     MARK_TOLERANCE_NS,
@@ -28,9 +31,8 @@ from solbot.app.metrics_compute import (
 from solbot.core.times import parse_time_ns
 from solbot.errors import RuntimeFailure, UsageError
 
-DEFAULT_DB = "solbot.db"
-DB_ENV = "SOLBOT_DB"
 DUMP_RECENT_HOURS = 6
+IMPORT_BATCH_FILLS = 5_000
 MAX_BUCKETS = 2_000_000
 _INT_COLUMNS = {"bucket_start_ms", "window_seconds", "fills", "maker_fills", "taker_fills"}
 _TEXT_COLUMNS = {"market", "mark_source"}
@@ -215,14 +217,24 @@ def import_trades(
     venue: str = "lighter",
     market: str = "SOL",
     market_id: int | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportSummary:
-    """Import our fills from a Lighter /api/v1/trades JSON file; idempotent."""
+    """Import our fills from a Lighter /api/v1/trades JSON file; idempotent.
+
+    Fills are stored in batches of IMPORT_BATCH_FILLS (`progress(stored, ours)` after each):
+    an interrupted import keeps whole batches, and running it again adds the rest."""
     file = Path(file)
     parsed = read_lighter_trades(
         file, account_index=account_index, venue=venue, market=market, market_id=market_id
     )
+    fills = parsed.fills
+    inserted = duplicates = 0
     with Ledger(db) as ledger:
-        inserted, duplicates = ledger.record_fills(parsed.fills)
+        for start in range(0, len(fills), IMPORT_BATCH_FILLS):
+            added, repeated = ledger.record_fills(fills[start : start + IMPORT_BATCH_FILLS])
+            inserted, duplicates = inserted + added, duplicates + repeated
+            if progress is not None:
+                progress(start + added + repeated, len(fills))
     return ImportSummary(
         path=file,
         trades=parsed.total,

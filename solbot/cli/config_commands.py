@@ -7,13 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel
 
-from solbot.app.explain import explain, render
-from solbot.config.check import check, init_config
-from solbot.config.diff import diff_profiles, render_text
-from solbot.config.loader import ConfigDir, resolve_profile
-from solbot.config.schema import Profile, RulesetFile
+from solbot.cli.completion import complete_profile
 from solbot.errors import UsageError
 
 ConfigDirOption = Annotated[
@@ -25,6 +20,8 @@ ConfigDirOption = Annotated[
     ),
 ]
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
 rules_app = typer.Typer(help="Check rule files and profiles.", no_args_is_help=True)
 profiles_app = typer.Typer(help="List and show resolved profiles.", no_args_is_help=True)
 
@@ -32,29 +29,45 @@ profiles_app = typer.Typer(help="List and show resolved profiles.", no_args_is_h
 @rules_app.command("check")
 def rules_check(
     profile: Annotated[str | None, typer.Option(help="Check only this profile.")] = None,
+    as_json: JsonOption = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Validate every profile and rule file; exit 3 with one `path:line:col` line per problem."""
+    from solbot.config.check import check
+    from solbot.config.loader import ConfigDir
+
     folder = ConfigDir.find(config_dir)
     names = check(folder, profile)
+    if as_json:
+        payload = {"ok": True, "config_dir": str(folder.root), "profiles": names}
+        typer.echo(json.dumps(payload, indent=2))
+        return
     typer.echo(f"ok: {len(names)} profile(s) checked in {folder.root}: {', '.join(names)}")
 
 
 @profiles_app.command("list")
-def profiles_list(config_dir: ConfigDirOption = None) -> None:
+def profiles_list(as_json: JsonOption = False, config_dir: ConfigDirOption = None) -> None:
     """List the profiles in the config folder."""
+    from solbot.config.loader import ConfigDir
+
     folder = ConfigDir.find(config_dir)
+    if as_json:
+        payload = {"config_dir": str(folder.root), "profiles": folder.profile_names()}
+        typer.echo(json.dumps(payload, indent=2))
+        return
     for name in folder.profile_names():
         typer.echo(name)
 
 
 @profiles_app.command("show")
 def profiles_show(
-    name: str,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    name: Annotated[str, typer.Argument(autocompletion=complete_profile)],
+    as_json: JsonOption = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Show a resolved profile (extends applied), each value with its origin; secrets redacted."""
+    from solbot.config.loader import ConfigDir, resolve_profile
+
     resolved = resolve_profile(name, ConfigDir.find(config_dir))
     payload = {
         "profile": resolved.data,
@@ -89,8 +102,12 @@ def _origin(origins: dict[str, str], path: str) -> str:
 
 
 def diff_command(
-    old: Annotated[str, typer.Argument(help="Profile to compare from.")],
-    new: Annotated[str, typer.Argument(help="Profile to compare to.")],
+    old: Annotated[
+        str, typer.Argument(help="Profile to compare from.", autocompletion=complete_profile)
+    ],
+    new: Annotated[
+        str, typer.Argument(help="Profile to compare to.", autocompletion=complete_profile)
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list of differences.")
     ] = False,
@@ -100,6 +117,9 @@ def diff_command(
     config_dir: ConfigDirOption = None,
 ) -> int:
     """Every resolved difference between two profiles, with file:line on both sides."""
+    from solbot.config.diff import diff_profiles, render_text
+    from solbot.config.loader import ConfigDir, resolve_profile
+
     folder = ConfigDir.find(config_dir)
     differences = diff_profiles(resolve_profile(old, folder), resolve_profile(new, folder))
     if as_json:
@@ -115,6 +135,10 @@ def schema_command(
     kind: Annotated[str, typer.Argument(help="profile or ruleset")] = "profile",
 ) -> None:
     """Print the JSON Schema of profile or rule files (for editor validation)."""
+    from pydantic import BaseModel
+
+    from solbot.config.schema import Profile, RulesetFile
+
     models: dict[str, type[BaseModel]] = {"profile": Profile, "ruleset": RulesetFile}
     if kind not in models:
         raise UsageError(f"schema kind must be profile or ruleset, found {kind!r}")
@@ -123,12 +147,16 @@ def schema_command(
 
 
 def explain_command(
-    profile: Annotated[str, typer.Option("--profile", help="Profile to evaluate.")],
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile to evaluate.", autocompletion=complete_profile)
+    ],
     state: Annotated[Path, typer.Option("--state", help="JSON file with a 'signals' object.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
     """Evaluate the rules on a signal state: which fire and why, the decision and the quotes."""
+    from solbot.app.explain import explain, render
+
     report = explain(profile, state, config_dir)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
@@ -141,6 +169,8 @@ def init_command(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the shipped profiles and rules into DIRECTORY for editing."""
+    from solbot.config.check import init_config
+
     written = init_config(directory, force)
     typer.echo(
         f"wrote {len(written)} files under {directory}; use --config-dir {directory} "

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from solbot.adapters.data import (
-    DataFileInfo,
-    convert_files,
-    describe_files,
-    format_time_ns,
-)
-from solbot.config.markets import resolve_market, select_market
+from solbot.cli.progress import progress_bar
 from solbot.core.times import parse_time_ns
+
+if TYPE_CHECKING:
+    from solbot.adapters.data import DataFileInfo
 
 data_app = typer.Typer(
     help="Market data files: inspect them, convert them to solbot Parquet.", no_args_is_help=True
@@ -53,16 +50,21 @@ def convert_command(
     as_json: JsonOption = False,
 ) -> None:
     """Merge INPUTS into one time-ordered event stream and write it as solbot Parquet."""
+    from solbot.adapters.data import convert_files
+    from solbot.config.markets import select_market
+
     entry = select_market(inputs, market)
-    info = convert_files(
-        inputs,
-        out,
-        entry.spec,
-        start_ns=parse_time_ns(start, "--from") if start else None,
-        end_ns=parse_time_ns(end, "--to") if end else None,
-        bar_spread_bps=bar_spread_bps,
-        bar_ticks=bar_ticks,
-    )
+    with progress_bar("converting", "events", enabled=not as_json) as update:
+        info = convert_files(
+            inputs,
+            out,
+            entry.spec,
+            start_ns=parse_time_ns(start, "--from") if start else None,
+            end_ns=parse_time_ns(end, "--to") if end else None,
+            bar_spread_bps=bar_spread_bps,
+            bar_ticks=bar_ticks,
+            progress=update,
+        )
     if as_json:
         typer.echo(json.dumps(_as_json(info) | {"market": entry.key}, indent=2))
         return
@@ -80,6 +82,9 @@ def info_command(
     as_json: JsonOption = False,
 ) -> None:
     """Format, rows, time span, clock shift and sha256 of each file."""
+    from solbot.adapters.data import describe_files
+    from solbot.config.markets import resolve_market
+
     spec = resolve_market(market).spec if market else None
     infos = describe_files(inputs, spec)
     if as_json:
@@ -90,6 +95,8 @@ def info_command(
 
 
 def _as_json(info: DataFileInfo) -> dict[str, object]:
+    from solbot.adapters.data import format_time_ns
+
     return info.to_dict() | {
         "first_utc": format_time_ns(info.first_ts_ns),
         "last_utc": format_time_ns(info.last_ts_ns),
@@ -97,6 +104,8 @@ def _as_json(info: DataFileInfo) -> dict[str, object]:
 
 
 def _render(info: DataFileInfo, *, with_path: bool) -> None:
+    from solbot.adapters.data import format_time_ns
+
     if with_path:
         typer.echo(info.path)
     seconds = (info.last_ts_ns - info.first_ts_ns) / 1e9

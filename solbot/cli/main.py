@@ -28,7 +28,7 @@ app = typer.Typer(
     name="solbot",
     help="Rule-driven market maker for SOL-PERP on Lighter; policy lives in YAML profiles/rules.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -71,7 +71,7 @@ def run(argv: list[str] | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code instead of exiting (used by tests and `run`)."""
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=argv, prog_name="solbot", standalone_mode=False)
     except SolbotError as error:
         _print_error(error)
         return error.exit_code

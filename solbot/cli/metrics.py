@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from solbot.app import metrics
-from solbot.app.metrics_compute import WindowReport
+from solbot.app.ledger_location import DB_ENV, DEFAULT_DB
+from solbot.cli.progress import progress_bar
 from solbot.errors import UsageError
+
+if TYPE_CHECKING:
+    from solbot.app.metrics_compute import WindowReport
 
 metrics_app = typer.Typer(
     name="metrics",
     help=(
         "PnL from the ledger (FIFO realized, cash flow, fees, funding, unrealized, markouts). "
-        f"The ledger is ./{metrics.DEFAULT_DB} unless --db or the {metrics.DB_ENV} environment "
+        f"The ledger is ./{DEFAULT_DB} unless --db or the {DB_ENV} environment "
         "variable names another file."
     ),
     no_args_is_help=True,
@@ -29,8 +31,8 @@ DbOption = Annotated[
     Path,
     typer.Option(
         "--db",
-        envvar=metrics.DB_ENV,
-        help=f"Ledger file; default ./{metrics.DEFAULT_DB}, or ${metrics.DB_ENV} when set.",
+        envvar=DB_ENV,
+        help=f"Ledger file; default ./{DEFAULT_DB}, or ${DB_ENV} when set.",
     ),
 ]
 MarketOption = Annotated[
@@ -55,13 +57,15 @@ def window_command(
     ] = None,
     market: MarketOption = None,
     as_json: JsonOption = False,
-    db: DbOption = Path(metrics.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """PnL over a window that ends at the newest data (not now); no length means all time.
 
     realized = FIFO realized of the window's fills, gross of fees (lots opened earlier count);
     net = realized - fees + funding; total = net + change in unrealized over the window.
     """
+    from solbot.app import metrics
+
     report = metrics.window_report(
         db, hours=hours, seconds=seconds, since=since, until=until, market=market
     )
@@ -75,9 +79,11 @@ def window_command(
 def dump_command(
     market: MarketOption = None,
     as_json: JsonOption = False,
-    db: DbOption = Path(metrics.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """All-time totals and the last 6 hours, both ending at the newest data."""
+    from solbot.app import metrics
+
     reports = metrics.dump_report(db, market=market)
     if as_json:
         typer.echo(json.dumps({name: r.to_json() for name, r in reports.items()}, indent=2))
@@ -93,9 +99,11 @@ def export_command(
         Path | None, typer.Option("--out", help="Output file; CSV goes to stdout without it.")
     ] = None,
     market: MarketOption = None,
-    db: DbOption = Path(metrics.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """PnL per bucket floor(ts/W)*W, each row valued with its own bucket's lots and mark."""
+    from solbot.app import metrics
+
     result = metrics.export_buckets(
         db, window_s=window, market=market, file_format=file_format, out=out
     )
@@ -123,14 +131,28 @@ def import_json_command(
     market_id: Annotated[
         int | None, typer.Option("--market-id", help="Import only trades of this market id.")
     ] = None,
-    db: DbOption = Path(metrics.DEFAULT_DB),
+    as_json: JsonOption = False,
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """Import our fills from a trades file; already stored trades are skipped (idempotent)."""
     if account_index is None:
         raise UsageError("import-json needs --account-index (or SOLBOT_ACCOUNT_INDEX)")
-    summary = metrics.import_trades(
-        db, file, account_index=account_index, venue=venue, market=market, market_id=market_id
-    )
+    from solbot.app import metrics
+
+    with progress_bar("importing", "fills", enabled=not as_json) as update:
+        summary = metrics.import_trades(
+            db,
+            file,
+            account_index=account_index,
+            venue=venue,
+            market=market,
+            market_id=market_id,
+            progress=update,
+        )
+    if as_json:
+        payload = dataclasses.asdict(summary) | {"path": str(summary.path), "db": str(db)}
+        typer.echo(json.dumps(payload, sort_keys=True))
+        return
     typer.echo(
         f"{summary.path}: {summary.trades} trades, {summary.ours} ours: "
         f"{summary.inserted} inserted, {summary.duplicates} already stored; skipped "
@@ -144,9 +166,11 @@ def reset_command(
     confirm: Annotated[bool, typer.Option("--confirm", help="Really archive and start over.")] = (
         False
     ),
-    db: DbOption = Path(metrics.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """Archive the ledger to <db>.<UTC time>.bak and start an empty one (stop the bot first)."""
+    from solbot.app import metrics
+
     archive = metrics.reset_ledger(db, confirm=confirm)
     typer.echo(f"archived {db} to {archive}; {db} is now empty")
 
@@ -180,6 +204,9 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
 
 
 def _print_reports(reports: dict[str, WindowReport]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(show_header=True, header_style="bold")
     table.add_column("")
     names = list(reports)

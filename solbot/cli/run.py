@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -10,13 +9,15 @@ from typing import Annotated, Any
 
 import typer
 
-from solbot.adapters.venues.lighter.settings import MAINNET_REST_URL, MAINNET_WS_URL
-from solbot.config.schema import parse_duration
+from solbot.adapters.venues.lighter.endpoints import MAINNET_REST_URL, MAINNET_WS_URL
+from solbot.cli.completion import complete_profile
 from solbot.errors import UsageError
 
 
 def run_command(
-    profile: Annotated[str, typer.Option("--profile", help="Profile to trade.")] = "defensive",
+    profile: Annotated[
+        str, typer.Option("--profile", help="Profile to trade.", autocompletion=complete_profile)
+    ] = "defensive",
     live: Annotated[
         bool,
         typer.Option(
@@ -55,6 +56,8 @@ def run_command(
     ] = None,
 ) -> None:
     """Run the engine on live market data; Ctrl-C cancels all orders, flushes, exits 0."""
+    import asyncio
+
     from solbot.app.live import LiveRunner, RunRequest, json_status_printer
 
     if log_format not in ("text", "json"):
@@ -92,13 +95,17 @@ def run_command(
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
+    from solbot.config.schema import parse_duration
+
     try:
         return float(parse_duration(text))
     except ValueError as error:
         raise UsageError(f"--duration: {error}") from None
 
 
-class _JsonFormatter(logging.Formatter):
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; a logged exception keeps its traceback (`exc_info`)."""
+
     def format(self, record: logging.LogRecord) -> str:
         import json
 
@@ -108,13 +115,17 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if record.exc_info:
+            payload["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            payload["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(payload)
 
 
 def _configure_logging(log_format: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

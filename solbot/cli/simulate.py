@@ -4,26 +4,56 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from solbot.app.simulate import SimulationRequest, run_simulation
+from solbot.cli.completion import complete_profile
+from solbot.cli.progress import progress_bar
 from solbot.core.times import parse_time_ns
 
 
+class QueueModel(StrEnum):
+    """Where our resting order sits in the queue (docs/simulated_exchange.md)."""
+
+    risk_averse = "risk_averse"
+    probabilistic = "probabilistic"
+
+
+DataFile = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data",
+        help="Data files: `--data A B`, `--data A --data B` or plain arguments "
+        "(e.g. bookticker + trades). Default: bundled sample.",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        show_default=False,
+    ),
+]
+MoreData = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="More data files (what follows `--data A` lands here).",
+        metavar="DATA",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        show_default=False,
+    ),
+]
+
+
 def simulate_command(
-    profile: Annotated[str, typer.Option("--profile", help="Profile to simulate.")] = "defensive",
-    data: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--data", help="Data file (repeat for bookticker + trades). Default: bundled sample."
-        ),
-    ] = None,
+    more_data: MoreData = None,
+    profile: Annotated[
+        str,
+        typer.Option("--profile", help="Profile to simulate.", autocompletion=complete_profile),
+    ] = "defensive",
+    data: DataFile = None,
     market: Annotated[
         str | None,
         typer.Option(
@@ -58,7 +88,9 @@ def simulate_command(
     seed: Annotated[
         int, typer.Option(help="Seed of the probabilistic parts of the fill model.")
     ] = 0,
-    queue_model: Annotated[str, typer.Option(help="risk_averse or probabilistic.")] = "risk_averse",
+    queue_model: Annotated[
+        QueueModel, typer.Option(help="Queue position model of the fill model.")
+    ] = QueueModel.risk_averse,
     tier: Annotated[
         str | None, typer.Option(help="Account tier (fees, latency, tx budget).")
     ] = None,
@@ -79,7 +111,10 @@ def simulate_command(
     ] = None,
 ) -> None:
     """Replay ticks through the engine of `run` and a realistic fill model; print a summary."""
-    paths = tuple(data) if data else tuple(_sample())
+    from solbot.app.simulate import SimulationRequest, run_simulation
+
+    files = [*(data or ()), *(more_data or ())]
+    paths = tuple(files) if files else tuple(_sample())
     request = SimulationRequest(
         profile=profile,
         data=paths,
@@ -92,26 +127,12 @@ def simulate_command(
         out_dir=out,
         db=db,
         seed=seed,
-        queue_model=queue_model,
+        queue_model=queue_model.value,
         tier=tier,
         funding=funding,
     )
-    console = Console(stderr=True)
-    if console.is_terminal and not as_json:
-        with Progress(
-            TextColumn("replaying"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} events"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("replay", total=None)
-            result = run_simulation(
-                request, lambda done, total: bar.update(task, completed=done, total=total)
-            )
-    else:
-        result = run_simulation(request)
+    with progress_bar("replaying", "events", enabled=not as_json) as update:
+        result = run_simulation(request, update)
     summary = result.summary
     if report:
         from solbot.app.report import write_report
@@ -130,8 +151,13 @@ def _sample() -> list[Path]:
 
 
 def _render(summary: dict[str, Any]) -> None:
-    console = Console(file=sys.stdout, width=100)
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout)  # the terminal's width (COLUMNS, or 80 when piped)
     table = Table(title=f"simulate {summary['profile']} on {summary['market']}", show_header=False)
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")
     rows = [
         (
             "events",
@@ -163,12 +189,13 @@ def _render(summary: dict[str, Any]) -> None:
             ", ".join(f"{k} {v:.0f} s" for k, v in summary["regime_s"].items())
             + f" ({summary['regime_switches']} switches)",
         ),
-        ("trace sha256", summary["trace_sha256"]),
-        ("ledger", summary["db"]),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    # Outside the table and never wrapped by rich: a hash or path must survive copy and paste.
+    console.print(f"trace sha256 {summary['trace_sha256']}", soft_wrap=True, highlight=False)
+    console.print(f"ledger {summary['db']}", soft_wrap=True, highlight=False)
     active = {k: v for k, v in summary["rules"].items() if v["activations"]}
     if active:
         rules = Table(title="rule activations", show_header=True)
@@ -179,7 +206,7 @@ def _render(summary: dict[str, Any]) -> None:
             rules.add_row(rule_id, str(info["activations"]), f"{info['active_s']:.1f}")
         console.print(rules)
     for note in summary.get("notes", []):
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", soft_wrap=True, highlight=False)
 
 
 def _markouts(markouts: dict[str, float | None]) -> str:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from solbot.adapters.venues.fake_lighter import (
-    MARKETS,
-    FakeLighterVenue,
-    FakeVenueConfig,
-    FaultError,
-    faults_from_assignments,
-    run_fake_venue,
-)
-from solbot.adapters.venues.lighter.settings import MAINNET_REST_URL, MAINNET_WS_URL
-from solbot.config.schema import parse_duration
+from solbot.adapters.venues.lighter.endpoints import MAINNET_REST_URL, MAINNET_WS_URL
+from solbot.cli.progress import Update, no_bar, progress_bar
 from solbot.errors import UsageError
+
+if TYPE_CHECKING:
+    from solbot.adapters.venues.fake_lighter import FakeLighterVenue
 
 FAKE_VENUE_HELP = "\n\n".join(
     [
@@ -111,6 +108,14 @@ def fake_venue_command(
     ] = None,
 ) -> None:
     """Serve a fake Lighter exchange on 127.0.0.1 (REST + WebSocket) with fault knobs."""
+    from solbot.adapters.venues.fake_lighter import (
+        MARKETS,
+        FakeVenueConfig,
+        FaultError,
+        faults_from_assignments,
+        run_fake_venue,
+    )
+
     spec = MARKETS.get(market.upper())
     if spec is None:
         raise UsageError(f"--market: the fake venue serves {', '.join(MARKETS)}, not {market!r}")
@@ -188,6 +193,9 @@ def record_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace --out if it exists.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object.")
+    ] = False,
 ) -> None:
     """Record public book tops and trades to Parquet until --duration or Ctrl-C."""
     from solbot.app.record import RecordRequest, run_record
@@ -203,7 +211,11 @@ def record_command(
         overwrite=overwrite,
     )
     typer.echo(f"recording {market} from {ws_url} (Ctrl-C stops)", err=True)
-    summary = run_record(request, _record_progress)
+    with progress_bar("recording", "events", enabled=not as_json) as update:
+        summary = run_record(request, _record_progress(update, request.duration_s, as_json))
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), sort_keys=True))
+        return
     seconds = (summary.ended_ns - summary.started_ns) / 1e9
     typer.echo(
         f"{summary.out}: {summary.book_events} book tops, {summary.trade_events} trades of "
@@ -213,10 +225,30 @@ def record_command(
     typer.echo(f"replay: {summary.simulate_command}")
 
 
-def _record_progress(counts: dict[str, Any]) -> None:
-    typer.echo(
-        f"  {counts['book_events']} book tops, {counts['trade_events']} trades written", err=True
-    )
+def _record_progress(
+    update: Update, duration_s: float | None, quiet: bool
+) -> Callable[[dict[str, Any]], None]:
+    """A bar on a terminal (ETA from --duration), else one line per row group written."""
+    started = time.monotonic()
+
+    def report(counts: dict[str, Any]) -> None:
+        events = int(counts["book_events"]) + int(counts["trade_events"])
+        if update is not no_bar:
+            update(events, _expected_events(events, time.monotonic() - started, duration_s))
+        elif not quiet:
+            typer.echo(
+                f"  {counts['book_events']} book tops, {counts['trade_events']} trades written",
+                err=True,
+            )
+
+    return report
+
+
+def _expected_events(events: int, elapsed_s: float, duration_s: float | None) -> int | None:
+    """Events by the end of --duration at the rate so far (None without a duration)."""
+    if duration_s is None or elapsed_s <= 0:
+        return None
+    return max(events, round(events * duration_s / elapsed_s))
 
 
 def fetch_trades_command(
@@ -278,6 +310,8 @@ def fetch_trades_command(
 def _seconds(text: str | None, option: str) -> float | None:
     if text is None:
         return None
+    from solbot.config.schema import parse_duration
+
     try:
         return float(parse_duration(text))
     except ValueError as error:

@@ -24,7 +24,8 @@ from solbot.config.yamlio import LoadedYaml, PathKey, dotted, load_yaml
 from solbot.errors import ConfigError, Problem, SchemaVersionError
 
 MAX_EXTENDS_DEPTH = 8
-SHIPPED_DIR = Path(__file__).resolve().parent.parent.parent
+SHIPPED_DIR = Path(__file__).resolve().parent.parent.parent  # the checkout: profiles/, rules/
+PACKAGED_DIR = Path(__file__).resolve().parent.parent / "_shipped"  # a wheel install (setup.py)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class ConfigDir:
 
 
 def shipped_config_dir() -> Path:
-    """The profiles and rules that ship with solbot."""
+    """The profiles and rules that ship with solbot: the wheel's copy, else the checkout's."""
+    if (PACKAGED_DIR / "profiles").is_dir():
+        return PACKAGED_DIR
     return SHIPPED_DIR
 
 

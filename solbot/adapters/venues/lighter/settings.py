@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from solbot.adapters.venues.lighter.endpoints import (
+    MAINNET_CHAIN_ID,
+    MAINNET_REST_URL,
+    MAINNET_WS_URL,
+    TESTNET_CHAIN_ID,
+)
 from solbot.adapters.venues.lighter.ws import WsSettings
 from solbot.errors import ConfigError
 
-MAINNET_REST_URL = "https://mainnet.zklighter.elliot.ai"
-MAINNET_WS_URL = "wss://mainnet.zklighter.elliot.ai/stream"
-MAINNET_CHAIN_ID = 304
-TESTNET_CHAIN_ID = 300
+__all__ = [
+    "AUTH_TOKEN_MAX_S",
+    "DEAD_MAN_MAX_S",
+    "DEAD_MAN_MIN_S",
+    "MAINNET_CHAIN_ID",
+    "MAINNET_REST_URL",
+    "MAINNET_WS_URL",
+    "TESTNET_CHAIN_ID",
+    "LighterSettings",
+]
 DEAD_MAN_MIN_S = 5 * 60  # lighter-go: a scheduled cancel-all must be 5 min .. 15 days ahead
 DEAD_MAN_MAX_S = 15 * 24 * 3600
 AUTH_TOKEN_MAX_S = 8 * 3600

@@ -1,0 +1,4 @@
+"""Where the ledger is when no --db is given (no imports: the CLI reads it for its help)."""
+
+DEFAULT_DB = "solbot.db"
+DB_ENV = "SOLBOT_DB"
