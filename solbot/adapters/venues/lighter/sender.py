@@ -367,15 +367,15 @@ class TxSender:
             if isinstance(command, PlaceOrder):
                 self._report(command.client_id, OrderStatus.REJECTED, 0, reason)
             elif isinstance(command, ModifyOrder):
-                order = self.orders.get(command.client_id)
-                if order is not None:  # still at its old terms
-                    self._report(command.client_id, order.status, order.remaining, reason)
+                self._report_refused(command.client_id, reason)  # still at its old terms
             elif isinstance(command, CancelOrder) and exc.code in ORDER_INACTIVE_CODES:
                 self._report(command.client_id, OrderStatus.CANCELED, 0, "inactive")
             elif pending.attempts + 1 < self.max_attempts and not isinstance(exc, SigningError):
                 self._requeue([pending], count_attempt=True)
             else:
                 log.error("lighter: giving up on %s after %s", command, reason)
+                if isinstance(command, CancelOrder):
+                    self._report_refused(command.client_id, reason)
 
     def _requeue(self, items: list[Pending], *, count_attempt: bool) -> None:
         kept: list[Pending] = []
@@ -390,10 +390,10 @@ class TxSender:
             log.error("lighter: %s", self.last_error)
             if isinstance(command, PlaceOrder):
                 self._report(command.client_id, OrderStatus.REJECTED, 0, "send_failed")
-            elif isinstance(command, ModifyOrder) and (order := self.orders.get(command.client_id)):
-                self._report(command.client_id, order.status, order.remaining, "send_failed")
-            # A cancel given up on is covered by the dead-man switch (it stops being refreshed
-            # only when unhealthy) and by the caller's next cancel.
+            elif isinstance(command, ModifyOrder | CancelOrder):
+                # The order stands at its last known terms; the caller decides again (a cancel
+                # given up on is also covered by the dead-man switch while one is armed).
+                self._report_refused(command.client_id, "send_failed")
         self.queue.push_front(kept)
         self._wake.set()
 
@@ -408,9 +408,15 @@ class TxSender:
                 status = OrderStatus.CANCELED if canceled else OrderStatus.REJECTED
                 self._report(command.client_id, status, 0, drop.reason)
             else:
-                order = self.orders.get(command.client_id)
-                if order is not None:
-                    self._report(command.client_id, order.status, order.remaining, drop.reason)
+                self._report_refused(command.client_id, drop.reason)
+
+    def _report_refused(self, client_id: int, reason: str) -> None:
+        """A modify or cancel that did not reach the venue: the order keeps its known terms."""
+        order = self.orders.get(client_id)
+        if order is not None:
+            self._report(
+                client_id, order.status, order.remaining, reason, price=order.price, refused=True
+            )
 
     def _report(
         self,
@@ -419,9 +425,12 @@ class TxSender:
         remaining: int,
         reason: str,
         ts_ns: int | None = None,
+        *,
+        price: int | None = None,
+        refused: bool = False,
     ) -> None:
         ts = self._wall_ns() if ts_ns is None else ts_ns
-        update = OrderUpdate(ts, client_id, status, remaining, reason)
+        update = OrderUpdate(ts, client_id, status, remaining, reason, price, refused)
         self.orders.on_update(update)
         self.emit(update)
 
