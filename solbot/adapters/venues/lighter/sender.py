@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from solbot.adapters.venues.lighter.budget import (
+    AbortScheduledCancelAll,
     CommandQueue,
     Dropped,
     Pending,
@@ -35,6 +36,7 @@ from solbot.adapters.venues.lighter.nonce import NonceManager
 from solbot.adapters.venues.lighter.orders import OrderTable
 from solbot.adapters.venues.lighter.rest import LighterRest
 from solbot.adapters.venues.lighter.signer import (
+    CANCEL_ALL_ABORT,
     CANCEL_ALL_IMMEDIATE,
     CANCEL_ALL_SCHEDULED,
     DEFAULT_ORDER_EXPIRY,
@@ -132,6 +134,11 @@ class TxSender:
     def schedule_cancel_all(self, time_ms: int) -> None:
         """Queue the dead-man switch: everything is cancelled at `time_ms` unless refreshed."""
         self._push(ScheduleCancelAll(time_ms), Priority.CANCEL_ALL, self._monotonic())
+        self._wake.set()
+
+    def abort_scheduled_cancel_all(self) -> None:
+        """Queue the removal of the dead-man switch's schedule (clean stop)."""
+        self._push(AbortScheduledCancelAll(), Priority.CANCEL_ALL, self._monotonic())
         self._wake.set()
 
     def _push(self, command: QueuedCommand, priority: Priority, now_s: float) -> None:
@@ -276,8 +283,13 @@ class TxSender:
         if isinstance(command, CancelOrder):
             index = self.orders.index_for(command.client_id)
             return self.signer.sign_cancel(market, index, nonce)
-        if isinstance(command, CancelAll):
-            return self.signer.sign_cancel_all(CANCEL_ALL_IMMEDIATE, 0, nonce)
+        if isinstance(
+            command, CancelAll
+        ):  # our market only: other strategies may share the account
+            return self.signer.sign_cancel_all(CANCEL_ALL_IMMEDIATE, 0, nonce, market)
+        # The venue runs scheduled cancel-alls (and their abort) for the whole account only.
+        if isinstance(command, AbortScheduledCancelAll):
+            return self.signer.sign_cancel_all(CANCEL_ALL_ABORT, 0, nonce)
         return self.signer.sign_cancel_all(CANCEL_ALL_SCHEDULED, command.time_ms, nonce)
 
     def _order_request(self, command: PlaceOrder) -> CreateOrderRequest:

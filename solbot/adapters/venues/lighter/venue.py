@@ -74,6 +74,7 @@ class LighterVenue:
         self.bad_frames = 0
         self.last_error = ""
         self.failed_task = ""
+        self.dead_man_armed = False  # a schedule was queued: abort it on a clean stop
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -162,23 +163,34 @@ class LighterVenue:
         return channels
 
     async def cancel_all_and_close(self) -> None:
-        """Cancel every order now (even past the budget), then stop and close connections.
+        """Cancel our market's orders now (even past the budget), then stop and close.
 
         The stream keeps running until the venue has reported every order of ours final (or
         `SHUTDOWN_DRAIN_S` passed): a fill that happened before the cancel-all still arrives.
+        When all of ours are gone, the dead-man schedule is aborted: it is account-wide at the
+        venue and would otherwise fire minutes later on whatever rests then (other strategies'
+        orders, or ours from a restart). While orders of ours may still rest, it stays armed.
         """
         try:
             if self.sender is not None:
                 self.sender.submit([CancelAll("shutdown")], self._wall_ns())
                 await self._stop_tasks(keep_stream=True)
-                for _ in range(SHUTDOWN_ATTEMPTS):  # bounded: never hammer a refusing venue
-                    if not len(self.sender.queue) or not await self.sender.flush(force=True):
-                        break
+                await self._flush_forced()
                 await self._drain_stream()
+                if self.dead_man_armed and not len(self.sender.queue) and not len(self.orders):
+                    self.sender.abort_scheduled_cancel_all()
+                    await self._flush_forced()
+                    self.dead_man_armed = bool(len(self.sender.queue))
         finally:
             await self._stop_tasks()
             await self.rest.aclose()
             self._events.put_nowait(None)
+
+    async def _flush_forced(self) -> None:
+        assert self.sender is not None
+        for _ in range(SHUTDOWN_ATTEMPTS):  # bounded: never hammer a refusing venue
+            if not len(self.sender.queue) or not await self.sender.flush(force=True):
+                break
 
     async def _drain_stream(self) -> None:
         deadline = self._monotonic() + SHUTDOWN_DRAIN_S
@@ -319,6 +331,7 @@ class LighterVenue:
         while True:
             if self._healthy() and (due or self._monotonic() - armed_s >= refresh_s):
                 self.sender.schedule_cancel_all(self._wall_ns() // 1_000_000 + delay_ms)
+                self.dead_man_armed = True
                 armed_s = self._monotonic()
             self._rearm.clear()
             try:
