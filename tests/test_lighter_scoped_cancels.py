@@ -24,7 +24,9 @@ from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import SigningError, UnsignedTestSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
 from solbot.adapters.venues.lighter.ws import WsSettings
+from solbot.app.credentials import dead_man_switch_from_environment
 from solbot.core.model import MarketSpec, OrderStatus, OrderUpdate, PlaceOrder, Side
+from solbot.errors import ConfigError, UsageError
 
 pytestmark = pytest.mark.integration
 ACCOUNT = 11  # fakevenue_support's account
@@ -65,7 +67,9 @@ def other_market_statuses(fake: FakeLighterVenue) -> list[str]:
     return [order["status"] for order in fake.state()["other_market_orders"]]
 
 
-async def start_venue(fake: FakeLighterVenue, events: list[Any]) -> LighterVenue:
+async def start_venue(
+    fake: FakeLighterVenue, events: list[Any], dead_man_switch: str = "schedule"
+) -> LighterVenue:
     settings = LighterSettings(
         account_index=ACCOUNT,
         api_key_index=OUR_KEY,
@@ -73,6 +77,7 @@ async def start_venue(fake: FakeLighterVenue, events: list[Any]) -> LighterVenue
         ws_url=fake.ws_url,
         market_id=SOL_MARKET.market_id,
         ws=WsSettings(ping_interval_s=0.5, silence_timeout_s=3, backoff_initial_s=0.02),
+        dead_man_switch=dead_man_switch,
     )
     venue = LighterVenue(settings, UnsignedTestSigner(fake.base_url, ACCOUNT, OUR_KEY))
     await venue.start()
@@ -144,6 +149,34 @@ async def test_a_stop_the_venue_refuses_keeps_the_dead_man_schedule(
     assert venue.dead_man_armed
 
 
+async def test_order_expiry_as_dead_man_switch_retires_only_our_orders(
+    clock_and_fake: tuple[Clock, FakeLighterVenue],
+) -> None:
+    clock, fake = clock_and_fake
+    await other_strategy_order(fake, 0, MarketIndex=ETH.market_id, Price=300_000, BaseAmount=100)
+    events: list[Any] = []
+    venue = await start_venue(fake, events, dead_man_switch="order_expiry")
+    try:
+        sent_ms = clock() // 1_000_000
+        venue.submit([PlaceOrder(101, Side.BID, 149_000, 80)], 0)
+        await wait_for(lambda: fake.state()["active_orders"] == 1)
+        (ours,) = fake.state()["orders"]
+        assert 0 <= ours["order_expiry"] - (sent_ms + 360_000) < 5_000  # dead_man_delay_s
+        assert fake.state()["scheduled_cancel_all_ms"] is None  # nothing account-wide
+        clock.offset_ns = 7 * MINUTE_NS  # solbot silent for 7 minutes, as if it had died
+        await wait_for(lambda: fake.state()["active_orders"] == 0)
+        assert [o["status"] for o in fake.state()["orders"]] == ["canceled-expired"]
+        assert other_market_statuses(fake) == ["open"]
+        await wait_for(
+            lambda: any(
+                isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED for e in events
+            )
+        )  # and solbot hears of it, so its order manager places the quote again
+    finally:
+        await venue.cancel_all_and_close()
+    assert fake.state()["txs"]["rejected"] == []
+
+
 def test_a_scoped_cancel_all_names_our_market_and_only_an_immediate_one_can() -> None:
     signer = UnsignedTestSigner("http://127.0.0.1:1", ACCOUNT, OUR_KEY)
     scoped = json.loads(signer.sign_cancel_all(0, 0, 1, SOL_MARKET.market_id).tx_info)
@@ -151,3 +184,18 @@ def test_a_scoped_cancel_all_names_our_market_and_only_an_immediate_one_can() ->
     assert json.loads(signer.sign_cancel_all(2, 0, 2).tx_info)["L2TxAttributes"] is None
     with pytest.raises(SigningError):  # as the native signer: no scheduled one per market
         signer.sign_cancel_all(1, 10**13, 3, SOL_MARKET.market_id)
+
+
+def test_an_unknown_dead_man_switch_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="dead_man_switch 'sometimes'"):
+        LighterSettings(account_index=ACCOUNT, api_key_index=OUR_KEY, dead_man_switch="sometimes")
+
+
+def test_the_dead_man_switch_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOLBOT_DEAD_MAN_SWITCH", raising=False)
+    assert dead_man_switch_from_environment() == "schedule"
+    monkeypatch.setenv("SOLBOT_DEAD_MAN_SWITCH", "order_expiry")
+    assert dead_man_switch_from_environment() == "order_expiry"
+    monkeypatch.setenv("SOLBOT_DEAD_MAN_SWITCH", "never")
+    with pytest.raises(UsageError, match="SOLBOT_DEAD_MAN_SWITCH='never'"):
+        dead_man_switch_from_environment()

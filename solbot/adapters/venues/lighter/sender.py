@@ -83,6 +83,7 @@ class TxSender:
         quote_max_age_s: float = 2.0,
         batch_max: int = 50,
         max_attempts: int = 3,
+        resting_order_lifetime_ms: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -95,6 +96,7 @@ class TxSender:
         self.queue = CommandQueue(quote_max_age_s)
         self.batch_max = batch_max
         self.max_attempts = max_attempts
+        self.resting_order_lifetime_ms = resting_order_lifetime_ms  # None: the SDK's 28 days
         self._monotonic = monotonic
         self._wall_ns = wall_ns
         self._wake = asyncio.Event()
@@ -297,7 +299,11 @@ class TxSender:
             tif, expiry = TIF_IMMEDIATE_OR_CANCEL, IOC_ORDER_EXPIRY
         else:
             tif = TIF_POST_ONLY if command.post_only else TIF_GOOD_TILL_TIME
-            expiry = DEFAULT_ORDER_EXPIRY
+            lifetime_ms = self.resting_order_lifetime_ms
+            if lifetime_ms is None:
+                expiry = DEFAULT_ORDER_EXPIRY
+            else:  # the order dies by itself unless solbot, alive, places it again
+                expiry = self._wall_ns() // 1_000_000 + lifetime_ms
         return CreateOrderRequest(
             market_index=self.spec.market_id,
             client_order_index=command.client_id,

@@ -101,6 +101,7 @@ class LighterVenue:
             self._emit,
             quote_max_age_s=settings.quote_max_age_s,
             batch_max=settings.batch_max,
+            resting_order_lifetime_ms=self._resting_order_lifetime_ms(),
             monotonic=self._monotonic,
             wall_ns=self._wall_ns,
         )
@@ -118,11 +119,17 @@ class LighterVenue:
         self._tasks = [
             asyncio.create_task(self.ws.run(), name="lighter-ws"),
             asyncio.create_task(self.sender.run(), name="lighter-sender"),
-            asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"),
         ]
+        if settings.dead_man_switch == "schedule":
+            self._tasks.append(asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"))
         for task in self._tasks:
             task.add_done_callback(self._on_task_done)
         self.started = True
+
+    def _resting_order_lifetime_ms(self) -> int | None:
+        if self.settings.dead_man_switch != "order_expiry":
+            return None
+        return int(self.settings.dead_man_delay_s * 1000)
 
     async def _reconcile(self, known: set[int], now_ns: int) -> None:
         """Position and resting orders BEFORE quoting; cancel orders we do not know."""
