@@ -29,6 +29,7 @@ from fakevenue_support import (
 
 from solbot.adapters.venues.fake_lighter import FakeLighterVenue, FakeVenueConfig
 from solbot.adapters.venues.fake_lighter.feed import RecordedFeed
+from solbot.core.model import MarketSpec
 
 pytestmark = pytest.mark.integration
 
@@ -457,3 +458,42 @@ async def _wait(predicate: Any, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def test_other_markets_of_the_account_and_the_scope_of_cancel_all() -> None:
+    eth = MarketSpec("ETH", "lighter", 0, 2, 4, 0.005, 10.0)
+    async with (
+        FakeLighterVenue(config(other_markets=(eth,)), events=static_book()) as fake,
+        httpx.AsyncClient(base_url=fake.base_url) as client,
+    ):
+        eth_order = {"MarketIndex": 0, "Price": 300_000, "BaseAmount": 100}
+        assert (
+            await send_tx(client, 14, create_info(0, ClientOrderIndex=7, **eth_order))
+        ).is_success
+        assert (await send_tx(client, 14, create_info(1, ClientOrderIndex=8))).is_success
+        sol_only = cancel_all_info(2, 0) | {"L2TxAttributes": {"5": 2}}
+        assert (await send_tx(client, 16, sol_only)).is_success
+        state = fake.state()
+        assert state["active_orders"] == 0
+        assert [o["status"] for o in state["other_market_orders"]] == ["open"]
+        headers = {"authorization": auth_token()}
+        params = {"account_index": str(ACCOUNT), "market_id": "0"}
+        listed = await client.get("/api/v1/accountActiveOrders", params=params, headers=headers)
+        assert [o["client_order_index"] for o in listed.json()["orders"]] == [7]
+        scheduled = cancel_all_info(3, 1, now_ms() + 60_000) | {"L2TxAttributes": {"5": 0}}
+        assert (await send_tx(client, 16, scheduled)).json()["code"] == 21713
+        assert (await send_tx(client, 16, cancel_all_info(3, 0))).is_success  # every market
+        assert [o["status"] for o in fake.state()["other_market_orders"]] == ["canceled"]
+
+
+async def test_the_scheduled_cancel_all_covers_every_market_of_the_account() -> None:
+    eth = MarketSpec("ETH", "lighter", 0, 2, 4, 0.005, 10.0)
+    async with (
+        FakeLighterVenue(config(other_markets=(eth,)), events=static_book()) as fake,
+        httpx.AsyncClient(base_url=fake.base_url) as client,
+    ):
+        eth_order = create_info(0, MarketIndex=0, Price=300_000, BaseAmount=100)
+        assert (await send_tx(client, 14, eth_order)).is_success
+        assert (await send_tx(client, 16, cancel_all_info(1, 1, now_ms() + 200))).is_success
+        await _wait(lambda: fake.state()["cancel_all_fired_ms"], 3)
+        assert [o["status"] for o in fake.state()["other_market_orders"]] == ["canceled"]

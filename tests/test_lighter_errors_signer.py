@@ -153,6 +153,13 @@ async def test_lighter_sdk_signs_offline() -> None:
         assert set(unsigned) == set(body)  # the test signer writes the same fields
         assert signer.sign_cancel(2, 17, 6).tx_type == 15
         assert signer.sign_cancel_all(0, 0, 7).tx_type == 16
+        scoped = json.loads(signer.sign_cancel_all(0, 0, 7, 2).tx_info)  # SOL only
+        test_scoped = UnsignedTestSigner("http://127.0.0.1:9", 411813, 4).sign_cancel_all(
+            0, 0, 7, 2
+        )
+        assert scoped["L2TxAttributes"] == json.loads(test_scoped.tx_info)["L2TxAttributes"]
+        with pytest.raises(SigningError):  # the venue schedules cancel-alls account-wide only
+            signer.sign_cancel_all(1, int(time.time() * 1000) + 600_000, 7, 2)
         assert signer.sign_modify(2, 17, 80, 150_100, 8).tx_type == 17
         token = signer.create_auth_token(600)
         expiry, account, key, _signature = token.split(":")

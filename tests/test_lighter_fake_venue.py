@@ -109,7 +109,9 @@ async def test_quote_modify_cancel_and_close(fake: FakeLighterVenue) -> None:
     state = await fake_state(fake)
     assert state["active_orders"] == 0 and state["anomalies"] == []
     assert state["txs"]["rejected"] == []  # every tx we sent passed the fake's checks
-    assert state["scheduled_cancel_all_ms"]  # the dead-man switch was armed
+    # the dead-man switch was armed, and the clean stop aborted it (it is account-wide)
+    assert session.venue.counters()["tx_sent"] >= 5 and not session.venue.dead_man_armed
+    assert state["scheduled_cancel_all_ms"] is None and state["cancel_all_fired_ms"] == []
 
 
 async def test_faults_drop_gap_and_nonce_are_recovered(fake: FakeLighterVenue) -> None:

@@ -113,7 +113,9 @@ async def test_start_subscribe_build_book_place_and_cancel(mini: MiniLighter) ->
         assert health["connected"] and health["tx_sent"] >= 2 and health["feed_age_s"] < 5
     finally:
         await run.close()
-    assert mini.tx_log[-1]["tx_type"] == 16 and mini.tx_log[-1]["TimeInForce"] == 0
+    # at close: a cancel-all of SOL only (market 2), then the abort of the account-wide schedule
+    close = [(tx["tx_type"], tx["TimeInForce"], tx["L2TxAttributes"]) for tx in mini.tx_log[-2:]]
+    assert close == [(16, 0, {"5": 2}), (16, 2, None)]
 
 
 async def test_reconnect_after_drop_resubscribes_with_fresh_auth(mini: MiniLighter) -> None:

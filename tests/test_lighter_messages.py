@@ -202,15 +202,18 @@ def test_unknown_order_status_is_an_error() -> None:
         map_order_status("exploded")
 
 
-def test_orders_become_updates_with_remaining_lots() -> None:
+def test_orders_become_updates_with_remaining_lots_and_the_venue_price() -> None:
     frame = account_frame(
-        orders=[order(77, "open", remaining="0.030"), order(78, "canceled-post-only")]
+        orders=[
+            order(77, "open", remaining="0.030", price="149.864"),
+            order(78, "canceled-post-only"),
+        ]
     )
     result = parser().parse(frame, NOW)
     updates = of_type(result.events, OrderUpdate)
     assert updates == [
-        OrderUpdate(NOW, 77, OrderStatus.OPEN, 30, ""),
-        OrderUpdate(NOW, 78, OrderStatus.CANCELED, 70, "post-only"),
+        OrderUpdate(NOW, 77, OrderStatus.OPEN, 30, "", price=149_864),
+        OrderUpdate(NOW, 78, OrderStatus.CANCELED, 70, "post-only", price=150_000),
     ]
     assert [o.order_index for o in result.orders] == [281474976710656] * 2
 

@@ -29,6 +29,7 @@ from solbot.core.model import (
     PlaceOrder,
     Side,
 )
+from solbot.core.orders import Desired, OrderManager, OrderSettings
 
 
 class Clock:
@@ -95,6 +96,9 @@ def make_sender(limit: int = 60) -> tuple[TxSender, ScriptedRest, list[Any], Clo
         wall_ns=lambda: 7,
     )
     return sender, rest, events, clock
+
+
+NS = 1_000_000_000
 
 
 def quote(client_id: int, side: Side = Side.BID, price: int = 150_000) -> PlaceOrder:
@@ -253,3 +257,28 @@ async def test_repeated_transport_failures_give_up_after_max_attempts() -> None:
     assert len(rest.requests) == 4 and len(sender.queue) == 0
     assert "gave up after 3 attempts" in sender.last_error
     assert updates(events) == [(6, OrderStatus.PENDING, "send_failed")]  # still at old terms
+
+
+async def test_a_modify_the_send_budget_drops_is_sent_again_by_the_next_plan() -> None:
+    """Seen live: meant 149.790, the modify was dropped, the quote rested at 149.864 and filled."""
+    sender, _rest, events, clock = make_sender(limit=4)
+    manager = OrderManager(OrderSettings(0.1, 0, 60, 0), 1000, SOL.size_decimals)
+    bid = {"bid": Desired(Side.BID, 149_864, 70, OrderTag.QUOTE)}
+    (place,) = manager.plan(0, bid, 149_900.0)
+    sender.submit([place], 0)
+    assert await sender.flush()
+    ack = OrderUpdate(0, place.client_id, OrderStatus.OPEN, 70, price=149_864)
+    sender.orders.on_update(ack)  # the venue's stream reaches the adapter and the manager
+    manager.on_update(ack)
+    sender.submit([quote(900, Side.ASK, 150_500)], 0)
+    assert await sender.flush()  # the budget is now down to its quote reserve
+    meant = {"bid": Desired(Side.BID, 149_790, 70, OrderTag.QUOTE)}
+    modify = manager.plan(NS, meant, 149_900.0)
+    assert modify == [ModifyOrder(place.client_id, 149_790, 70)]
+    sender.submit(modify, NS)
+    assert not await sender.flush()  # dropped: it would be stale before the budget returns
+    for event in events:
+        manager.on_update(event)
+    assert manager.orders[place.client_id].price == 149_864  # what the venue still holds
+    clock.now += 61
+    assert manager.plan(62 * NS, meant, 149_900.0) == modify

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from solbot.adapters.venues.lighter.settings import DEAD_MAN_SWITCHES
 from solbot.adapters.venues.lighter.signer import LighterSdkSigner, Signer, UnsignedTestSigner
 from solbot.errors import UsageError
 
 CREDENTIAL_VARIABLES = ("LIGHTER_ACCOUNT_INDEX", "LIGHTER_API_KEY_INDEX", "LIGHTER_API_PRIVATE_KEY")
 TEST_SIGNER_VARIABLE = "SOLBOT_TEST_SIGNER"  # "unsigned": loopback fake venues only
+# A property of the account, like the credentials: "order_expiry" when other strategies share it
+DEAD_MAN_SWITCH_VARIABLE = "SOLBOT_DEAD_MAN_SWITCH"
 
 
 @dataclass
@@ -58,3 +61,13 @@ def signer_from_environment(rest_url: str, credentials: Credentials, chain_id: i
         credentials.private_key,
         chain_id,
     )
+
+
+def dead_man_switch_from_environment() -> str:
+    """`SOLBOT_DEAD_MAN_SWITCH`: "schedule" (default, account-wide) or "order_expiry"."""
+    value = os.environ.get(DEAD_MAN_SWITCH_VARIABLE) or "schedule"
+    if value not in DEAD_MAN_SWITCHES:
+        raise UsageError(
+            f"{DEAD_MAN_SWITCH_VARIABLE}={value!r}: expected one of {', '.join(DEAD_MAN_SWITCHES)}"
+        )
+    return value

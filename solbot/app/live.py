@@ -25,7 +25,12 @@ from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import LighterSdkSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
-from solbot.app.credentials import Credentials, chain_id_for, signer_from_environment
+from solbot.app.credentials import (
+    Credentials,
+    chain_id_for,
+    dead_man_switch_from_environment,
+    signer_from_environment,
+)
 from solbot.app.driver import Driver, SystemClock, run_clock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
@@ -129,6 +134,7 @@ class LiveRunner:
             ws_url=self.request.ws_url,
             chain_id=chain_id,
             market_id=entry.spec.market_id,
+            dead_man_switch=dead_man_switch_from_environment(),
         )
         signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):

@@ -177,13 +177,20 @@ Command = PlaceOrder | ModifyOrder | CancelOrder | CancelAll
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
-    """The venue's word on one of our orders."""
+    """The venue's word on one of our orders.
+
+    `price` is the order's price at the venue as this update states it (None: the update does
+    not say). `refused` marks the report of a command about this order that the venue refused
+    or that was dropped before it was sent: the order stays at the stated terms.
+    """
 
     ts_ns: int
     client_id: int
     status: OrderStatus
     remaining: int
     reason: str = ""
+    price: int | None = None
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +276,12 @@ class FeedStatus:
 
 @dataclass(slots=True)
 class OpenOrder:
-    """Our view of a live order, kept by the order manager."""
+    """Our view of a live order, kept by the order manager.
+
+    `price`, `size` and `remaining` are the venue's terms as last confirmed (for an order not
+    yet acknowledged, the terms it was placed with). A modify in flight is kept apart in
+    `requested` (price, size) until the venue confirms or refuses it.
+    """
 
     client_id: int
     side: Side
@@ -283,3 +295,5 @@ class OpenOrder:
     post_only: bool = True
     pending_cancel: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    requested: tuple[int, int] | None = None
+    requested_ns: int = 0

@@ -42,10 +42,18 @@ class OrderSettings:
     min_requote_interval_ns: int
     tx_per_minute: int
     tx_reserve: int
+    # A modify or cancel with no word from the venue after this long is taken as lost: the
+    # order is believed at its confirmed terms again and the next plan may send it again.
+    confirm_timeout_ns: int = 15 * NS
 
 
 class OrderManager:
-    """Tracks our orders by slot and decides place / modify / cancel, budget first."""
+    """Tracks our orders by slot and decides place / modify / cancel, budget first.
+
+    Each order carries the venue's confirmed terms and, apart from them, the modify in flight:
+    a modify the budget drops, the venue refuses or that times out leaves the confirmed terms,
+    so the next plan sends it again; a late confirmation applies the venue's terms.
+    """
 
     def __init__(self, settings: OrderSettings, client_id_base: int, size_decimals: int) -> None:
         self.settings = settings
@@ -58,11 +66,10 @@ class OrderManager:
         self._next_id = client_id_base % CLIENT_ID_LIMIT or 1
         self.dropped = 0
         self.sent_total = 0
+        self.timed_out = 0
         # when a change held back now (requote interval, tx budget) could go out: the replay
         # driver decides again then, as the live timer would
         self.retry_at_ns = NEVER
-        # price, size and remaining of orders with a modify in flight, restored if it is not sent
-        self._before_modify: dict[int, tuple[int, int, int]] = {}
 
     @staticmethod
     def client_id_base(first_event_ns: int) -> int:
@@ -111,15 +118,12 @@ class OrderManager:
     ) -> Command | None:
         current_id = self.slot_orders[slot]
         current = self.orders.get(current_id) if current_id is not None else None
-        if current is not None and (
-            current.pending_cancel or current.status is OrderStatus.PENDING
-        ):
+        if current is not None and self._awaiting(now_ns, current):
             return None  # wait for the venue's word before touching it again
         if want is None:
             if current is None:
                 return None
-            current.pending_cancel = True
-            return CancelOrder(current.client_id)
+            return self._cancel(now_ns, current)
         if current is None:
             return self._place(now_ns, slot, want)
         same_side = current.side is want.side
@@ -130,8 +134,7 @@ class OrderManager:
         ):
             return None
         if want.immediate_or_cancel or not same_side or current.tag is not want.tag:
-            current.pending_cancel = True
-            return CancelOrder(current.client_id)
+            return self._cancel(now_ns, current)
         if (
             slot != "hedge"
             and now_ns - self._last_change_ns[slot] < self.settings.min_requote_interval_ns
@@ -139,11 +142,31 @@ class OrderManager:
             retry = self._last_change_ns[slot] + self.settings.min_requote_interval_ns
             self.retry_at_ns = min(self.retry_at_ns, retry)
             return None
-        self._before_modify[current.client_id] = (current.price, current.size, current.remaining)
-        current.price, current.size, current.remaining = want.price, want.size, want.size
-        current.status = OrderStatus.PENDING
+        current.requested = (want.price, want.size)  # confirmed terms stay until the venue's word
+        current.requested_ns = now_ns
         self._last_change_ns[slot] = now_ns
         return ModifyOrder(current.client_id, want.price, want.size)
+
+    def _awaiting(self, now_ns: int, order: OpenOrder) -> bool:
+        """Whether a command about `order` still waits for the venue's word."""
+        if order.status is OrderStatus.PENDING:
+            return True  # a placement: the venue acknowledges or refuses it, always
+        if not order.pending_cancel and order.requested is None:
+            return False
+        if now_ns - order.requested_ns < self.settings.confirm_timeout_ns:
+            give_up = order.requested_ns + self.settings.confirm_timeout_ns
+            self.retry_at_ns = min(self.retry_at_ns, give_up)
+            return True
+        self.timed_out += 1  # no word in time: believe the confirmed terms and decide again
+        order.pending_cancel = False
+        order.requested = None
+        return False
+
+    @staticmethod
+    def _cancel(now_ns: int, order: OpenOrder) -> CancelOrder:
+        order.pending_cancel = True
+        order.requested_ns = now_ns
+        return CancelOrder(order.client_id)
 
     def _place(self, now_ns: int, slot: str, want: Desired) -> PlaceOrder:
         client_id = self._new_id()
@@ -209,11 +232,8 @@ class OrderManager:
                 order.pending_cancel = False
         elif isinstance(command, ModifyOrder):
             order = self.orders.get(command.client_id)
-            previous = self._before_modify.pop(command.client_id, None)
-            if order is not None and previous is not None:
-                # the venue still holds the order as it was before the modify we did not send
-                order.status = OrderStatus.OPEN
-                order.price, order.size, order.remaining = previous
+            if order is not None:  # the venue still holds the confirmed terms
+                order.requested = None
 
     def cancel_all(self, now_ns: int, reason: str) -> list[Command]:
         """One cancel-all for everything we have (used on halt, shutdown, kill)."""
@@ -221,12 +241,13 @@ class OrderManager:
             return []
         for order in self.orders.values():
             order.pending_cancel = True
+            order.requested_ns = now_ns
         self._sent.append(now_ns)
         self.sent_total += 1
         return [CancelAll(reason)]
 
     def on_update(self, update: OrderUpdate) -> None:
-        self._before_modify.pop(update.client_id, None)
+        """Apply the venue's word: its terms become the confirmed ones, whatever we asked."""
         order = self.orders.get(update.client_id)
         if order is None:
             return
@@ -235,6 +256,22 @@ class OrderManager:
             return
         order.status = update.status
         order.remaining = update.remaining
+        if update.price is not None:
+            order.price = update.price
+        if update.refused:  # the command was not applied: the stated terms stand
+            order.requested = None
+            order.pending_cancel = False
+            return
+        requested = order.requested
+        if requested is None:
+            return
+        price, size = requested
+        if update.price is None:
+            order.price = price  # a venue that states no terms acknowledges what was asked
+        elif update.price != price or update.remaining > size:
+            return  # a report of the terms before the modify: keep waiting for its outcome
+        order.size = size
+        order.requested = None
 
     def on_fill(self, fill: Fill) -> None:
         if fill.client_id is None:
@@ -247,7 +284,6 @@ class OrderManager:
             self._forget(fill.client_id)
 
     def _forget(self, client_id: int) -> None:
-        self._before_modify.pop(client_id, None)
         self.orders.pop(client_id, None)
         slot = self._slot_of.pop(client_id, None)
         if slot is not None and self.slot_orders.get(slot) == client_id:

@@ -216,7 +216,15 @@ class SimulatedExchange:
             targets = [order] if order is not None else []
         for order in targets:
             self._sink.on_order_update(
-                OrderUpdate(now_ns, order.client_id, order.status, order.remaining, reason)
+                OrderUpdate(
+                    now_ns,
+                    order.client_id,
+                    order.status,
+                    order.remaining,
+                    reason,
+                    price=order.price,
+                    refused=True,
+                )
             )
 
     def _schedule(
@@ -346,7 +354,7 @@ class SimulatedExchange:
             self._unknown_order_commands += 1
             return
         if order.status is not _OPEN:
-            self._report(order, report_ns, f"modify {NOT_AT_VENUE_REASON}")
+            self._report(order, report_ns, f"modify {NOT_AT_VENUE_REASON}", refused=True)
             return
         self._unrest(order)
         order.price = command.price
@@ -362,7 +370,7 @@ class SimulatedExchange:
             self._unknown_order_commands += 1
             return
         if order.status is not _OPEN:
-            self._report(order, report_ns, f"cancel {NOT_AT_VENUE_REASON}")
+            self._report(order, report_ns, f"cancel {NOT_AT_VENUE_REASON}", refused=True)
             return
         self._finish(order, OrderStatus.CANCELED, "", report_ns)
 
@@ -439,9 +447,19 @@ class SimulatedExchange:
             self._reason_counts[reason] = self._reason_counts.get(reason, 0) + 1
         self._report(order, report_ns, reason)
 
-    def _report(self, order: SimOrder, report_ns: int, reason: str) -> None:
+    def _report(
+        self, order: SimOrder, report_ns: int, reason: str, *, refused: bool = False
+    ) -> None:
         self._sink.on_order_update(
-            OrderUpdate(report_ns, order.client_id, order.status, order.remaining, reason)
+            OrderUpdate(
+                report_ns,
+                order.client_id,
+                order.status,
+                order.remaining,
+                reason,
+                price=order.price,
+                refused=refused,
+            )
         )
 
     def _requeue(

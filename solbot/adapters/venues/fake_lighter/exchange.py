@@ -16,8 +16,10 @@ from solbot.adapters.venues.fake_lighter.account import AccountLedger
 from solbot.adapters.venues.fake_lighter.depth import BookPublisher, DepthModel
 from solbot.adapters.venues.fake_lighter.feed import KIND_BOOK, MarketEvent, ReplaySchedule
 from solbot.adapters.venues.fake_lighter.market import PublicMarket
+from solbot.adapters.venues.fake_lighter.other_markets import OtherMarkets
 from solbot.adapters.venues.fake_lighter.settings import FakeVenueConfig, FaultSettings
 from solbot.adapters.venues.fake_lighter.txs import (
+    ALL_MARKETS,
     CANCEL_ALL_ABORT,
     CANCEL_ALL_IMMEDIATE,
     ORDER_TYPE_MARKET,
@@ -29,6 +31,7 @@ from solbot.adapters.venues.fake_lighter.validation import (
     Accepted,
     Action,
     CancelAction,
+    CancelAllAction,
     ModifyAction,
     PlaceAction,
     TxValidator,
@@ -105,8 +108,11 @@ class FakeExchange:
             funding_rate=config.funding_rate,
         )
         self.ledger = AccountLedger(self.market, config.account_index, self.public)
+        self.other = OtherMarkets(config.other_markets, config.account_index)
         self.nonces: dict[int, int] = {}
-        self.validator = TxValidator(config, self.market, self.ledger, self.nonces, self.faults)
+        self.validator = TxValidator(
+            config, self.market, self.ledger, self.nonces, self.faults, self.other
+        )
         self.schedule = ReplaySchedule(events, start_ns, config.speed)
         self.scheduled_cancel_ms: int | None = None
         self.cancel_all_fired_ms: list[int] = []
@@ -158,6 +164,7 @@ class FakeExchange:
             return
         self.scheduled_cancel_ms = None
         self.cancel_all_fired_ms.append(now_ns // MS_NS)
+        self.other.cancel_all(ALL_MARKETS)  # the schedule covers the whole account
         command = CancelAll("scheduled cancel-all (dead man's switch)")
         self.matcher.submit([command], self._sim_time(now_ns))
 
@@ -286,6 +293,9 @@ class FakeExchange:
         self.flush(now_ns)
 
     def _command_for(self, action: Action) -> Command | None:
+        if not isinstance(action, CancelAllAction) and action.other_market is not None:
+            self._other_market_action(action)
+            return None
         if isinstance(action, PlaceAction):
             order = action.order
             self.ledger.add(order)
@@ -305,10 +315,22 @@ class FakeExchange:
             self.ledger.orders[action.order_index].price = action.price
             return ModifyOrder(action.order_index, action.price, action.size)
         if action.time_in_force == CANCEL_ALL_IMMEDIATE:
-            return CancelAll("cancel-all tx")
+            self.other.cancel_all(action.market_index)
+            if action.market_index in (ALL_MARKETS, self.market.market_id):
+                return CancelAll("cancel-all tx")
+            return None
         abort = action.time_in_force == CANCEL_ALL_ABORT
         self.scheduled_cancel_ms = None if abort else action.time_ms
         return None
+
+    def _other_market_action(self, action: PlaceAction | CancelAction | ModifyAction) -> None:
+        if isinstance(action, PlaceAction):
+            assert action.other_market is not None
+            self.other.add(action.other_market, action.order)
+        elif isinstance(action, CancelAction):
+            self.other.cancel(action.order_index)
+        else:
+            self.other.modify(action.order_index, action.price, action.size)
 
     # --- test and operator view ------------------------------------------------------------
 
@@ -323,6 +345,7 @@ class FakeExchange:
             "account_index": self.config.account_index,
             "market": {"symbol": self.market.symbol, "market_id": self.market.market_id},
             "orders": [ledger.order_wire(order) for order in ledger.orders.values()],
+            "other_market_orders": self.other.all_wire(),
             "active_orders": ledger.active_count(),
             "fills": list(ledger.trades),
             "position": {

@@ -310,10 +310,13 @@ class RestApi:
         self._check_account(request)
         self._require_auth(request)
         exchange = self.exchange
-        orders = [
-            o.to_wire(exchange.market, exchange.config.account_index)
-            for o in exchange.ledger.active_orders()
-        ]
+        market_id = _int_param(request, "market_id", 255)
+        orders = exchange.other.active_wire(market_id)
+        if market_id in (255, exchange.market.market_id):
+            orders[:0] = [
+                o.to_wire(exchange.market, exchange.config.account_index)
+                for o in exchange.ledger.active_orders()
+            ]
         return ok({"orders": orders})
 
     async def inactive_orders(self, request: web.Request) -> web.Response:

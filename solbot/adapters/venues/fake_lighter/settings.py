@@ -253,6 +253,9 @@ class FakeVenueConfig:
     min_scheduled_cancel_ms: int = 300_000
     funding_rate: float = 0.0
     faults: FaultSettings = field(default_factory=FaultSettings)
+    # More markets of the same account: orders there rest without matching (no feed), so a
+    # test can check that cancels scoped to `market` leave another strategy's orders alone.
+    other_markets: tuple[MarketSpec, ...] = ()
 
     def __post_init__(self) -> None:
         _check_config(self)
@@ -298,6 +301,14 @@ def _check_config(config: FakeVenueConfig) -> None:
             problems.append(f"api_keys: key index must be 0..254, found {key_index}")
     if config.initial_nonce < 0 or config.min_scheduled_cancel_ms < 0:
         problems.append("initial_nonce and min_scheduled_cancel_ms must be >= 0")
+    other_ids = [market.market_id for market in config.other_markets]
+    if len(set(other_ids)) != len(other_ids) or config.market.market_id in other_ids:
+        problems.append(
+            f"other_markets: market ids must differ from each other and from "
+            f"{config.market.market_id}, found {other_ids}"
+        )
+    if any(not 0 <= market_id <= 254 for market_id in other_ids):
+        problems.append(f"other_markets: market ids must be 0..254, found {other_ids}")
     if config.synthetic and config.data_paths:
         problems.append("data_paths: a synthetic feed takes no data files")
     if problems:

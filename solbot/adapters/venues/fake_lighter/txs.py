@@ -24,6 +24,8 @@ TIF_POST_ONLY = 2
 CANCEL_ALL_IMMEDIATE = 0
 CANCEL_ALL_SCHEDULED = 1
 CANCEL_ALL_ABORT = 2
+ALL_MARKETS = 255  # cancel-all of every market of the account (the SDK default)
+CANCEL_ALL_MARKET_ATTRIBUTE = "5"  # L2TxAttributes key of a cancel-all's market (native signer)
 
 MAX_CLIENT_ORDER_INDEX = 2**48 - 1
 MIN_ORDER_INDEX = 2**48  # Index values at or above this are venue order indices, below are COIs
@@ -80,6 +82,7 @@ class CancelAllTx:
     header: TxHeader
     time_in_force: int
     time_ms: int
+    market_index: int = ALL_MARKETS  # from L2TxAttributes; only an immediate one may name one
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +203,15 @@ def _parse_cancel(header: TxHeader, info: dict[str, Any]) -> CancelOrderTx:
 
 
 def _parse_cancel_all(header: TxHeader, info: dict[str, Any]) -> CancelAllTx:
-    tx = CancelAllTx(header, _field(info, "TimeInForce"), _field(info, "Time", 0))
+    attributes = info.get("L2TxAttributes") or {}
+    if not isinstance(attributes, dict):
+        raise TxRejected(21501, f"invalid tx info: L2TxAttributes {attributes!r}")
+    market = _field(attributes, CANCEL_ALL_MARKET_ATTRIBUTE, ALL_MARKETS)
+    tx = CancelAllTx(header, _field(info, "TimeInForce"), _field(info, "Time", 0), market)
     if tx.time_in_force not in (CANCEL_ALL_IMMEDIATE, CANCEL_ALL_SCHEDULED, CANCEL_ALL_ABORT):
         raise TxRejected(21713, f"invalid cancel all time in force {tx.time_in_force}")
+    if market != ALL_MARKETS and tx.time_in_force != CANCEL_ALL_IMMEDIATE:
+        raise TxRejected(21713, "cancel all for a market index can't be scheduled or aborted")
     if tx.time_in_force == CANCEL_ALL_SCHEDULED and tx.time_ms < 1:
         raise TxRejected(21714, "scheduled cancel-all needs Time (ms) > 0")
     if tx.time_in_force != CANCEL_ALL_SCHEDULED and tx.time_ms != 0:

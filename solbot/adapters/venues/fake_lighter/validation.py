@@ -9,8 +9,10 @@ from typing import Any
 
 from solbot.adapters.venues.fake_lighter import wire
 from solbot.adapters.venues.fake_lighter.account import AccountLedger, FakeOrder, OrderIds
+from solbot.adapters.venues.fake_lighter.other_markets import OtherMarkets
 from solbot.adapters.venues.fake_lighter.settings import FakeVenueConfig, FaultSettings
 from solbot.adapters.venues.fake_lighter.txs import (
+    ALL_MARKETS,
     CANCEL_ALL_ABORT,
     CANCEL_ALL_IMMEDIATE,
     MIN_ORDER_INDEX,
@@ -50,11 +52,13 @@ class BatchContext:
 @dataclass(frozen=True, slots=True)
 class PlaceAction:
     order: FakeOrder
+    other_market: int | None = None  # None: the traded market
 
 
 @dataclass(frozen=True, slots=True)
 class CancelAction:
     order_index: int
+    other_market: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +66,14 @@ class ModifyAction:
     order_index: int
     price: int
     size: int
+    other_market: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CancelAllAction:
     time_in_force: int
     time_ms: int
+    market_index: int = ALL_MARKETS
 
 
 Action = PlaceAction | CancelAction | ModifyAction | CancelAllAction
@@ -93,12 +99,14 @@ class TxValidator:
         ledger: AccountLedger,
         nonces: dict[int, int],
         faults: FaultSettings,
+        other: OtherMarkets | None = None,
     ) -> None:
         self.config = config
         self.market = market
         self.ledger = ledger
         self.nonces = nonces
         self.faults = faults
+        self.other = other or OtherMarkets((), config.account_index)
         self.order_ids = OrderIds()
 
     def next_nonce(self, api_key_index: int) -> int:
@@ -165,6 +173,10 @@ class TxValidator:
         expired_at = tx.header.expired_at_ms
         if expired_at and expired_at < now_ms:
             raise TxRejected(21000, f"invalid expired time: ExpiredAt {expired_at} < now {now_ms}")
+        if isinstance(tx, CancelAllTx):
+            return self._cancel_all(tx, now_ms, context)
+        if tx.market_index in self.other.markets:
+            return self._other_market(tx, now_ns)
         if isinstance(tx, CreateOrderTx):
             return self._create(tx, now_ns, context)
         if isinstance(tx, CancelOrderTx):
@@ -172,13 +184,34 @@ class TxValidator:
             order = self._resolve(tx.index, context)
             context.canceled.add(order.order_index)
             return CancelAction(order.order_index)
-        if isinstance(tx, ModifyOrderTx):
-            self._check_market(tx.market_index)
-            order = self._resolve(tx.index, context)
-            size = tx.base_amount or order.remaining  # BaseAmount 0 keeps the size
-            self._check_amounts(tx.price, size)
-            return ModifyAction(order.order_index, tx.price, size)
-        return self._cancel_all(tx, now_ms, context)
+        self._check_market(tx.market_index)
+        order = self._resolve(tx.index, context)
+        size = tx.base_amount or order.remaining  # BaseAmount 0 keeps the size
+        self._check_amounts(tx.price, size)
+        return ModifyAction(order.order_index, tx.price, size)
+
+    def _other_market(
+        self, tx: CreateOrderTx | CancelOrderTx | ModifyOrderTx, now_ns: int
+    ) -> Action:
+        """Orders on the account's other markets: they rest, nothing matches them."""
+        market_id = tx.market_index
+        market = self.other.markets[market_id]
+        if isinstance(tx, CreateOrderTx):
+            self._check_amounts(tx.price, tx.base_amount, market)
+            if tx.client_order_index and self.other.find(market_id, tx.client_order_index):
+                raise TxRejected(
+                    21728, f"client order index already exists: {tx.client_order_index}"
+                )
+            order = self._new_order(tx, self._order_expiry(tx, now_ns // MS_NS), now_ns)
+            return PlaceAction(order, market_id)
+        found = self.other.find(market_id, tx.index)
+        if found is None:
+            raise TxRejected(21600, f"given order is not an active limit order: index {tx.index}")
+        if isinstance(tx, CancelOrderTx):
+            return CancelAction(found.order_index, market_id)
+        size = tx.base_amount or found.remaining
+        self._check_amounts(tx.price, size, market)
+        return ModifyAction(found.order_index, tx.price, size, market_id)
 
     def _check_market(self, market_index: int) -> None:
         if market_index != self.market.market_id:
@@ -188,8 +221,8 @@ class TxValidator:
                 f"= {self.market.market_id}",
             )
 
-    def _check_amounts(self, price: int, lots: int) -> None:
-        market = self.market
+    def _check_amounts(self, price: int, lots: int, market: MarketSpec | None = None) -> None:
+        market = market or self.market
         min_lots = market.size_to_lots(market.min_base_amount)
         notional = wire.quote_units(price, lots, market)
         if lots < min_lots or notional < market.min_quote_amount:
@@ -229,9 +262,16 @@ class TxValidator:
             position = self.ledger.position.lots
             if position == 0 or (position > 0) == (side > 0):
                 raise TxRejected(21732, "reduce only increases position")
-        order = FakeOrder(
+        order = self._new_order(tx, expiry, now_ns)
+        context.created[order.order_index] = order
+        if client:
+            context.created_by_client[client] = order.order_index
+        return PlaceAction(order)
+
+    def _new_order(self, tx: CreateOrderTx, expiry: int, now_ns: int) -> FakeOrder:
+        return FakeOrder(
             order_index=self.order_ids.next(),
-            client_order_index=client,
+            client_order_index=tx.client_order_index,
             api_key_index=tx.header.api_key_index,
             nonce=tx.header.nonce,
             is_ask=tx.is_ask,
@@ -245,10 +285,6 @@ class TxValidator:
             created_ns=now_ns,
             updated_ns=now_ns,
         )
-        context.created[order.order_index] = order
-        if client:
-            context.created_by_client[client] = order.order_index
-        return PlaceAction(order)
 
     def _is_live(self, client: int, context: BatchContext) -> bool:
         """Whether an active order (or one created earlier in this batch) has this COI."""
@@ -273,7 +309,10 @@ class TxValidator:
 
     def _cancel_all(self, tx: CancelAllTx, now_ms: int, context: BatchContext) -> CancelAllAction:
         if tx.time_in_force == CANCEL_ALL_IMMEDIATE:
-            context.cancel_all = True
+            if tx.market_index in (ALL_MARKETS, self.market.market_id):
+                context.cancel_all = True
+            elif tx.market_index not in self.other.markets:
+                self._check_market(tx.market_index)
         elif tx.time_in_force != CANCEL_ALL_ABORT:
             minimum = self.config.min_scheduled_cancel_ms
             earliest = now_ms + minimum - (EXPIRY_GRACE_MS if minimum else 0)
@@ -284,7 +323,7 @@ class TxValidator:
                     f"invalid cancel all time {tx.time_ms}: expected {now_ms + minimum}.."
                     f"{latest} (ms)",
                 )
-        return CancelAllAction(tx.time_in_force, tx.time_ms)
+        return CancelAllAction(tx.time_in_force, tx.time_ms, tx.market_index)
 
 
 def _hash(tx: Tx) -> str:

@@ -35,7 +35,15 @@ class ScheduleCancelAll:
     time_ms: int
 
 
-QueuedCommand = PlaceOrder | ModifyOrder | CancelOrder | CancelAll | ScheduleCancelAll
+@dataclass(frozen=True, slots=True)
+class AbortScheduledCancelAll:
+    """Clean stop: remove the dead-man switch's schedule so it never fires on later orders."""
+
+
+Schedule = ScheduleCancelAll | AbortScheduledCancelAll
+QueuedCommand = (
+    PlaceOrder | ModifyOrder | CancelOrder | CancelAll | ScheduleCancelAll | AbortScheduledCancelAll
+)
 
 
 class RequestBudget:
@@ -170,8 +178,8 @@ class CommandQueue:
             if self._merge_modify(command):
                 return []
             self._remove(lambda p: _targets(p, ModifyOrder, command.client_id), "")
-        elif isinstance(command, ScheduleCancelAll):
-            self._remove(lambda p: isinstance(p.command, ScheduleCancelAll), "")
+        elif isinstance(command, Schedule):  # the newest word on the schedule wins
+            self._remove(lambda p: isinstance(p.command, Schedule), "")
         self._items.append(Pending(command, priority, now_s, next(self._seq)))
         return dropped
 

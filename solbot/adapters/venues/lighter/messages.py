@@ -303,7 +303,14 @@ class FrameParser:
         status, reason = map_order_status(venue_order.status)
         result.orders.append(venue_order)
         result.events.append(
-            OrderUpdate(recv_ns, venue_order.client_id, status, venue_order.remaining, reason)
+            OrderUpdate(
+                recv_ns,
+                venue_order.client_id,
+                status,
+                venue_order.remaining,
+                reason,
+                price=venue_order.price,
+            )
         )
 
     def parse_order(self, order: dict[str, Any]) -> VenueOrder:

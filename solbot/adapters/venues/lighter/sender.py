@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from solbot.adapters.venues.lighter.budget import (
+    AbortScheduledCancelAll,
     CommandQueue,
     Dropped,
     Pending,
@@ -35,6 +36,7 @@ from solbot.adapters.venues.lighter.nonce import NonceManager
 from solbot.adapters.venues.lighter.orders import OrderTable
 from solbot.adapters.venues.lighter.rest import LighterRest
 from solbot.adapters.venues.lighter.signer import (
+    CANCEL_ALL_ABORT,
     CANCEL_ALL_IMMEDIATE,
     CANCEL_ALL_SCHEDULED,
     DEFAULT_ORDER_EXPIRY,
@@ -81,6 +83,7 @@ class TxSender:
         quote_max_age_s: float = 2.0,
         batch_max: int = 50,
         max_attempts: int = 3,
+        resting_order_lifetime_ms: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -93,6 +96,7 @@ class TxSender:
         self.queue = CommandQueue(quote_max_age_s)
         self.batch_max = batch_max
         self.max_attempts = max_attempts
+        self.resting_order_lifetime_ms = resting_order_lifetime_ms  # None: the SDK's 28 days
         self._monotonic = monotonic
         self._wall_ns = wall_ns
         self._wake = asyncio.Event()
@@ -132,6 +136,11 @@ class TxSender:
     def schedule_cancel_all(self, time_ms: int) -> None:
         """Queue the dead-man switch: everything is cancelled at `time_ms` unless refreshed."""
         self._push(ScheduleCancelAll(time_ms), Priority.CANCEL_ALL, self._monotonic())
+        self._wake.set()
+
+    def abort_scheduled_cancel_all(self) -> None:
+        """Queue the removal of the dead-man switch's schedule (clean stop)."""
+        self._push(AbortScheduledCancelAll(), Priority.CANCEL_ALL, self._monotonic())
         self._wake.set()
 
     def _push(self, command: QueuedCommand, priority: Priority, now_s: float) -> None:
@@ -276,8 +285,13 @@ class TxSender:
         if isinstance(command, CancelOrder):
             index = self.orders.index_for(command.client_id)
             return self.signer.sign_cancel(market, index, nonce)
-        if isinstance(command, CancelAll):
-            return self.signer.sign_cancel_all(CANCEL_ALL_IMMEDIATE, 0, nonce)
+        if isinstance(
+            command, CancelAll
+        ):  # our market only: other strategies may share the account
+            return self.signer.sign_cancel_all(CANCEL_ALL_IMMEDIATE, 0, nonce, market)
+        # The venue runs scheduled cancel-alls (and their abort) for the whole account only.
+        if isinstance(command, AbortScheduledCancelAll):
+            return self.signer.sign_cancel_all(CANCEL_ALL_ABORT, 0, nonce)
         return self.signer.sign_cancel_all(CANCEL_ALL_SCHEDULED, command.time_ms, nonce)
 
     def _order_request(self, command: PlaceOrder) -> CreateOrderRequest:
@@ -285,7 +299,11 @@ class TxSender:
             tif, expiry = TIF_IMMEDIATE_OR_CANCEL, IOC_ORDER_EXPIRY
         else:
             tif = TIF_POST_ONLY if command.post_only else TIF_GOOD_TILL_TIME
-            expiry = DEFAULT_ORDER_EXPIRY
+            lifetime_ms = self.resting_order_lifetime_ms
+            if lifetime_ms is None:
+                expiry = DEFAULT_ORDER_EXPIRY
+            else:  # the order dies by itself unless solbot, alive, places it again
+                expiry = self._wall_ns() // 1_000_000 + lifetime_ms
         return CreateOrderRequest(
             market_index=self.spec.market_id,
             client_order_index=command.client_id,
@@ -367,15 +385,15 @@ class TxSender:
             if isinstance(command, PlaceOrder):
                 self._report(command.client_id, OrderStatus.REJECTED, 0, reason)
             elif isinstance(command, ModifyOrder):
-                order = self.orders.get(command.client_id)
-                if order is not None:  # still at its old terms
-                    self._report(command.client_id, order.status, order.remaining, reason)
+                self._report_refused(command.client_id, reason)  # still at its old terms
             elif isinstance(command, CancelOrder) and exc.code in ORDER_INACTIVE_CODES:
                 self._report(command.client_id, OrderStatus.CANCELED, 0, "inactive")
             elif pending.attempts + 1 < self.max_attempts and not isinstance(exc, SigningError):
                 self._requeue([pending], count_attempt=True)
             else:
                 log.error("lighter: giving up on %s after %s", command, reason)
+                if isinstance(command, CancelOrder):
+                    self._report_refused(command.client_id, reason)
 
     def _requeue(self, items: list[Pending], *, count_attempt: bool) -> None:
         kept: list[Pending] = []
@@ -390,10 +408,10 @@ class TxSender:
             log.error("lighter: %s", self.last_error)
             if isinstance(command, PlaceOrder):
                 self._report(command.client_id, OrderStatus.REJECTED, 0, "send_failed")
-            elif isinstance(command, ModifyOrder) and (order := self.orders.get(command.client_id)):
-                self._report(command.client_id, order.status, order.remaining, "send_failed")
-            # A cancel given up on is covered by the dead-man switch (it stops being refreshed
-            # only when unhealthy) and by the caller's next cancel.
+            elif isinstance(command, ModifyOrder | CancelOrder):
+                # The order stands at its last known terms; the caller decides again (a cancel
+                # given up on is also covered by the dead-man switch while one is armed).
+                self._report_refused(command.client_id, "send_failed")
         self.queue.push_front(kept)
         self._wake.set()
 
@@ -408,9 +426,15 @@ class TxSender:
                 status = OrderStatus.CANCELED if canceled else OrderStatus.REJECTED
                 self._report(command.client_id, status, 0, drop.reason)
             else:
-                order = self.orders.get(command.client_id)
-                if order is not None:
-                    self._report(command.client_id, order.status, order.remaining, drop.reason)
+                self._report_refused(command.client_id, drop.reason)
+
+    def _report_refused(self, client_id: int, reason: str) -> None:
+        """A modify or cancel that did not reach the venue: the order keeps its known terms."""
+        order = self.orders.get(client_id)
+        if order is not None:
+            self._report(
+                client_id, order.status, order.remaining, reason, price=order.price, refused=True
+            )
 
     def _report(
         self,
@@ -419,9 +443,12 @@ class TxSender:
         remaining: int,
         reason: str,
         ts_ns: int | None = None,
+        *,
+        price: int | None = None,
+        refused: bool = False,
     ) -> None:
         ts = self._wall_ns() if ts_ns is None else ts_ns
-        update = OrderUpdate(ts, client_id, status, remaining, reason)
+        update = OrderUpdate(ts, client_id, status, remaining, reason, price, refused)
         self.orders.on_update(update)
         self.emit(update)
 

@@ -26,6 +26,11 @@ __all__ = [
 DEAD_MAN_MIN_S = 5 * 60  # lighter-go: a scheduled cancel-all must be 5 min .. 15 days ahead
 DEAD_MAN_MAX_S = 15 * 24 * 3600
 AUTH_TOKEN_MAX_S = 8 * 3600
+# How the venue learns that solbot is gone: a scheduled cancel-all refreshed while healthy (one tx
+# a minute; account-wide at the venue, so it also cancels other strategies' orders of the account
+# when it fires), or an expiry of `dead_man_delay_s` on every resting order (ours only; an
+# expired order is placed again, about one tx per resting order per `dead_man_delay_s`).
+DEAD_MAN_SWITCHES = ("schedule", "order_expiry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class LighterSettings:
     auth_token_lifetime_s: int = 3600
     dead_man_refresh_s: float = 60.0
     dead_man_delay_s: float = 360.0
+    dead_man_switch: str = "schedule"
     subscribe_trades: bool = True
     subscribe_market_stats: bool = True
     subscribe_ticker: bool = False
@@ -62,6 +68,10 @@ class LighterSettings:
             problems.append(f"batch_max {self.batch_max} outside 1..50")
         if not DEAD_MAN_MIN_S <= self.dead_man_delay_s <= DEAD_MAN_MAX_S:
             problems.append(f"dead_man_delay_s {self.dead_man_delay_s} outside 300..1296000")
+        if self.dead_man_switch not in DEAD_MAN_SWITCHES:
+            problems.append(
+                f"dead_man_switch {self.dead_man_switch!r}: expected one of {DEAD_MAN_SWITCHES}"
+            )
         if not 0 < self.dead_man_refresh_s < self.dead_man_delay_s:
             problems.append("dead_man_refresh_s must be positive and below dead_man_delay_s")
         if not 60 <= self.auth_token_lifetime_s <= AUTH_TOKEN_MAX_S:

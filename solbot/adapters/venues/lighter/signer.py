@@ -30,6 +30,11 @@ TIF_POST_ONLY = 2
 CANCEL_ALL_IMMEDIATE = 0
 CANCEL_ALL_SCHEDULED = 1
 CANCEL_ALL_ABORT = 2
+# Cancel-all scope: every market of the account (the SDK default), or one market. The venue
+# scopes only the immediate cancel-all; scheduled and abort are account-wide (the native signer
+# refuses a market with them: "Cancel all for market index can't be scheduled").
+ALL_MARKETS = 255
+L2_ATTRIBUTE_CANCEL_ALL_MARKET = "5"  # where the native signer writes the market (checked)
 DEFAULT_ORDER_EXPIRY = -1  # the signer writes now + 28 days
 IOC_ORDER_EXPIRY = 0
 MAX_CLIENT_ORDER_INDEX = 2**48 - 1
@@ -80,7 +85,9 @@ class Signer(Protocol):
 
     def sign_cancel(self, market_index: int, order_index: int, nonce: int) -> SignedTx: ...
 
-    def sign_cancel_all(self, time_in_force: int, time_ms: int, nonce: int) -> SignedTx: ...
+    def sign_cancel_all(
+        self, time_in_force: int, time_ms: int, nonce: int, market_index: int = ALL_MARKETS
+    ) -> SignedTx: ...
 
     def create_auth_token(self, deadline_s: int) -> str: ...
 
@@ -168,22 +175,31 @@ class UnsignedTestSigner:
         fields = {"MarketIndex": market_index, "Index": order_index}
         return SignedTx(TX_CANCEL_ORDER, self._info(fields, nonce))
 
-    def sign_cancel_all(self, time_in_force: int, time_ms: int, nonce: int) -> SignedTx:
+    def sign_cancel_all(
+        self, time_in_force: int, time_ms: int, nonce: int, market_index: int = ALL_MARKETS
+    ) -> SignedTx:
         fields = {"TimeInForce": time_in_force, "Time": time_ms}
-        return SignedTx(TX_CANCEL_ALL, self._info(fields, nonce))
+        if market_index == ALL_MARKETS:
+            return SignedTx(TX_CANCEL_ALL, self._info(fields, nonce))
+        if time_in_force != CANCEL_ALL_IMMEDIATE:
+            raise SigningError("Cancel all for market index can't be scheduled")
+        attributes = {L2_ATTRIBUTE_CANCEL_ALL_MARKET: market_index}
+        return SignedTx(TX_CANCEL_ALL, self._info(fields, nonce, attributes))
 
     def create_auth_token(self, deadline_s: int) -> str:
         expiry_s = self._now_ms() // 1000 + deadline_s
         return f"{expiry_s}:{self.account_index}:{self.api_key_index}:{'0' * 160}"
 
-    def _info(self, fields: dict[str, Any], nonce: int) -> str:
+    def _info(
+        self, fields: dict[str, Any], nonce: int, attributes: dict[str, int] | None = None
+    ) -> str:
         body = {"AccountIndex": self.account_index, "ApiKeyIndex": self.api_key_index, **fields}
         body.update(
             {
                 "ExpiredAt": self._now_ms() + TX_EXPIRY_MS,
                 "Nonce": nonce,
                 "Sig": UNSIGNED_SIG,
-                "L2TxAttributes": None,
+                "L2TxAttributes": attributes,
             }
         )
         return json.dumps(body, separators=(",", ":"))
@@ -267,10 +283,16 @@ class LighterSdkSigner:
             )
         )
 
-    def sign_cancel_all(self, time_in_force: int, time_ms: int, nonce: int) -> SignedTx:
+    def sign_cancel_all(
+        self, time_in_force: int, time_ms: int, nonce: int, market_index: int = ALL_MARKETS
+    ) -> SignedTx:
         return self._unpack(
             self._client.sign_cancel_all_orders(
-                time_in_force, time_ms, nonce=nonce, api_key_index=self.api_key_index
+                time_in_force,
+                time_ms,
+                market_index,
+                nonce=nonce,
+                api_key_index=self.api_key_index,
             )
         )
 

@@ -77,6 +77,7 @@ class LighterVenue:
         self.bad_frames = 0
         self.last_error = ""
         self.failed_task = ""
+        self.dead_man_armed = False  # a schedule was queued: abort it on a clean stop
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -103,6 +104,7 @@ class LighterVenue:
             self._emit,
             quote_max_age_s=settings.quote_max_age_s,
             batch_max=settings.batch_max,
+            resting_order_lifetime_ms=self._resting_order_lifetime_ms(),
             monotonic=self._monotonic,
             wall_ns=self._wall_ns,
         )
@@ -120,11 +122,17 @@ class LighterVenue:
         self._tasks = [
             asyncio.create_task(self.ws.run(), name="lighter-ws"),
             asyncio.create_task(self.sender.run(), name="lighter-sender"),
-            asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"),
         ]
+        if settings.dead_man_switch == "schedule":
+            self._tasks.append(asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"))
         for task in self._tasks:
             task.add_done_callback(self._on_task_done)
         self.started = True
+
+    def _resting_order_lifetime_ms(self) -> int | None:
+        if self.settings.dead_man_switch != "order_expiry":
+            return None
+        return int(self.settings.dead_man_delay_s * 1000)
 
     async def _reconcile(self, known: set[int], now_ns: int) -> None:
         """Position and resting orders BEFORE quoting; cancel orders we do not know."""
@@ -165,23 +173,34 @@ class LighterVenue:
         return channels
 
     async def cancel_all_and_close(self) -> None:
-        """Cancel every order now (even past the budget), then stop and close connections.
+        """Cancel our market's orders now (even past the budget), then stop and close.
 
         The stream keeps running until the venue has reported every order of ours final (or
         `SHUTDOWN_DRAIN_S` passed): a fill that happened before the cancel-all still arrives.
+        When all of ours are gone, the dead-man schedule is aborted: it is account-wide at the
+        venue and would otherwise fire minutes later on whatever rests then (other strategies'
+        orders, or ours from a restart). While orders of ours may still rest, it stays armed.
         """
         try:
             if self.sender is not None:
                 self.sender.submit([CancelAll("shutdown")], self._wall_ns())
                 await self._stop_tasks(keep_stream=True)
-                for _ in range(SHUTDOWN_ATTEMPTS):  # bounded: never hammer a refusing venue
-                    if not len(self.sender.queue) or not await self.sender.flush(force=True):
-                        break
+                await self._flush_forced()
                 await self._drain_stream()
+                if self.dead_man_armed and not len(self.sender.queue) and not len(self.orders):
+                    self.sender.abort_scheduled_cancel_all()
+                    await self._flush_forced()
+                    self.dead_man_armed = bool(len(self.sender.queue))
         finally:
             await self._stop_tasks()
             await self.rest.aclose()
             self._events.put_nowait(None)
+
+    async def _flush_forced(self) -> None:
+        assert self.sender is not None
+        for _ in range(SHUTDOWN_ATTEMPTS):  # bounded: never hammer a refusing venue
+            if not len(self.sender.queue) or not await self.sender.flush(force=True):
+                break
 
     async def _drain_stream(self) -> None:
         deadline = self._monotonic() + SHUTDOWN_DRAIN_S
@@ -338,6 +357,7 @@ class LighterVenue:
         while True:
             if self._healthy() and (due or self._monotonic() - armed_s >= refresh_s):
                 self.sender.schedule_cancel_all(self._wall_ns() // 1_000_000 + delay_ms)
+                self.dead_man_armed = True
                 armed_s = self._monotonic()
             self._rearm.clear()
             try:
