@@ -28,6 +28,7 @@ from solbot.core.model import (
     Side,
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
+from solbot.core.risk import DenialTally
 from solbot.core.venue import Venue
 
 NS = 1_000_000_000
@@ -85,6 +86,7 @@ class SessionStats:
     denials: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    quoting_denied: DenialTally = field(default_factory=DenialTally)  # all quoting denied
 
 
 class Session:
@@ -301,6 +303,7 @@ class Session:
 
     def _record_plan(self, plan: Plan) -> None:
         decision = plan.decision
+        self.stats.quoting_denied.add(plan.quotes, plan.risk)
         for denial in plan.risk.denials:
             key = denial.split(":")[0]
             self.stats.denials[key] = self.stats.denials.get(key, 0) + 1

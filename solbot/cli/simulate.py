@@ -152,6 +152,10 @@ def _render(summary: dict[str, Any]) -> None:
             f"{summary['inventory']:g} / {summary['max_abs_inventory']:g}",
         ),
         ("time flat", f"{summary['time_flat_pct']:.1f} %"),
+        (
+            "quoting denied by the guard",
+            f"{summary.get('quoting_denied_pct', 0.0):.1f} % of decisions",
+        ),
         ("markouts 1/5/30/60 s (bps)", _markouts(summary.get("markouts_bps") or {})),
         (
             "txs per minute",
@@ -180,6 +184,15 @@ def _render(summary: dict[str, Any]) -> None:
         console.print(rules)
     for note in summary.get("notes", []):
         console.print(f"note: {note}")
+    denied = summary.get("quoting_denied_pct") or 0.0
+    if denied >= QUOTING_DENIED_WARN_PCT:
+        console.print(
+            f"warning: the guard denied all quoting in {denied:.1f} % of decisions: "
+            f"{summary.get('quoting_denied_reason')}"
+        )
+
+
+QUOTING_DENIED_WARN_PCT = 50.0  # "most of the run"
 
 
 def _markouts(markouts: dict[str, float | None]) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+OLDEST_MIGRATABLE_SCHEMA = 1  # older files migrate in memory (solbot/config/migrate.py)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -69,8 +70,10 @@ class PauseAction(Strict):
 
 
 class WidenAction(Strict):
+    """Widen the full spread by `add_full_spread_bps`; each named side moves by half of it."""
+
     side: SideName = "both"
-    add_bps: Number
+    add_full_spread_bps: Number
 
 
 class SkewAction(Strict):
@@ -214,7 +217,7 @@ class Quoting(Strict):
     min_size_units: float = Field(default=0.061, ge=0)
     clip_usd: float = Field(default=10.5, ge=0)
     size_multiplier: float = Field(default=1.0, gt=0)
-    extra_spread_bps: float = Field(default=0.0, ge=0)
+    extra_full_spread_bps: float = Field(default=0.0, ge=0)  # added to the full spread
     skew_bps_at_soft_cap: float = Field(default=0.0, ge=0)
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
@@ -225,7 +228,7 @@ class Hedger(Strict):
     enabled: bool = True
     trigger_units: float = Field(default=0.05, gt=0)
     target_units: float = Field(default=0.02, ge=0)
-    max_clip_units: float = Field(default=0.08, gt=0)
+    max_clip_units: float = Field(default=0.06, gt=0)
     prefer_passive: bool = True
     passive_offset_bps: float = 2.0
     passive_timeout: Seconds = 6.0
@@ -245,11 +248,23 @@ class Guard(Strict):
 
 
 class Limits(Strict):
-    max_position_units: float = Field(default=0.3, gt=0)
-    max_position_usd: float = Field(default=50.0, gt=0)
+    """Hard limits. A position limit in units, in USD (at the current mid), or both (the tighter
+    of the two binds); null switches a form off."""
+
+    max_position_units: float | None = Field(default=None, gt=0)
+    max_position_usd: float | None = Field(default=50.0, gt=0)
     max_order_usd: float = Field(default=25.0, gt=0)
     tx_per_minute: int = Field(default=60, gt=0)
     tx_reserve: int = Field(default=6, ge=0)
+
+    @model_validator(mode="after")
+    def _some_position_limit(self) -> Limits:
+        if self.max_position_units is None and self.max_position_usd is None:
+            raise ValueError(
+                "limits.max_position_usd: set a position limit (max_position_usd and/or "
+                "max_position_units); both are null"
+            )
+        return self
 
 
 class Signals(Strict):

@@ -28,7 +28,7 @@ class QuoteParams:
     min_size_lots: int
     clip_usd: float
     size_multiplier: float
-    extra_spread_bps: float
+    extra_full_spread_bps: float
     skew_bps_at_soft_cap: float
 
 
@@ -70,7 +70,7 @@ def base_spread_bps(params: QuoteParams, vol_bps: float | None) -> float:
             + (params.band_max_spread_bps - params.band_min_spread_bps) * factor
         )
         spread = max(spread, banded) if params.band_floor_mode else banded
-    return spread + params.extra_spread_bps
+    return spread + params.extra_full_spread_bps
 
 
 def quote_size_lots(
