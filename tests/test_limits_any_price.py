@@ -12,9 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from policy_helpers import SOL, config_with_profile, shipped_policy
+from policy_helpers import SOL, Driver, config_with_profile, shipped_policy
 
 from solbot.cli.main import main
+from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile
 from solbot.core.model import Side
 from solbot.core.quoting import QuoteIntent, Quotes
@@ -146,3 +147,31 @@ def test_every_shipped_profile_resolves_without_a_unit_position_limit() -> None:
     for name in ("base", "defensive", "aggressive", "naive"):
         limits = resolve_profile(name, ConfigDir(Path(__file__).parent.parent)).profile.limits
         assert (limits.max_position_units, limits.max_position_usd) == (None, 50.0), name
+
+
+USD_SIZES = """\
+schema: 2
+kind: profile
+id: usd_sizes
+extends: base
+quoting: {size_min_units: null, size_min_usd: 10.5, size_max_units: null, size_max_usd: 14}
+"""
+
+
+@pytest.mark.parametrize(("mid", "flat_lots"), [(30.0, 467), (200.0, 70)])
+def test_quote_sizes_in_usd_convert_at_the_mid_of_each_decision(
+    tmp_path: Path, mid: float, flat_lots: int
+) -> None:
+    config = config_with_profile(tmp_path, "usd_sizes", USD_SIZES)
+    policy = compile_policy(resolve_profile("usd_sizes", config), SOL)
+    plan = Driver(policy=policy, mid=mid).step(0)
+    assert plan.quotes.bid is not None and plan.quotes.ask is not None
+    assert plan.quotes.bid.size == plan.quotes.ask.size == flat_lots  # ceil($14 / mid)
+
+
+def test_a_size_in_both_units_and_usd_is_refused(tmp_path: Path) -> None:
+    text = "schema: 2\nkind: profile\nid: both\nextends: base\nquoting: {size_max_usd: 14}\n"
+    config = config_with_profile(tmp_path, "both", text)
+    with pytest.raises(ConfigError) as error:
+        resolve_profile("both", config)
+    assert "size_max_usd" in str(error.value) and error.value.problems[0].field == "quoting"

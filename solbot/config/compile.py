@@ -324,14 +324,16 @@ def quote_params(quoting: Quoting, profile: Profile, market: MarketSpec) -> Quot
         band_max_spread_bps=band.max_spread_bps,
         band_min_size_multiplier=band.min_size_multiplier,
         band_max_size_multiplier=band.max_size_multiplier,
-        size_min_lots=_lots(quoting.size_min_units, market),
-        size_max_lots=_lots(quoting.size_max_units, market),
+        size_min_lots=_lots(quoting.size_min_units or 0.0, market),
+        size_max_lots=_lots(quoting.size_max_units or 0.0, market),
         soft_cap_lots=_lots(quoting.inventory_soft_cap_units, market),
         min_size_lots=_lots(quoting.min_size_units, market),
         clip_usd=quoting.clip_usd,
         size_multiplier=quoting.size_multiplier,
         extra_full_spread_bps=quoting.extra_full_spread_bps,
         skew_bps_at_soft_cap=quoting.skew_bps_at_soft_cap,
+        size_min_usd=quoting.size_min_usd,
+        size_max_usd=quoting.size_max_usd,
     )
 
 

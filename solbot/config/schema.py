@@ -211,8 +211,12 @@ class VolatilityBand(Strict):
 class Quoting(Strict):
     spread_bps: float = Field(default=12.0, gt=0)
     volatility_band: VolatilityBand = VolatilityBand()
-    size_min_units: float = Field(default=0.061, gt=0)
-    size_max_units: float = Field(default=0.072, gt=0)
+    # Ends of the inventory size curve, each in units or in USD (converted at the mid of each
+    # decision); one form per end. Without either, 0.061 / 0.072 units (the original's).
+    size_min_units: float | None = Field(default=None, gt=0)
+    size_min_usd: float | None = Field(default=None, gt=0)
+    size_max_units: float | None = Field(default=None, gt=0)
+    size_max_usd: float | None = Field(default=None, gt=0)
     inventory_soft_cap_units: float = Field(default=0.05, gt=0)
     min_size_units: float = Field(default=0.061, ge=0)
     clip_usd: float = Field(default=10.5, ge=0)
@@ -222,6 +226,29 @@ class Quoting(Strict):
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
     decision_interval: Seconds = 0.25
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_sizes(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            value = dict(value)
+            for end, default in SIZE_DEFAULTS.items():
+                if value.get(f"{end}_units") is None and value.get(f"{end}_usd") is None:
+                    value[f"{end}_units"] = default
+        return value
+
+    @model_validator(mode="after")
+    def _one_form_per_size(self) -> Quoting:
+        for end in SIZE_DEFAULTS:
+            if (
+                getattr(self, f"{end}_units") is not None
+                and getattr(self, f"{end}_usd") is not None
+            ):
+                raise ValueError(f"give {end}_units or {end}_usd, not both (set the other to null)")
+        return self
+
+
+SIZE_DEFAULTS = {"size_min": 0.061, "size_max": 0.072}
 
 
 class Hedger(Strict):
@@ -347,8 +374,13 @@ class Profile(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.quoting.size_min_units > self.quoting.size_max_units:
-            raise ValueError("quoting.size_min_units: must not exceed quoting.size_max_units")
+        quoting = self.quoting
+        for form in ("units", "usd"):
+            low, high = getattr(quoting, f"size_min_{form}"), getattr(quoting, f"size_max_{form}")
+            if low is not None and high is not None and low > high:
+                raise ValueError(
+                    f"quoting.size_min_{form}: must not exceed quoting.size_max_{form}"
+                )
         if self.hedger.target_units >= self.hedger.trigger_units:
             raise ValueError("hedger.target_units: must be below hedger.trigger_units")
         if self.regimes.default not in self.regimes.overlays and self.regimes.overlays:
