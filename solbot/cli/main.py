@@ -74,14 +74,15 @@ def run(argv: list[str] | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code instead of exiting (used by tests and `run`)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("default", SchemaMigrationWarning)
+        warnings.simplefilter("always", SchemaMigrationWarning)  # deduplicated by _show_warning
         original = warnings.showwarning
         warnings.showwarning = _show_warning(original)
         return _main(argv)
 
 
 def _show_warning(original: Any) -> Any:
-    """Schema-migration warnings print like problems (`path:line:col: ...`), nothing else."""
+    """Schema-migration warnings print like problems (`path:line:col: ...`), each file once."""
+    shown: set[str] = set()  # a file is loaded once per profile that includes it
 
     def show(
         message: Warning | str,
@@ -92,7 +93,9 @@ def _show_warning(original: Any) -> Any:
         line: str | None = None,
     ) -> None:
         if issubclass(category, SchemaMigrationWarning):
-            typer.echo(str(message), err=True)
+            if str(message) not in shown:
+                shown.add(str(message))
+                typer.echo(str(message), err=True)
             return
         original(message, category, filename, lineno, file, line)
 
