@@ -148,3 +148,23 @@ def test_only_the_named_files_are_migrated(
     assert code == 0 and out.splitlines()[-1] == "1 of 1 file(s) migrated"
     assert "schema: 2" in pnl.read_text()
     assert "schema: 1" in (config / "rules" / "guards.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe\x00binary", "cannot read file"),
+        (b"schema: 1\nkind: profile\nid: [unclosed\n", "invalid YAML"),
+        (b"- a list\n", "expected kind: profile or ruleset"),
+        (b"schema: one\nkind: ruleset\n", "schema must be an integer"),
+    ],
+)
+def test_unreadable_files_exit_3_with_their_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    config = schema_1_config(tmp_path)
+    (config / "rules" / "zz_broken.yaml").write_bytes(content)
+    code, _, err = run(capsys, "rules", "migrate", "--config-dir", str(config))
+    assert code == 3
+    assert err.startswith("rules/zz_broken.yaml:") and message in err
+    assert "Traceback" not in err

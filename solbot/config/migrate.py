@@ -232,7 +232,9 @@ def plan_file(path: Path, shown: str) -> FileMigration:
     """Read one profile or rule file and migrate its round-trip tree (comments kept)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
+    except FileNotFoundError:
+        raise ConfigError(Problem(shown, 1, 1, "", "file not found")) from None
+    except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(Problem(shown, 1, 1, "", f"cannot read file: {error}")) from None
     loaded = parse_yaml_text(text, shown)  # syntax errors with positions, as everywhere else
     data = loaded.data
