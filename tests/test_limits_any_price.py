@@ -17,12 +17,12 @@ from policy_helpers import SOL, Driver, config_with_profile, shipped_policy
 from solbot.cli.main import main
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile
+from solbot.core.denials import DenialTally
 from solbot.core.model import Side
 from solbot.core.quoting import QuoteIntent, Quotes
 from solbot.core.risk import (
     Denial,
     DenialReason,
-    DenialTally,
     RiskResult,
     RiskState,
     check_quotes,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.core.decision import TradingState
+from solbot.core.denials import DenialTally
 from solbot.core.engine import CompiledPolicy, Engine, Plan
 from solbot.core.model import (
     CancelAll,
@@ -28,7 +29,6 @@ from solbot.core.model import (
     Side,
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
-from solbot.core.risk import DenialTally
 from solbot.core.venue import Venue
 
 NS = 1_000_000_000

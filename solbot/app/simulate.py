@@ -23,9 +23,9 @@ from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
+from solbot.core.denials import quoting_denied_summary
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
-from solbot.core.risk import quoting_denied_summary
 from solbot.errors import DataError, Problem, SolbotError, UsageError
 
 NS = 1_000_000_000
