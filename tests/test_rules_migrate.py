@@ -168,3 +168,15 @@ def test_unreadable_files_exit_3_with_their_path(
     assert code == 3
     assert err.startswith("rules/zz_broken.yaml:") and message in err
     assert "Traceback" not in err
+
+
+def test_a_schema_1_root_profile_keeps_the_defaults_it_relied_on(tmp_path: Path) -> None:
+    config = schema_1_config(tmp_path)  # naive is standalone and sets no limits or max clip
+    with pytest.warns(SchemaMigrationWarning):
+        naive = resolve_profile("naive", ConfigDir(config)).profile
+    assert (naive.limits.max_position_units, naive.hedger.max_clip_units) == (0.3, 0.08)
+    shipped = resolve_profile("naive", ConfigDir(REPO)).profile
+    assert (shipped.limits.max_position_units, shipped.hedger.max_clip_units) == (None, 0.06)
+    child = {"schema": 1, "kind": "profile", "id": "child", "extends": "base"}
+    assert migrate_document(child, "profile") == []  # defaults come from the root of the chain
+    assert "limits" not in child and "hedger" not in child

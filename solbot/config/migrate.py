@@ -128,10 +128,41 @@ def _v1_to_v2_profile(document: MutableMapping[str, Any], kind: str) -> list[Cha
     return changes
 
 
+# Schema-1 defaults that schema 2 changed: a root profile (no `extends`) that relied on them gets
+# them written out, so it keeps its limits.
+V1_DEFAULTS: tuple[tuple[str, str, float], ...] = (
+    ("limits", "max_position_units", 0.3),  # schema 2: no unit limit unless set
+    ("hedger", "max_clip_units", 0.08),  # schema 2: 0.06 (the notes' later learning)
+)
+
+
+def _v1_to_v2_defaults(document: MutableMapping[str, Any]) -> list[Change]:
+    changes: list[Change] = []
+    if document.get("extends") is not None:
+        return changes  # the defaults apply at the root of the extends chain only
+    for section, key, value in V1_DEFAULTS:
+        body = document.get(section)
+        if body is None:
+            body = CommentedMap() if isinstance(document, CommentedMap) else {}
+            document[section] = body
+        if not isinstance(body, MutableMapping) or key in body:
+            continue
+        body[key] = value
+        changes.append(
+            Change(
+                (section, key),
+                (section, key),
+                f"set to {value:g}, the schema-1 default this file relied on "
+                "(schema 2 changed the default)",
+            )
+        )
+    return changes
+
+
 def _v1_to_v2(document: MutableMapping[str, Any], kind: str) -> list[Change]:
     if kind == "ruleset":
         return _v1_to_v2_ruleset(document, kind)
-    return _v1_to_v2_profile(document, kind)
+    return _v1_to_v2_profile(document, kind) + _v1_to_v2_defaults(document)
 
 
 STEPS: dict[int, Step] = {1: _v1_to_v2}  # from schema N to N + 1
