@@ -11,10 +11,12 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from policy_helpers import SOL, Driver, at, lots, relaxed_sol, shipped_policy
 
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.app.session import Session
+from solbot.cli.main import main
 from solbot.core.hedger import ClipRaised
 from solbot.core.model import Command, Fill, Role, Side
 
@@ -83,3 +85,19 @@ def test_the_raise_lands_in_the_decision_trace(tmp_path: Path) -> None:
     records = [json.loads(line) for line in path.read_text().splitlines()]
     (guarded,) = [r for r in records if r["type"] == "decision" and "pnl.guard" in r["rules"]]
     assert guarded["hedge"] == plan.hedge.clip_raised.describe(SOL)
+
+
+def test_explain_shows_the_raise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    signals = {
+        "mid": 140.0,
+        "vol_ema_bps": 7.0,
+        "inventory_units": 0.09,
+        "realized_5m_usd": -1.0,  # the PnL guard: hedge clip x0.5
+        "exposure_s": 8,  # past the passive timeout
+    }
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"signals": signals, "book": {"bid": 139.99, "ask": 140.01}}))
+    assert main(["explain", "--profile", "base", "--state", str(path), "--json"]) == 0
+    hedge = json.loads(capsys.readouterr().out)["hedge"]
+    assert hedge["order"]["size"] == 0.076
+    assert hedge["clip_raised"] == {"multiplier": 0.5, "damped": 0.03, "sent": 0.076}

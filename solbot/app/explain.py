@@ -217,4 +217,6 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"  guard: {denial}")
     hedge = report["hedge"]
     lines.append(f"hedge: {hedge['order'] or hedge['note'] or hedge['mode']}")
+    if hedge["order"] and hedge["note"]:
+        lines.append(f"  note: {hedge['note']}")  # e.g. a damped clip raised to the minimum
     return "\n".join(lines) + "\n"
