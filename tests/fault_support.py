@@ -40,7 +40,7 @@ TRACEBACK = "Traceback (most recent call last)"
 # included) warm up in ~2 s instead of ~10 s, and without the low-volatility pause, which on
 # 1 s samples of the bundled capture would keep it from quoting for most of a test.
 FAULTS_PROFILE = """\
-schema: 1
+schema: 2
 kind: profile
 id: faults
 extends: defensive

@@ -198,7 +198,7 @@ def test_4_profile_from_a_newer_solbot(tmp_path: Path, capsys: pytest.CaptureFix
     config_dir = broken_config("newer_schema", tmp_path)
     code, _, err = run(["rules", "check", "--config-dir", str(config_dir)], capsys)
     assert code == 4
-    assert err.startswith("profiles/wide.yaml:2:9: schema: schema 2 is newer")
+    assert err.startswith("profiles/wide.yaml:2:9: schema: schema 3 is newer")
 
 
 def test_4_ledger_from_a_newer_solbot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from random import Random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_helpers import SOL, Driver, at, shipped_policy
@@ -59,7 +60,9 @@ def _action() -> st.SearchStrategy[ActionSpec]:
     ).map(tuple)
     return st.one_of(
         st.builds(ActionSpec, kind=st.just("pause"), side=side),
-        st.builds(ActionSpec, kind=st.just("widen"), side=side, values=_named("add_bps")),
+        st.builds(
+            ActionSpec, kind=st.just("widen"), side=side, values=_named("add_full_spread_bps")
+        ),
         st.builds(ActionSpec, kind=st.just("skew"), values=_named("bps")),
         st.builds(ActionSpec, kind=st.just("scale_clip"), values=_named("factor")),
         st.builds(
@@ -161,7 +164,7 @@ def test_merge_combines_actions_by_their_documented_operator(
         if action.kind == "pause":
             pause_bid, pause_ask = pause_bid or bid, pause_ask or ask
         elif action.kind == "widen":
-            add = action.value("add_bps", results) or 0.0
+            add = (action.value("add_full_spread_bps", results) or 0.0) / 2  # each side: half
             widen_bid = max(widen_bid, add) if bid else widen_bid
             widen_ask = max(widen_ask, add) if ask else widen_ask
         elif action.kind == "scale_clip":
@@ -323,7 +326,9 @@ def test_parameter_bound_cooldown_is_respected(
 
 # ----- risk -----------------------------------------------------------------------------------
 
-BASE_RISK = shipped_policy("base").risk
+BASE_RISK = shipped_policy("base").risk  # a USD position limit only
+UNITS_AND_USD_RISK = replace(BASE_RISK, max_position_lots=300)  # both forms: the tighter binds
+RISKS = pytest.mark.parametrize("risk", [BASE_RISK, UNITS_AND_USD_RISK], ids=["usd", "both"])
 
 
 @st.composite
@@ -372,7 +377,8 @@ def _check_risk_case(params: RiskParams, state: RiskState, now_ns: int, case: di
         case["ask"],
     )
     held = abs(inventory)
-    usd_limit_lots = math.floor(params.max_position_usd / mid * 1000 + 1e-9)
+    usd = params.max_position_usd
+    usd_limit_lots = math.floor(usd / mid * 1000 + 1e-9) if usd is not None else None
     for wanted, approved in ((case["bid"], result.bid), (case["ask"], result.ask)):
         if approved is None:
             continue
@@ -381,26 +387,32 @@ def _check_risk_case(params: RiskParams, state: RiskState, now_ns: int, case: di
         assert SOL.min_lots_at(approved.price) <= approved.size <= wanted.size
         adds = inventory * int(approved.side) >= 0
         if adds:
-            assert held + approved.size <= params.max_position_lots
-            assert held + approved.size <= usd_limit_lots
+            if params.max_position_lots is not None:
+                assert held + approved.size <= params.max_position_lots
+            if usd_limit_lots is not None:
+                assert held + approved.size <= usd_limit_lots
         else:  # reducing: only the per-order cap may shrink it, never the position limits
             assert approved.size == min(wanted.size, _order_cap(params, wanted.price))
 
 
+@RISKS
 @PROPERTY
-@given(_risk_case())
-def test_guard_never_lets_a_position_limit_be_exceeded(case: dict) -> None:
-    _check_risk_case(BASE_RISK, RiskState(), 10 * NS, case)
+@given(case=_risk_case())
+def test_guard_never_lets_a_position_limit_be_exceeded(risk: RiskParams, case: dict) -> None:
+    _check_risk_case(risk, RiskState(), 10 * NS, case)
 
 
+@RISKS
 @PROPERTY
-@given(st.lists(st.tuples(st.integers(0, 3 * NS), _risk_case()), min_size=1, max_size=12))
-def test_guard_limits_hold_across_backoff_sequences(cases: list[tuple[int, dict]]) -> None:
+@given(cases=st.lists(st.tuples(st.integers(0, 3 * NS), _risk_case()), min_size=1, max_size=12))
+def test_guard_limits_hold_across_backoff_sequences(
+    risk: RiskParams, cases: list[tuple[int, dict]]
+) -> None:
     state = RiskState()
     now = 10 * NS
     for dt, case in cases:
         now += dt
-        _check_risk_case(BASE_RISK, state, now, case)
+        _check_risk_case(risk, state, now, case)
 
 
 @PROPERTY
@@ -612,8 +624,10 @@ def _assert_plan_within_limits(driver: Driver, plan: Plan, inventory: int, mid: 
             continue
         assert quote.size >= SOL.min_lots_at(quote.price)
         if inventory * int(quote.side) >= 0:
-            assert held + quote.size <= risk.max_position_lots
-            assert (held + quote.size) * mid / 1000 <= risk.max_position_usd + 1e-6
+            if risk.max_position_lots is not None:
+                assert held + quote.size <= risk.max_position_lots
+            if risk.max_position_usd is not None:
+                assert (held + quote.size) * mid / 1000 <= risk.max_position_usd + 1e-6
     intent = plan.hedge.intent
     if intent is not None:
         assert SOL.min_lots_at(intent.price) <= intent.size <= held

@@ -67,10 +67,10 @@ def test_emergency_hedge_fires_when_inventory_over_the_trigger_is_not_reduced(
     assert "hedge.emergency" in emergency.decision.active_rules
     intent = emergency.hedge.intent
     assert intent is not None and intent.mode == "emergency" and not intent.passive
-    assert intent.side is Side.ASK and intent.size == int(lots(0.08) * 1.4)  # clip x 1.4
+    assert intent.side is Side.ASK and intent.size == int(lots(0.06) * 1.4)  # max clip 0.06 x 1.4
     # the cross went out and filled against the bid: inventory down by the emergency clip
     _run(session, venue, [10.5])
-    assert venue.position_lots == lots(0.4) - int(lots(0.08) * 1.4)
+    assert venue.position_lots == lots(0.4) - int(lots(0.06) * 1.4)
     assert session.engine.inventory_lots == venue.position_lots
     assert session.engine.signals.get("over_trigger_s") == pytest.approx(0.0)  # a new low
 

@@ -279,9 +279,10 @@ def test_five_minute_downtrend_pauses_bid_and_widens_ask_for_the_cooldown(
     assert "trend.down" in hit.decision.active_rules
     assert hit.decision.pause_bid and not hit.decision.pause_ask
     assert hit.quotes.bid is None and hit.risk.bid is None
-    assert hit.decision.widen_ask_bps == pytest.approx(8.0)
+    # the original added its down extra (8) to the FULL spread: the ask moves by half of it
+    assert hit.decision.widen_ask_bps == pytest.approx(4.0)
     assert hit.decision.widen_bid_bps == 0.0
-    half_ask_bps = calm.quotes.spread_bps / 2 + 8.0
+    half_ask_bps = (calm.quotes.spread_bps + 8.0) / 2
     assert hit.quotes.ask.price == math.ceil(round(140_000 * (1 + half_ask_bps / 1e4), 6))
     released_at = 2 + hold_on_s
     recovered = driver.step(released_at - 0.5, ret_5m_bps=-1.0)
@@ -381,9 +382,10 @@ def test_inventory_tiers_widen_and_shrink(
     driver.position(0, units)
     plan = driver.step(0)
     decision = plan.decision
-    assert (decision.widen_bid_bps, decision.widen_ask_bps) == (extra_bps, extra_bps)
+    # the tiers' extras widen the full spread (original: +2/+4/+6 bps): each side by half
+    assert (decision.widen_bid_bps, decision.widen_ask_bps) == (extra_bps / 2, extra_bps / 2)
     assert decision.scale_clip == pytest.approx(scale)
-    half_bps = plan.quotes.spread_bps / 2 + extra_bps
+    half_bps = (plan.quotes.spread_bps + extra_bps) / 2
     if plan.quotes.ask is not None:
         assert plan.quotes.ask.price == math.ceil(round(140_000 * (1 + half_bps / 1e4), 6))
     if plan.quotes.bid is not None:
@@ -458,7 +460,7 @@ def test_fast_downtrend_pauses_bid_and_widens_ask() -> None:
     plan = driver.step(2, ret_45s_bps=-6.5)
     assert "trend.fast_down" in plan.decision.active_rules
     assert plan.quotes.bid is None and plan.quotes.ask is not None
-    assert (plan.decision.widen_bid_bps, plan.decision.widen_ask_bps) == (0.0, 8.0)
+    assert (plan.decision.widen_bid_bps, plan.decision.widen_ask_bps) == (0.0, 4.0)
 
 
 def test_fast_downtrend_guard_stays_on_while_the_return_stays_below_the_trigger() -> None:
@@ -478,6 +480,6 @@ def test_uptrend_pauses_ask_and_widens_bid_with_hysteresis() -> None:
     plan = driver.step(2, ret_45s_bps=12.0)
     assert "trend.up" in plan.decision.active_rules
     assert plan.quotes.ask is None and plan.quotes.bid is not None
-    assert (plan.decision.widen_bid_bps, plan.decision.widen_ask_bps) == (2.5, 0.0)
+    assert (plan.decision.widen_bid_bps, plan.decision.widen_ask_bps) == (1.25, 0.0)
     assert "trend.up" in driver.step(3, ret_45s_bps=6.1).decision.active_rules
     assert "trend.up" not in driver.step(4, ret_45s_bps=5.9).decision.active_rules

@@ -20,10 +20,11 @@ from solbot.core.risk import RiskState, check_quotes
 # The one-sided rule already drops the adding side above 0.01 SOL, so the guard's own position
 # checks are only visible with that rule off; everything else is the shipped base profile.
 NO_ONE_SIDED = """\
-schema: 1
+schema: 2
 kind: profile
 id: no_one_sided
 extends: base
+limits: {max_position_units: 0.3}  # the original's unit limit next to base's $50 (tighter binds)
 rules:
   override:
     inventory.one_sided: {enabled: false}
@@ -42,7 +43,7 @@ def test_shipped_guard_limits_are_the_seed_values() -> None:
     assert risk.price_band_bps == 35.0
     assert risk.crossed_book_protection
     assert risk.backoff_ns == 5_000_000_000
-    assert risk.max_position_lots == lots(0.3)
+    assert risk.max_position_lots is None  # 0.3 SOL blocked every quote below ~$35: USD only
     assert risk.max_position_usd == 50.0
 
 
@@ -199,13 +200,13 @@ def test_order_notional_is_capped_at_25_usd() -> None:
 def test_inventory_breach_flattens_everything_and_latches_the_halt() -> None:
     driver = Driver("base", mid=140.0)
     driver.step(0)
-    driver.position(1, 0.61)  # beyond 2 x the 0.3 position limit
+    driver.position(1, 0.72)  # beyond 2 x the $50 position limit (0.357 SOL at $140)
     plan = driver.step(2)
     assert plan.decision.state is TradingState.HALTED and plan.decision.flatten
     assert plan.quotes.bid is None and plan.quotes.ask is None
     intent = plan.hedge.intent
     assert intent is not None and intent.side is Side.ASK
-    assert intent.size == lots(0.61)  # flatten: the whole position, above the 0.08 max clip
+    assert intent.size == lots(0.72)  # flatten: the whole position, above the 0.06 max clip
     driver.position(3, 0.0)
     assert driver.step(4).decision.state is TradingState.HALTED  # latched until acknowledged
     driver.engine.machines.acknowledge("risk.inventory_breach", at(5))

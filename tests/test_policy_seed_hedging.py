@@ -65,30 +65,30 @@ def test_pnl_guard_widens_shrinks_and_damps_the_hedger() -> None:
     driver.fill(2, Side.ASK, 137.3, 0.075)  # FIFO realized -0.2025 <= -0.20
     plan = driver.step(3)
     decision = plan.decision
-    assert (decision.widen_bid_bps, decision.widen_ask_bps) == (6.0, 6.0)
+    assert (decision.widen_bid_bps, decision.widen_ask_bps) == (3.0, 3.0)  # 6 on the full spread
     assert decision.scale_clip == pytest.approx(0.85)
     assert decision.hedge_clip_multiplier == pytest.approx(0.5)
     assert decision.hedge_offset_bps == pytest.approx(8.0)
     assert decision.hedge_max_slippage_bps == pytest.approx(9.0)
-    # defensive regime (+2) plus the guard's 6 bps on each side
+    # the original's full spread: 12 + defensive regime 2 + the guard's 6 = 20, 10 bps a side
     assert plan.quotes.spread_bps == pytest.approx(calm.quotes.spread_bps + 2.0)
-    half_bps = plan.quotes.spread_bps / 2 + 6.0
-    assert plan.quotes.bid.price == 139_818  # 140 x (1 - 13 bps)
-    assert half_bps == pytest.approx(13.0)
+    half_bps = (plan.quotes.spread_bps + 6.0) / 2
+    assert plan.quotes.bid.price == 139_860  # 140 x (1 - 10 bps)
+    assert half_bps == pytest.approx(10.0)
 
 
 def test_pnl_guard_widening_is_capped_at_10_bps(tmp_path: Path) -> None:
     config = config_with_profile(
         tmp_path,
         "wide_guard",
-        "schema: 1\nkind: profile\nid: wide_guard\nextends: base\nparams: {pnl_widen_bps: 14}\n",
+        "schema: 2\nkind: profile\nid: wide_guard\nextends: base\nparams: {pnl_widen_bps: 14}\n",
     )
     driver = Driver(policy=compile_policy(resolve_profile("wide_guard", config), SOL))
     driver.step(0)
     driver.fill(1, Side.BID, 140.0, 0.075)
     driver.fill(2, Side.ASK, 137.0, 0.075)
     plan = driver.step(3)
-    assert (plan.decision.widen_bid_bps, plan.decision.widen_ask_bps) == (10.0, 10.0)
+    assert (plan.decision.widen_bid_bps, plan.decision.widen_ask_bps) == (5.0, 5.0)  # cap 10 full
 
 
 def test_pnl_guard_uses_a_five_minute_window_and_stays_on_for_its_ttl() -> None:
@@ -106,16 +106,17 @@ def test_pnl_guard_uses_a_five_minute_window_and_stays_on_for_its_ttl() -> None:
 
 
 def _loss_then_long(driver: Driver, mid: float) -> None:
-    """Realize about -0.2 USD, then end up long 0.3 SOL (well over the hedge trigger)."""
-    driver.fill(1, Side.BID, mid, 0.4)
+    """Realize about -0.2 USD, then end up long 0.09 SOL (over the hedge trigger, under the
+    inventory kill at 2 x the $50 position limit)."""
+    driver.fill(1, Side.BID, mid, 0.19)
     driver.fill(1, Side.ASK, mid - 2.1, 0.1)
 
 
 def _long(driver: Driver, mid: float) -> None:
-    driver.fill(1, Side.BID, mid, 0.3)
+    driver.fill(1, Side.BID, mid, 0.09)
 
 
-@pytest.mark.parametrize(("market", "damped_lots"), [(SOL, 50), (relaxed_sol(), 40)])
+@pytest.mark.parametrize(("market", "damped_lots"), [(SOL, 50), (relaxed_sol(), 30)])
 def test_pnl_guard_halves_hedge_clips_and_crosses_at_8_bps(
     market: MarketSpec, damped_lots: int
 ) -> None:
@@ -130,8 +131,8 @@ def test_pnl_guard_halves_hedge_clips_and_crosses_at_8_bps(
     assert "pnl.guard" not in plain.decision.active_rules
     assert "pnl.guard" in damped.decision.active_rules
     assert plain.hedge.intent is not None and damped.hedge.intent is not None
-    assert plain.hedge.intent.size == lots(0.08)
-    assert damped.hedge.intent.size == damped_lots  # 0.08 x 0.5, raised to the venue minimum
+    assert plain.hedge.intent.size == lots(0.06)
+    assert damped.hedge.intent.size == damped_lots  # 0.06 x 0.5, raised to the venue minimum
     assert plain.hedge.intent.price == 999_000  # 10 bps through mid
     assert damped.hedge.intent.price == 999_200  # 8 bps through mid
 
@@ -158,10 +159,11 @@ def test_pnl_guard_tightens_the_hedge_slippage_cap_to_9_bps() -> None:
         (0.05, None, None),  # at the trigger: nothing
         (-0.05, None, None),
         (0.051, 0.05, Side.ASK),  # excess 0.031 raised to the 0.05 venue minimum
-        (0.09, 0.07, Side.ASK),  # down to the 0.02 target
-        (-0.09, 0.07, Side.BID),
-        (0.2, 0.08, Side.ASK),  # max clip 0.08
-        (-0.25, 0.08, Side.BID),
+        (0.07, 0.05, Side.ASK),  # down to the 0.02 target
+        (-0.07, 0.05, Side.BID),
+        (0.09, 0.06, Side.ASK),  # excess 0.07 capped at max clip 0.06 (notes' later learning)
+        (0.2, 0.06, Side.ASK),
+        (-0.25, 0.06, Side.BID),
     ],
 )
 def test_hedger_trigger_target_and_max_clip(
@@ -239,11 +241,12 @@ def test_emergency_hedge_after_10_seconds_over_the_trigger_during_a_guard_block(
     before, at_limit = plans[2], plans[3]
     assert driver.engine.signals.get("over_trigger_s") == pytest.approx(10.0)  # since t = 1
     assert "hedge.emergency" not in before.decision.active_rules  # 9 s over the trigger
-    assert before.hedge.intent.mode == "aggressive" and before.hedge.intent.size == lots(0.08)
+    assert before.hedge.intent.mode == "aggressive"
+    assert before.hedge.intent.size == 76  # max clip 0.06 raised to the $10.5 floor at $140
     assert "hedge.emergency" in at_limit.decision.active_rules
     intent = at_limit.hedge.intent
     assert intent is not None and intent.mode == "emergency" and not intent.passive
-    assert intent.size == int(lots(0.08) * 1.4)  # clip x 1.4
+    assert intent.size == int(lots(0.06) * 1.4)  # clip x 1.4
     mid_ticks = 140_005
     assert intent.price == int(mid_ticks * (1 - 16 / 1e4))  # 10 + 6 bps: above the 12 bps cap
     driver.engine.last_hedge_attempt_ns = at(11)  # the session sent it

@@ -13,7 +13,8 @@ from solbot.config.markets import resolve_market
 from solbot.core.decision import merge
 from solbot.core.expressions import MISSING, evaluate_reference, explain_expression
 from solbot.core.hedger import plan_hedge
-from solbot.core.quoting import compute_quotes
+from solbot.core.model import MarketSpec
+from solbot.core.quoting import QuoteIntent, compute_quotes
 from solbot.core.risk import RiskState, check_quotes
 from solbot.errors import DataError, Problem
 
@@ -141,13 +142,20 @@ def explain(profile: str, state_path: Path, config_dir: Path | None = None) -> d
         },
         "quotes": {
             "spread_bps": round(quotes.spread_bps, 4),
-            "bid": _quote(market, risk.bid),
-            "ask": _quote(market, risk.ask),
+            "bid": _quote(market, risk.bid, mid),
+            "ask": _quote(market, risk.ask, mid),
             "denials": list(risk.denials),
         },
         "hedge": {
             "mode": hedge.mode,
             "note": hedge.note,
+            "clip_raised": None
+            if hedge.clip_raised is None
+            else {
+                "multiplier": hedge.clip_raised.multiplier,
+                "damped": market.lots_to_size(hedge.clip_raised.damped_lots),
+                "sent": market.lots_to_size(hedge.clip_raised.clip_lots),
+            },
             "order": None
             if hedge.intent is None
             else {
@@ -161,10 +169,21 @@ def explain(profile: str, state_path: Path, config_dir: Path | None = None) -> d
     }
 
 
-def _quote(market: Any, quote: Any) -> dict[str, float] | None:
+def _quote(market: MarketSpec, quote: QuoteIntent | None, mid: float) -> dict[str, float] | None:
     if quote is None:
         return None
-    return {"price": market.ticks_to_price(quote.price), "size": market.lots_to_size(quote.size)}
+    price = market.ticks_to_price(quote.price)
+    return {
+        "price": price,
+        "size": market.lots_to_size(quote.size),
+        "bps_from_mid": round(abs(price - mid) / mid * 1e4, 4) if mid > 0 else 0.0,
+    }
+
+
+def _render_quote(quote: dict[str, float] | None) -> str:
+    if quote is None:
+        return "none"
+    return f"{quote['price']:g} x {quote['size']:g} ({quote['bps_from_mid']:g} bps from mid)"
 
 
 def _value(value: object) -> object:
@@ -185,16 +204,19 @@ def render(report: dict[str, Any]) -> str:
         f"decision: {decision['state']}, active: {', '.join(decision['active_rules']) or 'none'}",
     ]
     lines.append(
-        f"  pause bid={decision['pause_bid']} ask={decision['pause_ask']}; widen bid "
-        f"{decision['widen_bid_bps']:g} ask {decision['widen_ask_bps']:g} bps; scale_clip "
+        f"  pause bid={decision['pause_bid']} ask={decision['pause_ask']}; widen moves bid "
+        f"+{decision['widen_bid_bps']:g} ask +{decision['widen_ask_bps']:g} bps; scale_clip "
         f"{decision['scale_clip']:.3g}; hedge {decision['hedge_mode'] or 'default'}"
     )
     quotes = report["quotes"]
     lines.append(
-        f"quotes (spread {quotes['spread_bps']:g} bps): bid {quotes['bid']}  ask {quotes['ask']}"
+        f"quotes (base full spread {quotes['spread_bps']:g} bps): "
+        f"bid {_render_quote(quotes['bid'])}  ask {_render_quote(quotes['ask'])}"
     )
     for denial in quotes["denials"]:
         lines.append(f"  guard: {denial}")
     hedge = report["hedge"]
     lines.append(f"hedge: {hedge['order'] or hedge['note'] or hedge['mode']}")
+    if hedge["order"] and hedge["note"]:
+        lines.append(f"  note: {hedge['note']}")  # e.g. a damped clip raised to the minimum
     return "\n".join(lines) + "\n"

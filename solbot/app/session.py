@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.core.decision import TradingState
+from solbot.core.denials import DenialTally
 from solbot.core.engine import CompiledPolicy, Engine, Plan
 from solbot.core.model import (
     CancelAll,
@@ -93,6 +94,7 @@ class SessionStats:
     denials: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    quoting_denied: DenialTally = field(default_factory=DenialTally)  # all quoting denied
 
 
 class Session:
@@ -374,6 +376,7 @@ class Session:
 
     def _record_plan(self, plan: Plan) -> None:
         decision = plan.decision
+        self.stats.quoting_denied.add(plan.quotes, plan.risk)
         for denial in plan.risk.denials:
             key = denial.split(":")[0]
             self.stats.denials[key] = self.stats.denials.get(key, 0) + 1

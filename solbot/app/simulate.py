@@ -25,6 +25,7 @@ from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
 from solbot.core.clock import ReplayClock
+from solbot.core.denials import quoting_denied_summary
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
 from solbot.errors import DataError, Problem, SolbotError, UsageError
@@ -378,6 +379,7 @@ def build_summary(
         "tx_dropped_by_budget": orders.dropped if orders else 0,
         "venue_rejections": stats.rejections,
         "guard_denials": stats.denials,
+        **quoting_denied_summary(stats.quoting_denied, stats.decisions, policy.market),
         "events_per_s": round(stats.events / elapsed_s, 1) if elapsed_s > 0 else None,
         "wall_s": round(elapsed_s, 3),
         "trace_sha256": trace.sha256,

@@ -22,7 +22,7 @@ ConfigDirOption = Annotated[
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
-rules_app = typer.Typer(help="Check rule files and profiles.", no_args_is_help=True)
+rules_app = typer.Typer(help="Check and migrate rule files and profiles.", no_args_is_help=True)
 profiles_app = typer.Typer(help="List and show resolved profiles.", no_args_is_help=True)
 
 
@@ -43,6 +43,38 @@ def rules_check(
         typer.echo(json.dumps(payload, indent=2))
         return
     typer.echo(f"ok: {len(names)} profile(s) checked in {folder.root}: {', '.join(names)}")
+
+
+@rules_app.command("migrate")
+def rules_migrate(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files to migrate (default: every profile and rule file)."),
+    ] = None,
+    write_files: Annotated[
+        bool, typer.Option("--write", help="Rewrite the files in place (comments kept).")
+    ] = False,
+    config_dir: ConfigDirOption = None,
+) -> None:
+    """Upgrade older-schema files to the current schema; without --write, show the diff only."""
+    from solbot.config.loader import ConfigDir
+    from solbot.config.migrate import config_files, plan_file, write
+
+    folder = ConfigDir.find(config_dir)
+    paths = list(files) if files else config_files(folder.root)
+    plans = [plan_file(path, folder.display(path)) for path in paths]
+    pending = [plan for plan in plans if plan.needed]
+    for plan in pending:
+        typer.echo(f"{plan.shown}: schema {plan.old_version} -> current")
+        for change in plan.changes:
+            typer.echo(f"  {change.describe()}")
+        if not write_files:
+            typer.echo(plan.diff(), nl=False)
+    if write_files:
+        for plan in pending:
+            write(plan)
+    verb = "migrated" if write_files else "to migrate (run again with --write)"
+    typer.echo(f"{len(pending)} of {len(plans)} file(s) {verb}")
 
 
 @profiles_app.command("list")

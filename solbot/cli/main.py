@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from importlib import import_module
+from typing import Any, TextIO
 
 import click
 import typer
 
 from solbot import __version__
+from solbot.config.migrate import SchemaMigrationWarning
 from solbot.errors import SolbotError
 
 try:  # recent typer ships its own copy of click: catch both families of exceptions
@@ -70,6 +73,36 @@ def run(argv: list[str] | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code instead of exiting (used by tests and `run`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SchemaMigrationWarning)  # deduplicated by _show_warning
+        original = warnings.showwarning
+        warnings.showwarning = _show_warning(original)
+        return _main(argv)
+
+
+def _show_warning(original: Any) -> Any:
+    """Schema-migration warnings print like problems (`path:line:col: ...`), each file once."""
+    shown: set[str] = set()  # a file is loaded once per profile that includes it
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, SchemaMigrationWarning):
+            if str(message) not in shown:
+                shown.add(str(message))
+                typer.echo(str(message), err=True)
+            return
+        original(message, category, filename, lineno, file, line)
+
+    return show
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, prog_name="solbot", standalone_mode=False)
     except SolbotError as error:

@@ -178,6 +178,10 @@ def _render(summary: dict[str, Any]) -> None:
             f"{summary['inventory']:g} / {summary['max_abs_inventory']:g}",
         ),
         ("time flat", f"{summary['time_flat_pct']:.1f} %"),
+        (
+            "quoting denied by the guard",
+            f"{summary.get('quoting_denied_pct', 0.0):.1f} % of decisions",
+        ),
         ("markouts 1/5/30/60 s (bps)", _markouts(summary.get("markouts_bps") or {})),
         (
             "txs per minute",
@@ -207,6 +211,17 @@ def _render(summary: dict[str, Any]) -> None:
         console.print(rules)
     for note in summary.get("notes", []):
         console.print(f"note: {note}", soft_wrap=True, highlight=False)
+    denied = summary.get("quoting_denied_pct") or 0.0
+    if denied >= QUOTING_DENIED_WARN_PCT:
+        console.print(
+            f"warning: the guard denied all quoting in {denied:.1f} % of decisions: "
+            f"{summary.get('quoting_denied_reason')}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+QUOTING_DENIED_WARN_PCT = 50.0  # "most of the run"
 
 
 def _markouts(markouts: dict[str, float | None]) -> str:

@@ -29,7 +29,7 @@ from solbot.errors import ConfigError, InvalidInput, Problem
 
 NS = 1_000_000_000
 NUMERIC_FIELDS = {
-    "widen": ("add_bps",),
+    "widen": ("add_full_spread_bps",),
     "skew": ("bps",),
     "scale_clip": ("factor",),
     "hedge": ("clip_multiplier", "offset_bps", "max_slippage_bps", "extra_offset_bps"),
@@ -66,7 +66,8 @@ def signal_settings(profile: Profile) -> SignalSettings:
         sigma_window_s=signals.sigma_window,
         trend_halflife_s=signals.trend_halflife,
         returns=tuple(sorted(signals.returns.items())),
-        max_position_units=profile.limits.max_position_units,
+        max_position_units=profile.limits.max_position_units or 0.0,
+        max_position_usd=profile.limits.max_position_usd or 0.0,
         exposure_trigger_units=profile.hedger.trigger_units,
     )
 
@@ -330,14 +331,16 @@ def quote_params(quoting: Quoting, profile: Profile, market: MarketSpec) -> Quot
         band_max_spread_bps=band.max_spread_bps,
         band_min_size_multiplier=band.min_size_multiplier,
         band_max_size_multiplier=band.max_size_multiplier,
-        size_min_lots=_lots(quoting.size_min_units, market),
-        size_max_lots=_lots(quoting.size_max_units, market),
+        size_min_lots=_lots(quoting.size_min_units or 0.0, market),
+        size_max_lots=_lots(quoting.size_max_units or 0.0, market),
         soft_cap_lots=_lots(quoting.inventory_soft_cap_units, market),
         min_size_lots=_lots(quoting.min_size_units, market),
         clip_usd=quoting.clip_usd,
         size_multiplier=quoting.size_multiplier,
-        extra_spread_bps=quoting.extra_spread_bps,
+        extra_full_spread_bps=quoting.extra_full_spread_bps,
         skew_bps_at_soft_cap=quoting.skew_bps_at_soft_cap,
+        size_min_usd=quoting.size_min_usd,
+        size_max_usd=quoting.size_max_usd,
     )
 
 
@@ -368,7 +371,9 @@ def _risk_params(profile: Profile, market: MarketSpec) -> RiskParams:
         price_band_bps=guard.price_band_bps,
         crossed_book_protection=guard.crossed_book_protection,
         backoff_ns=int(guard.backoff * NS),
-        max_position_lots=_lots(limits.max_position_units, market),
+        max_position_lots=None
+        if limits.max_position_units is None
+        else _lots(limits.max_position_units, market),
         max_position_usd=limits.max_position_usd,
         max_order_usd=limits.max_order_usd,
         stale_feed_ns=int(guard.stale_feed * NS),

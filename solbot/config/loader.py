@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from solbot.config.migrate import upgrade
 from solbot.config.schema import (
     SCHEMA_VERSION,
     Profile,
@@ -137,8 +138,9 @@ def canonical_sha256(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def check_schema(loaded: LoadedYaml, expected_kind: str) -> None:
-    """Refuse files without `schema`, of a newer schema, or of the wrong kind."""
+def check_schema(loaded: LoadedYaml, expected_kind: str) -> LoadedYaml:
+    """Refuse files without `schema`, of a newer schema, or of the wrong kind; migrate older
+    schemas in memory (with a warning) and return the file as the current schema reads it."""
     data = loaded.data
     if not isinstance(data, dict):
         raise ConfigError(
@@ -159,18 +161,11 @@ def check_schema(loaded: LoadedYaml, expected_kind: str) -> None:
                 "upgrade solbot",
             )
         )
-    if version < SCHEMA_VERSION:
-        raise SchemaVersionError(
-            loaded.problem(
-                ("schema",),
-                f"schema {version} is unknown (this solbot reads {SCHEMA_VERSION}); "
-                "no migration exists for it",
-            )
-        )
     if data.get("kind") != expected_kind:
         raise ConfigError(
             loaded.problem(("kind",), f"expected kind: {expected_kind}, found {data.get('kind')!r}")
         )
+    return upgrade(loaded, expected_kind)
 
 
 def validation_problems(
@@ -199,7 +194,7 @@ def _suggest_key(item: Mapping[str, Any], key: PathKey) -> str:
 
 def load_ruleset(path: Path, config_dir: ConfigDir) -> tuple[RulesetFile, LoadedYaml]:
     loaded = load_yaml(path, config_dir.display(path))
-    check_schema(loaded, "ruleset")
+    loaded = check_schema(loaded, "ruleset")
     try:
         ruleset = RulesetFile.model_validate(loaded.data)
     except ValidationError as error:
@@ -262,7 +257,7 @@ def _load_profile_chain(name: str, config_dir: ConfigDir) -> list[LoadedYaml]:
                 raise ConfigError(chain[-1].problem(("extends",), message))
             raise ConfigError(Problem(f"profiles/{current}.yaml", 1, 1, "profile", message))
         loaded = load_yaml(path, config_dir.display(path))
-        check_schema(loaded, "profile")
+        loaded = check_schema(loaded, "profile")
         if loaded.data.get("id") != current:
             raise ConfigError(loaded.problem(("id",), f"id must match the file name '{current}'"))
         chain.append(loaded)

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+OLDEST_MIGRATABLE_SCHEMA = 1  # older files migrate in memory (solbot/config/migrate.py)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -69,8 +70,10 @@ class PauseAction(Strict):
 
 
 class WidenAction(Strict):
+    """Widen the full spread by `add_full_spread_bps`; each named side moves by half of it."""
+
     side: SideName = "both"
-    add_bps: Number
+    add_full_spread_bps: Number
 
 
 class SkewAction(Strict):
@@ -208,24 +211,51 @@ class VolatilityBand(Strict):
 class Quoting(Strict):
     spread_bps: float = Field(default=12.0, gt=0)
     volatility_band: VolatilityBand = VolatilityBand()
-    size_min_units: float = Field(default=0.061, gt=0)
-    size_max_units: float = Field(default=0.072, gt=0)
+    # Ends of the inventory size curve, each in units or in USD (converted at the mid of each
+    # decision); one form per end. Without either, 0.061 / 0.072 units (the original's).
+    size_min_units: float | None = Field(default=None, gt=0)
+    size_min_usd: float | None = Field(default=None, gt=0)
+    size_max_units: float | None = Field(default=None, gt=0)
+    size_max_usd: float | None = Field(default=None, gt=0)
     inventory_soft_cap_units: float = Field(default=0.05, gt=0)
     min_size_units: float = Field(default=0.061, ge=0)
     clip_usd: float = Field(default=10.5, ge=0)
     size_multiplier: float = Field(default=1.0, gt=0)
-    extra_spread_bps: float = Field(default=0.0, ge=0)
+    extra_full_spread_bps: float = Field(default=0.0, ge=0)  # added to the full spread
     skew_bps_at_soft_cap: float = Field(default=0.0, ge=0)
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
     decision_interval: Seconds = 0.25
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_sizes(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            value = dict(value)
+            for end, default in SIZE_DEFAULTS.items():
+                if value.get(f"{end}_units") is None and value.get(f"{end}_usd") is None:
+                    value[f"{end}_units"] = default
+        return value
+
+    @model_validator(mode="after")
+    def _one_form_per_size(self) -> Quoting:
+        for end in SIZE_DEFAULTS:
+            if (
+                getattr(self, f"{end}_units") is not None
+                and getattr(self, f"{end}_usd") is not None
+            ):
+                raise ValueError(f"give {end}_units or {end}_usd, not both (set the other to null)")
+        return self
+
+
+SIZE_DEFAULTS = {"size_min": 0.061, "size_max": 0.072}
 
 
 class Hedger(Strict):
     enabled: bool = True
     trigger_units: float = Field(default=0.05, gt=0)
     target_units: float = Field(default=0.02, ge=0)
-    max_clip_units: float = Field(default=0.08, gt=0)
+    max_clip_units: float = Field(default=0.06, gt=0)
     prefer_passive: bool = True
     passive_offset_bps: float = 2.0
     passive_timeout: Seconds = 6.0
@@ -245,11 +275,23 @@ class Guard(Strict):
 
 
 class Limits(Strict):
-    max_position_units: float = Field(default=0.3, gt=0)
-    max_position_usd: float = Field(default=50.0, gt=0)
+    """Hard limits. A position limit in units, in USD (at the current mid), or both (the tighter
+    of the two binds); null switches a form off."""
+
+    max_position_units: float | None = Field(default=None, gt=0)
+    max_position_usd: float | None = Field(default=50.0, gt=0)
     max_order_usd: float = Field(default=25.0, gt=0)
     tx_per_minute: int = Field(default=60, gt=0)
     tx_reserve: int = Field(default=6, ge=0)
+
+    @model_validator(mode="after")
+    def _some_position_limit(self) -> Limits:
+        if self.max_position_units is None and self.max_position_usd is None:
+            raise ValueError(
+                "limits.max_position_usd: set a position limit (max_position_usd and/or "
+                "max_position_units); both are null"
+            )
+        return self
 
 
 class Signals(Strict):
@@ -332,8 +374,13 @@ class Profile(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if self.quoting.size_min_units > self.quoting.size_max_units:
-            raise ValueError("quoting.size_min_units: must not exceed quoting.size_max_units")
+        quoting = self.quoting
+        for form in ("units", "usd"):
+            low, high = getattr(quoting, f"size_min_{form}"), getattr(quoting, f"size_max_{form}")
+            if low is not None and high is not None and low > high:
+                raise ValueError(
+                    f"quoting.size_min_{form}: must not exceed quoting.size_max_{form}"
+                )
         if self.hedger.target_units >= self.hedger.trigger_units:
             raise ValueError("hedger.target_units: must be below hedger.trigger_units")
         if self.regimes.default not in self.regimes.overlays and self.regimes.overlays:

@@ -48,8 +48,8 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
     SignalInfo(
         "inventory_ratio",
         "ratio",
-        "Signed position as a fraction of limits.max_position_units.",
-        "inventory_units / limits.max_position_units",
+        "Signed position as a fraction of the position limit (tighter of units and USD at mid).",
+        "inventory_units / position limit in units",
     ),
     SignalInfo(
         "exposure_s",

@@ -74,6 +74,8 @@ class Decision:
     active_rules: tuple[str, ...] = ()
     pause_bid: bool = False
     pause_ask: bool = False
+    # Distance added to each side's offset from mid: half of the largest full-spread widen
+    # (`widen.add_full_spread_bps`) that names that side.
     widen_bid_bps: float = 0.0
     widen_ask_bps: float = 0.0
     skew_bps: float = 0.0
@@ -157,7 +159,8 @@ class _Merged:
             self.pause_ask |= ask
             self.outcomes.append(PauseOutcome(rule.id, action.side or "both"))
         elif kind == "widen":
-            add = action.value("add_bps", results) or 0.0
+            # A full-spread amount: the spread grows by it, so each named side moves by half.
+            add = (action.value("add_full_spread_bps", results) or 0.0) / 2
             bid, ask = sides_of(action.side, inventory)
             if bid:
                 self.widen_bid = max(self.widen_bid, add)

@@ -38,10 +38,28 @@ class HedgeIntent:
 
 
 @dataclass(frozen=True, slots=True)
+class ClipRaised:
+    """A damped hedge clip (a rule's clip_multiplier) was below the venue minimum and was raised
+    to it: the damper had no effect on this hedge, and the trace says so."""
+
+    multiplier: float
+    damped_lots: int
+    clip_lots: int  # what is sent: the venue minimum or the clip_usd floor
+
+    def describe(self, market: MarketSpec) -> str:
+        return (
+            f"hedge clip x{self.multiplier:g} = {market.lots_to_size(self.damped_lots):g} raised "
+            f"to the minimum order {market.lots_to_size(self.clip_lots):g} (venue minimum or "
+            "clip_usd): the damper has no effect"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class HedgeOutcome:
     intent: HedgeIntent | None
     mode: str
     note: str
+    clip_raised: ClipRaised | None = None
 
 
 def hedge_mode(params: HedgeParams, decision: Decision, exposure_ns: int) -> str:
@@ -57,37 +75,46 @@ def hedge_mode(params: HedgeParams, decision: Decision, exposure_ns: int) -> str
     return "aggressive"
 
 
+@dataclass(frozen=True, slots=True)
+class Clip:
+    lots: int
+    note: str = ""
+    raised: ClipRaised | None = None
+
+
 def hedge_clip_lots(
     params: HedgeParams, decision: Decision, mode: str, market: MarketSpec, price: int, held: int
-) -> tuple[int, str]:
+) -> Clip:
     """How much to hedge: excess over target, capped, then raised to the exchange minimum.
 
     The minimum is applied AFTER the caps (the original bot capped last and sent clips below the
     venue minimum), and a clip never exceeds |inventory| (a hedge must not flip the position).
+    When a rule's clip multiplier is undone by that raise, the clip says so (`raised`).
     """
     target = 0 if decision.flatten else params.target_lots
     excess = held - target
     limit = params.max_clip_lots
     if mode == "emergency":
         limit = int(limit * params.emergency_clip_multiplier)
-    if decision.hedge_clip_multiplier is not None:
-        limit = int(params.max_clip_lots * decision.hedge_clip_multiplier)
+    damped = decision.hedge_clip_multiplier
+    if damped is not None:
+        limit = int(params.max_clip_lots * damped)
         if mode == "emergency":
             limit = max(limit, int(params.max_clip_lots * params.emergency_clip_multiplier))
     if decision.flatten:
         limit = max(limit, held)
     clip = min(excess, max(limit, 1))
     minimum = max(market.min_lots_at(price), market.lots_for_usd(price, params.clip_usd))
-    if clip < minimum:
-        clip = minimum
+    clip = max(clip, minimum)
     if clip > held:
         if minimum > held:
-            return (
-                0,
-                f"inventory {held} lots is below the exchange minimum {minimum}: cannot reduce",
-            )
+            note = f"inventory {held} lots is below the exchange minimum {minimum}: cannot reduce"
+            return Clip(0, note)
         clip = held
-    return clip, ""
+    if damped is None or limit >= excess or clip <= max(limit, 1):
+        return Clip(clip)
+    raised = ClipRaised(damped, limit, clip)
+    return Clip(clip, raised.describe(market), raised)
 
 
 def plan_hedge(
@@ -116,10 +143,11 @@ def plan_hedge(
             price = max(math.ceil(mid * (1 + offset) * scale - 1e-9), best_bid + 1)
         else:
             price = min(math.floor(mid * (1 - offset) * scale + 1e-9), best_ask - 1)
-        size, note = hedge_clip_lots(params, decision, mode, market, price, held)
-        if size == 0:
-            return HedgeOutcome(None, mode, note)
-        return HedgeOutcome(HedgeIntent(side, price, size, True, mode, "passive hedge"), mode, "")
+        clip = hedge_clip_lots(params, decision, mode, market, price, held)
+        if clip.lots == 0:
+            return HedgeOutcome(None, mode, clip.note)
+        intent = HedgeIntent(side, price, clip.lots, True, mode, "passive hedge")
+        return HedgeOutcome(intent, mode, clip.note, clip.raised)
     cooldown = params.emergency_cooldown_ns if mode == "emergency" else params.cooldown_ns
     if last_attempt_ns and now_ns - last_attempt_ns < cooldown:
         return HedgeOutcome(None, mode, "hedge cooldown")
@@ -145,8 +173,9 @@ def plan_hedge(
         price = math.floor(mid * (1 - offset / 1e4) * scale + 1e-9)
     else:
         price = math.ceil(mid * (1 + offset / 1e4) * scale - 1e-9)
-    size, note = hedge_clip_lots(params, decision, mode, market, price, held)
-    if size == 0:
-        return HedgeOutcome(None, mode, note)
+    clip = hedge_clip_lots(params, decision, mode, market, price, held)
+    if clip.lots == 0:
+        return HedgeOutcome(None, mode, clip.note)
     reason = f"{mode} hedge: cross {offset:g} bps (cap {cap:g})"
-    return HedgeOutcome(HedgeIntent(side, price, size, False, mode, reason), mode, "")
+    intent = HedgeIntent(side, price, clip.lots, False, mode, reason)
+    return HedgeOutcome(intent, mode, clip.note, clip.raised)

@@ -28,8 +28,10 @@ class QuoteParams:
     min_size_lots: int
     clip_usd: float
     size_multiplier: float
-    extra_spread_bps: float
+    extra_full_spread_bps: float
     skew_bps_at_soft_cap: float
+    size_min_usd: float | None = None  # when set, replaces size_min_lots (at the mid)
+    size_max_usd: float | None = None  # when set, replaces size_max_lots (at the mid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,18 @@ def base_spread_bps(params: QuoteParams, vol_bps: float | None) -> float:
             + (params.band_max_spread_bps - params.band_min_spread_bps) * factor
         )
         spread = max(spread, banded) if params.band_floor_mode else banded
-    return spread + params.extra_spread_bps
+    return spread + params.extra_full_spread_bps
+
+
+def size_curve_lots(params: QuoteParams, market: MarketSpec, mid: float) -> tuple[int, int]:
+    """(smallest, largest) quote size of the inventory curve in lots; USD ends convert at mid."""
+    low, high = params.size_min_lots, params.size_max_lots
+    ticks = market.price_to_ticks(mid)
+    if params.size_min_usd is not None:
+        low = market.lots_for_usd(ticks, params.size_min_usd)
+    if params.size_max_usd is not None:
+        high = market.lots_for_usd(ticks, params.size_max_usd)
+    return low, max(low, high)
 
 
 def quote_size_lots(
@@ -80,10 +93,15 @@ def quote_size_lots(
     inventory_lots: int,
     vol_bps: float | None,
     scale_clip: float,
+    curve: tuple[int, int] | None = None,
 ) -> int:
-    """Inventory size curve x volatility x regime x rule scaling, then exchange floors."""
+    """Inventory size curve x volatility x regime x rule scaling, then exchange floors.
+
+    `curve` is the (smallest, largest) size at the current mid; by default the unit ends.
+    """
+    size_min, size_max = curve or (params.size_min_lots, params.size_max_lots)
     ratio = min(1.0, abs(inventory_lots) / params.soft_cap_lots) if params.soft_cap_lots else 1.0
-    size = params.size_max_lots - (params.size_max_lots - params.size_min_lots) * ratio
+    size = size_max - (size_max - size_min) * ratio
     if params.band_enabled and vol_bps is not None:
         factor = band_factor(params, vol_bps)
         size *= (
@@ -97,7 +115,7 @@ def quote_size_lots(
         market.min_lots_at(price),
         market.lots_for_usd(price, params.clip_usd),
     )
-    lots = min(lots, params.size_max_lots)
+    lots = min(lots, size_max)
     return max(lots, floor)
 
 
@@ -122,6 +140,7 @@ def compute_quotes(
         lean = max(-1.0, min(1.0, inventory_lots / params.soft_cap_lots))
         skew -= params.skew_bps_at_soft_cap * lean  # long: shift both quotes down to sell
     center = mid * (1 + skew / 1e4) * market.price_scale
+    curve = size_curve_lots(params, market, mid)
     bid = ask = None
     if not decision.pause_bid:
         price = math.floor(center * (1 - half_bid / 1e4) + 1e-9)
@@ -129,14 +148,16 @@ def compute_quotes(
             price = best_ask - 1  # post-only: never cross the book
         if price > 0:
             size = quote_size_lots(
-                params, market, price, inventory_lots, vol_bps, decision.scale_clip
+                params, market, price, inventory_lots, vol_bps, decision.scale_clip, curve
             )
             bid = QuoteIntent(Side.BID, price, size)
     if not decision.pause_ask:
         price = math.ceil(center * (1 + half_ask / 1e4) - 1e-9)
         if best_bid > 0 and price <= best_bid:
             price = best_bid + 1
-        size = quote_size_lots(params, market, price, inventory_lots, vol_bps, decision.scale_clip)
+        size = quote_size_lots(
+            params, market, price, inventory_lots, vol_bps, decision.scale_clip, curve
+        )
         ask = QuoteIntent(Side.ASK, price, size)
     factor = band_factor(params, vol_bps)
     return Quotes(bid, ask, spread, factor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from solbot.core.model import MarketSpec, Side
 from solbot.core.quoting import QuoteIntent
@@ -14,10 +15,48 @@ class RiskParams:
     price_band_bps: float
     crossed_book_protection: bool
     backoff_ns: int
-    max_position_lots: int
-    max_position_usd: float
+    max_position_lots: int | None  # None: no limit in units
+    max_position_usd: float | None  # None: no limit in USD (converted at the mid each decision)
     max_order_usd: float
     stale_feed_ns: int = 0  # 0 = no hard stale-feed stop
+
+
+class DenialReason(StrEnum):
+    """Why the guard denied a quote (typed, so summaries can count without parsing text)."""
+
+    STALE_FEED = "stale_feed"
+    CROSSED_BOOK = "crossed_book"
+    SELF_CROSS = "self_cross"
+    PRICE_BAND = "price_band"
+    POSITION_LIMIT = "position_limit"  # room under the position limit is below the minimum order
+    ORDER_LIMIT = "order_limit"  # max_order_usd is below the minimum order
+    EXCHANGE_MINIMUM = "exchange_minimum"
+    BACKOFF = "backoff"
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """One denied side, with the numbers that explain it."""
+
+    reason: DenialReason
+    side: Side | None  # None: both sides at once
+    mid: float
+    wanted_lots: int = 0  # the quote's size before the guard shrank it
+    minimum_lots: int = 0  # smallest order the venue accepts at that price
+    allowed_lots: int = 0  # what the binding limit left room for
+    limit_units: float | None = None  # the position limit in force, in units ...
+    limit_usd: float | None = None  # ... and in USD
+
+
+def position_limit_lots(params: RiskParams, market: MarketSpec, mid: float) -> int | None:
+    """The position limit in lots at this mid: the tighter of the unit and USD forms."""
+    limits = []
+    if params.max_position_lots is not None:
+        limits.append(params.max_position_lots)
+    if params.max_position_usd is not None:  # no mid: no room (fail closed)
+        room = params.max_position_usd / mid * market.size_scale if mid > 0 else 0.0
+        limits.append(math.floor(room + 1e-9))
+    return min(limits) if limits else None
 
 
 @dataclass
@@ -36,7 +75,8 @@ class RiskState:
 class RiskResult:
     bid: QuoteIntent | None
     ask: QuoteIntent | None
-    denials: tuple[str, ...]
+    denials: tuple[str, ...]  # human-readable, for traces and the ledger
+    denied: tuple[Denial, ...] = ()  # the same denials as data (shrinks are not denials)
 
 
 def check_quotes(
@@ -54,31 +94,37 @@ def check_quotes(
 ) -> RiskResult:
     """Deny or shrink quotes that break a limit; a block stops only the side that adds risk."""
     denials: list[str] = []
+    denied: list[Denial] = []
     blocked = False
     if params.stale_feed_ns and feed_age_ns > params.stale_feed_ns and (bid or ask):
         denials.append("market data stale: quoting both sides denied")
+        denied.append(Denial(DenialReason.STALE_FEED, None, mid))
         bid = ask = None
         blocked = True
     if params.crossed_book_protection and best_bid > 0 and best_ask > 0 and best_bid >= best_ask:
         denials.append("market book crossed: quoting both sides denied")
+        denied.append(Denial(DenialReason.CROSSED_BOOK, None, mid))
         bid = ask = None
         blocked = True
     if bid is not None and ask is not None and bid.price >= ask.price:
         denials.append("own bid would cross own ask: both denied")
+        denied.append(Denial(DenialReason.SELF_CROSS, None, mid))
         bid = ask = None
         blocked = True
     results: dict[Side, QuoteIntent | None] = {Side.BID: bid, Side.ASK: ask}
     for side, quote in list(results.items()):
         if quote is None:
             continue
-        checked, reason = _check_side(params, market, mid, inventory_lots, quote)
-        if checked is None:
+        checked, reason, denial = _check_side(params, market, mid, inventory_lots, quote)
+        if denial is not None:
             blocked = True
             state.blocked_until_ns[side] = now_ns + params.backoff_ns
             denials.append(reason)
+            denied.append(denial)
         elif now_ns < state.blocked_until_ns[side] and _adds_risk(side, inventory_lots):
             blocked = True
             denials.append(f"{side.label} in guard backoff")
+            denied.append(Denial(DenialReason.BACKOFF, side, mid))
             checked = None
         elif reason:
             denials.append(reason)
@@ -89,7 +135,7 @@ def check_quotes(
             state.blocks += 1
     else:
         state.block_since_ns = 0
-    return RiskResult(results[Side.BID], results[Side.ASK], tuple(denials))
+    return RiskResult(results[Side.BID], results[Side.ASK], tuple(denials), tuple(denied))
 
 
 def _adds_risk(side: Side, inventory_lots: int) -> bool:
@@ -98,30 +144,46 @@ def _adds_risk(side: Side, inventory_lots: int) -> bool:
 
 def _check_side(
     params: RiskParams, market: MarketSpec, mid: float, inventory_lots: int, quote: QuoteIntent
-) -> tuple[QuoteIntent | None, str]:
+) -> tuple[QuoteIntent | None, str, Denial | None]:
     label = quote.side.label
     price = market.ticks_to_price(quote.price)
     band = params.price_band_bps / 1e4
-    if quote.side is Side.BID and price < mid * (1 - band):
-        return None, f"bid {price} outside price band of {params.price_band_bps:g} bps"
-    if quote.side is Side.ASK and price > mid * (1 + band):
-        return None, f"ask {price} outside price band of {params.price_band_bps:g} bps"
+    outside = (quote.side is Side.BID and price < mid * (1 - band)) or (
+        quote.side is Side.ASK and price > mid * (1 + band)
+    )
+    if outside:
+        text = f"{label} {price} outside price band of {params.price_band_bps:g} bps"
+        return None, text, Denial(DenialReason.PRICE_BAND, quote.side, mid)
     size = quote.size
     reason = ""
+    binding = DenialReason.EXCHANGE_MINIMUM
     order_cap = math.floor(params.max_order_usd / price * market.size_scale + 1e-9)
     if size > order_cap:
         size, reason = order_cap, f"{label} shrunk to max order ${params.max_order_usd:g}"
+        binding = DenialReason.ORDER_LIMIT
     if _adds_risk(quote.side, inventory_lots):
-        held = abs(inventory_lots)
-        room = params.max_position_lots - held
-        usd_room = math.floor((params.max_position_usd / mid) * market.size_scale + 1e-9) - held
-        allowed = min(room, usd_room)
+        limit = position_limit_lots(params, market, mid)
+        allowed = limit - abs(inventory_lots) if limit is not None else size
         if size > allowed:
             size = allowed
             reason = f"{label} shrunk to the position limit"
-    if size < market.min_lots_at(quote.price):
+            binding = DenialReason.POSITION_LIMIT
+    minimum = market.min_lots_at(quote.price)
+    if size < minimum:
         why = reason or f"{label} below exchange minimum"
-        return None, f"{why}: {label} denied"
+        denial = Denial(
+            binding,
+            quote.side,
+            mid,
+            wanted_lots=quote.size,
+            minimum_lots=minimum,
+            allowed_lots=max(0, size),
+            limit_units=None
+            if params.max_position_lots is None
+            else params.max_position_lots / market.size_scale,
+            limit_usd=params.max_position_usd,
+        )
+        return None, f"{why}: {label} denied", denial
     if size == quote.size:
-        return quote, reason
-    return QuoteIntent(quote.side, quote.price, size), reason
+        return quote, reason, None
+    return QuoteIntent(quote.side, quote.price, size), reason, None

@@ -27,7 +27,8 @@ class SignalSettings:
     sigma_window_s: float = 300.0
     trend_halflife_s: float = 45.0
     returns: tuple[tuple[str, float], ...] = (("ret_45s_bps", 45.0),)
-    max_position_units: float = 0.3
+    max_position_units: float = 0.3  # 0: no limit in units
+    max_position_usd: float = 0.0  # 0: no limit in USD
     exposure_trigger_units: float = 0.05
     vol_warmup_samples: int = 2
     sigma_warmup_samples: int = 30
@@ -384,6 +385,13 @@ class SignalState:
             self._day = day
             self.values[self.index["realized_day_usd"]] = 0.0
 
+    def _position_limit_units(self) -> float:
+        """The tighter of the unit and USD position limits, in units (inf when neither)."""
+        limit = self.settings.max_position_units or math.inf
+        if self.settings.max_position_usd and self.mid > 0:
+            limit = min(limit, self.settings.max_position_usd / self.mid)
+        return limit
+
     def refresh(self, now_ns: int) -> None:
         """Bring time-derived signals up to `now_ns` before the rules read them."""
         values = self.values
@@ -397,7 +405,7 @@ class SignalState:
             values[index["feed_age_s"]] = max(0, now_ns - self.feed_origin_ns) / NS
         units = values[index["inventory_units"]]
         values[index["inventory_usd"]] = units * self.mid
-        values[index["inventory_ratio"]] = units / self.settings.max_position_units
+        values[index["inventory_ratio"]] = units / self._position_limit_units()
         since = self._exposure_since
         values[index["exposure_s"]] = (now_ns - since) / NS if since else 0.0
         since = self._over_trigger_since
