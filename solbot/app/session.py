@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.core.decision import TradingState
 from solbot.core.denials import DenialTally
+from solbot.core.risk import DenialReason
 from solbot.core.engine import CompiledPolicy, Engine, Plan
 from solbot.core.model import (
     CancelAll,
@@ -91,7 +92,7 @@ class SessionStats:
     flat_ns: int = 0
     commands: int = 0
     regime_ns: dict[str, int] = field(default_factory=dict)
-    denials: dict[str, int] = field(default_factory=dict)
+    denials: dict[DenialReason, int] = field(default_factory=dict)  # by kind: bounded
     rejections: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
     quoting_denied: DenialTally = field(default_factory=DenialTally)  # all quoting denied
@@ -377,9 +378,9 @@ class Session:
     def _record_plan(self, plan: Plan) -> None:
         decision = plan.decision
         self.stats.quoting_denied.add(plan.quotes, plan.risk)
-        for denial in plan.risk.denials:
-            key = denial.split(":")[0]
-            self.stats.denials[key] = self.stats.denials.get(key, 0) + 1
+        denials = self.stats.denials
+        for denial in plan.risk.denied:
+            denials[denial.reason] = denials.get(denial.reason, 0) + 1
         for alert in decision.alerts:
             if self.alerts is not None and alert.rule_id not in self._alerted:
                 self.alerts.alert(alert.rule_id, alert.level, alert.message, plan.ts_ns)

@@ -378,7 +378,7 @@ def build_summary(
         "tx_budget_per_minute": policy.tx_per_minute,
         "tx_dropped_by_budget": orders.dropped if orders else 0,
         "venue_rejections": stats.rejections,
-        "guard_denials": stats.denials,
+        "guard_denials": {reason.value: count for reason, count in sorted(stats.denials.items())},
         **quoting_denied_summary(stats.quoting_denied, stats.decisions, policy.market),
         "events_per_s": round(stats.events / elapsed_s, 1) if elapsed_s > 0 else None,
         "wall_s": round(elapsed_s, 3),
