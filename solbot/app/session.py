@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.core.decision import TradingState
 from solbot.core.denials import DenialTally
-from solbot.core.risk import DenialReason
 from solbot.core.engine import CompiledPolicy, Engine, Plan
 from solbot.core.model import (
     CancelAll,
@@ -32,6 +31,7 @@ from solbot.core.model import (
     Side,
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
+from solbot.core.risk import DenialReason
 from solbot.core.seed import SeedFills, SeedState, rebuild, seed_since_ns
 from solbot.core.venue import Venue
 

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
@@ -119,7 +119,7 @@ class StatsView(Protocol):
     @property
     def alerts(self) -> int: ...
     @property
-    def denials(self) -> Mapping[str, int]: ...
+    def denials(self) -> Mapping[Any, int]: ...  # keyed by denial kind; only summed here
     @property
     def rejections(self) -> Mapping[str, int]: ...
 
