@@ -155,7 +155,7 @@ def test_migrations_are_idempotent_on_an_existing_db(db_path: Path) -> None:
     applied = rows(
         db_path, f"SELECT name FROM _sqlite_migrations WHERE migration_set = '{MIGRATION_SET}'"
     )
-    assert applied == [("m001_initial",)]
+    assert applied == [("m001_initial",), ("m002_run_everywhere",)]
 
 
 def test_db_from_a_newer_solbot_is_refused(db_path: Path) -> None:
@@ -187,10 +187,10 @@ def test_records_after_close_fail_loudly(db_path: Path) -> None:
 
 
 def test_durable_false_trades_power_loss_safety_for_speed(db_path: Path) -> None:
-    with Ledger(db_path, durable=False) as ledger:
+    with Ledger(db_path, durability="fast") as ledger:
         assert ledger.record_fill(fill("1"))
         (level,) = ledger._db.execute("PRAGMA synchronous").fetchone()
-        assert level == 1  # NORMAL
+        assert level == 0  # OFF
     with Ledger(db_path) as ledger:
         (level,) = ledger._db.execute("PRAGMA synchronous").fetchone()
         assert level == 2  # FULL

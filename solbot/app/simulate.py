@@ -159,7 +159,7 @@ def run_simulation(
     notes = list(mapping.notes())
     if events.coarse:
         notes.append("bar mode is coarse: synthetic ticks from candles, fills are indicative only")
-    with Ledger(db_path) as ledger:
+    with Ledger(db_path, durability="fast") as ledger:
         run_id = ledger.start_run(
             "simulate",
             resolved.name,

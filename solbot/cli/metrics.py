@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from solbot.app import metrics
-from solbot.app.metrics_compute import WindowReport
+from solbot.app.metrics_compute import RunScope, WindowReport
 from solbot.errors import UsageError
 
 metrics_app = typer.Typer(
@@ -38,6 +39,16 @@ MarketOption = Annotated[
     typer.Option("--market", help="Market symbol; needed only when the ledger holds several."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+RunOption = Annotated[
+    str,
+    typer.Option(
+        "--run",
+        help=(
+            "Run to read: an id from `metrics runs`, latest (the run recorded last) or all "
+            "(FIFO then spans runs)."
+        ),
+    ),
+]
 
 
 @metrics_app.command("window")
@@ -54,16 +65,17 @@ def window_command(
         typer.Option("--until", help="Window end; default: the newest fill or mark in the ledger."),
     ] = None,
     market: MarketOption = None,
+    run: RunOption = metrics.LATEST,
     as_json: JsonOption = False,
     db: DbOption = Path(metrics.DEFAULT_DB),
 ) -> None:
-    """PnL over a window that ends at the newest data (not now); no length means all time.
+    """PnL of one run over a window ending at its newest data (not now); no length: all of it.
 
     realized = FIFO realized of the window's fills, gross of fees (lots opened earlier count);
     net = realized - fees + funding; total = net + change in unrealized over the window.
     """
     report = metrics.window_report(
-        db, hours=hours, seconds=seconds, since=since, until=until, market=market
+        db, hours=hours, seconds=seconds, since=since, until=until, market=market, run=run
     )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
@@ -74,11 +86,12 @@ def window_command(
 @metrics_app.command("dump")
 def dump_command(
     market: MarketOption = None,
+    run: RunOption = metrics.LATEST,
     as_json: JsonOption = False,
     db: DbOption = Path(metrics.DEFAULT_DB),
 ) -> None:
-    """All-time totals and the last 6 hours, both ending at the newest data."""
-    reports = metrics.dump_report(db, market=market)
+    """A run's totals and its last 6 hours, both ending at its newest data."""
+    reports = metrics.dump_report(db, market=market, run=run)
     if as_json:
         typer.echo(json.dumps({name: r.to_json() for name, r in reports.items()}, indent=2))
     else:
@@ -93,16 +106,45 @@ def export_command(
         Path | None, typer.Option("--out", help="Output file; CSV goes to stdout without it.")
     ] = None,
     market: MarketOption = None,
+    run: RunOption = metrics.LATEST,
     db: DbOption = Path(metrics.DEFAULT_DB),
 ) -> None:
-    """PnL per bucket floor(ts/W)*W, each row valued with its own bucket's lots and mark."""
+    """PnL of one run per bucket floor(ts/W)*W, valued with each bucket's lots and mark."""
     result = metrics.export_buckets(
-        db, window_s=window, market=market, file_format=file_format, out=out
+        db, window_s=window, market=market, file_format=file_format, out=out, run=run
     )
+    if result.run is not None:
+        typer.echo(f"run: {_describe_run(result.run)}", err=True)
     if result.text is not None:
         typer.echo(result.text, nl=False)
     else:
         typer.echo(f"wrote {result.rows} buckets to {result.path}", err=True)
+
+
+@metrics_app.command("runs")
+def runs_command(
+    as_json: JsonOption = False,
+    db: DbOption = Path(metrics.DEFAULT_DB),
+) -> None:
+    """Every run in the ledger: id, mode, profile, data span, fills and net PnL (FIFO per run)."""
+    summaries = metrics.list_runs(db)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(s) for s in summaries], indent=2))
+        return
+    table = Table(show_header=True, header_style="bold")
+    for name in ("run", "mode", "profile", "start (UTC)", "end (UTC)", "fills", "net PnL USD"):
+        table.add_column(name, justify="right" if name in ("fills", "net PnL USD") else "left")
+    for s in summaries:
+        table.add_row(
+            s.run_id,
+            s.kind,
+            s.profile,
+            _show(s.first_ns, "time"),
+            _show(s.last_ns, "time"),
+            str(s.fills),
+            _show(s.net_pnl_usd, "usd4"),
+        )
+    Console().print(table)
 
 
 @metrics_app.command("import-json")
@@ -179,7 +221,15 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _describe_run(scope: RunScope) -> str:
+    span = f"{_show(scope.first_ns, 'time')} → {_show(scope.last_ns, 'time')}"
+    return f"{scope.describe()}, data {span}"
+
+
 def _print_reports(reports: dict[str, WindowReport]) -> None:
+    scope = next(iter(reports.values())).run
+    if scope is not None:
+        Console().print(f"run: {_describe_run(scope)}", highlight=False)
     table = Table(show_header=True, header_style="bold")
     table.add_column("")
     names = list(reports)
