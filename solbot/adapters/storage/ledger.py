@@ -365,7 +365,6 @@ class Ledger:
         run_id: str | None = None,
     ) -> list[Fill]:
         """Fills with since_ns <= ts_ns <= until_ns (both optional), of one run or all, in order."""
-        self.flush()
         where, params = _where(since_ns, until_ns, market, run_id)
         sql = f"SELECT {_FILL_COLUMNS} FROM fills{where} ORDER BY ts_ns, rowid"
         with self._storage_errors():
@@ -406,7 +405,6 @@ class Ledger:
         run_id: str | None = None,
     ) -> list[FundingPayment]:
         """Funding payments with since_ns <= ts_ns <= until_ns, in time order."""
-        self.flush()
         where, params = _where(since_ns, until_ns, market, run_id)
         sql = (
             "SELECT venue, ts_ns, market, rate, position, mark, amount_usd "
