@@ -25,7 +25,7 @@ from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
-from solbot.errors import DataError, Problem, SolbotError, UsageError
+from solbot.errors import ConfigError, DataError, Problem, UsageError
 
 NS = 1_000_000_000
 KIND_BOOK = 0
@@ -84,7 +84,7 @@ def _market_of_file(path: Path) -> MarketEntry | None:
     if path.suffix == ".parquet" and path.is_file():
         try:
             return resolve_market(parquet_market_key(path))
-        except SolbotError:
+        except ConfigError:  # an unknown market key; an unreadable file is a DataError (exit 3)
             return None
     return infer_market_from_filename(path)
 
