@@ -77,6 +77,13 @@ def simulate_command(
     config_dir: Annotated[
         Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
     ] = None,
+    markets: Annotated[
+        Path | None,
+        typer.Option(
+            "--markets",
+            help="Markets file (markets.yaml schema) adding or overriding market specs.",
+        ),
+    ] = None,
 ) -> None:
     """Replay ticks through the engine of `run` and a realistic fill model; print a summary."""
     paths = tuple(data) if data else tuple(_sample())
@@ -95,6 +102,7 @@ def simulate_command(
         queue_model=queue_model,
         tier=tier,
         funding=funding,
+        markets=markets,
     )
     console = Console(stderr=True)
     if console.is_terminal and not as_json:
