@@ -188,3 +188,11 @@ def test_reading_a_ledger_leaves_it_unchanged(tmp_path: Path) -> None:
     window_report(db)
     list_runs(db)
     assert (db.read_bytes(), os.stat(db).st_mtime_ns) == before
+
+
+def test_reading_an_older_ledger_brings_it_up_to_date_once(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    _old_ledger(db)
+    report = window_report(db, run="all")  # read-only open: migrates, then reads with mode=ro
+    assert report.fills == 2
+    assert [r.run_id for r in list_runs(db)] == ["run-a", "simulate-b"]
