@@ -131,20 +131,27 @@ def runs_command(
     if as_json:
         typer.echo(json.dumps([dataclasses.asdict(s) for s in summaries], indent=2))
         return
-    table = Table(show_header=True, header_style="bold")
-    for name in ("run", "mode", "profile", "start (UTC)", "end (UTC)", "fills", "net PnL USD"):
-        table.add_column(name, justify="right" if name in ("fills", "net PnL USD") else "left")
-    for s in summaries:
-        table.add_row(
+    header = ("run", "mode", "profile", "start (UTC)", "end (UTC)", "fills", "net PnL USD")
+    rows = [header] + [
+        (
             s.run_id,
             s.kind,
-            s.profile,
+            s.profile or "-",
             _show(s.first_ns, "time"),
             _show(s.last_ns, "time"),
             str(s.fills),
             _show(s.net_pnl_usd, "usd4"),
         )
-    Console().print(table)
+        for s in summaries
+    ]
+    # Plain aligned columns: run ids are long and must stay whole to be given to --run.
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i >= 5 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        typer.echo("  ".join(cells).rstrip())
 
 
 @metrics_app.command("import-json")
@@ -229,7 +236,7 @@ def _describe_run(scope: RunScope) -> str:
 def _print_reports(reports: dict[str, WindowReport]) -> None:
     scope = next(iter(reports.values())).run
     if scope is not None:
-        Console().print(f"run: {_describe_run(scope)}", highlight=False)
+        typer.echo(f"run: {_describe_run(scope)}")
     table = Table(show_header=True, header_style="bold")
     table.add_column("")
     names = list(reports)
