@@ -106,3 +106,19 @@ def test_simulate_reads_markets_yaml_of_the_config_dir(
     argv = ["simulate", "--profile", "naive", "--data", str(data), "--json"]
     assert main([*argv, "--out", str(tmp_path / "o"), "--config-dir", str(config)]) == 0
     assert json.loads(capsys.readouterr().out)["events"] > 0
+
+
+def test_rules_check_knows_markets_of_the_config_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from solbot.config.loader import shipped_config_dir
+
+    config = tmp_path / "config"
+    shutil.copytree(shipped_config_dir() / "profiles", config / "profiles")
+    shutil.copytree(shipped_config_dir() / "rules", config / "rules")
+    naive = config / "profiles" / "naive.yaml"
+    naive.write_text(naive.read_text().replace("market: lighter:SOL", "market: DOGEUSDT"))
+    assert main(["rules", "check", "--config-dir", str(config)]) == 3  # unknown market
+    capsys.readouterr()
+    (config / "markets.yaml").write_text(DOGE)
+    assert main(["rules", "check", "--config-dir", str(config)]) == 0
