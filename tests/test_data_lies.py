@@ -116,3 +116,15 @@ def test_unreadable_parquet_exits_3_naming_the_file(
     code = main(["simulate", "--data", str(broken), "--out", str(tmp_path / "out")])
     assert code == 3  # was 2: "cannot tell which market"
     assert str(broken) in capsys.readouterr().err
+
+
+def test_a_candle_with_a_negative_open_time_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "open_time_ms,open_time_utc,open,high,low,close,volume\n"
+        "1747612800000,x,170.0,171.0,169.0,170.5,10\n"
+        "-60000,x,170.5,171.0,170.0,170.2,10\n"
+    )
+    with pytest.raises(DataError) as caught:
+        open_events([path], ETH)
+    assert str(caught.value).startswith(f"{path}:3:1: open_time_ms: expected a positive epoch")

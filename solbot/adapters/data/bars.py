@@ -52,6 +52,7 @@ def load_candles(path: Path, header: tuple[str, ...], sha256: str, market: Marke
     )
     _check_bars(table, columns)
     open_ns = table.ints("open_time_ms") * MS_NS
+    table.check(open_ns <= 0, "open_time_ms", "expected a positive epoch time")
     order = np.argsort(open_ns, kind="stable")
     if np.any(order[1:] < order[:-1]):
         notes.append("bars not in time order; sorted")
