@@ -91,14 +91,14 @@ def test_1_ledger_that_cannot_be_created(
     assert err.startswith("error: ledger ") and str(db) in err
 
 
-def test_1_ledger_that_is_not_a_database(
+def test_3_ledger_that_is_not_a_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "notes.db"
     db.write_text("not sqlite " * 100)
     code, _, err = run(["metrics", "dump", "--db", str(db)], capsys)
-    assert code == 1
-    assert err.startswith("error: ledger ")
+    assert code == 3
+    assert str(db) in err and "not a solbot ledger" in err
 
 
 # ----- 2: usage error ----------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_binance_fixture_markets(
         ("sol", "lighter:SOL"),
         ("lighter:SOL", "lighter:SOL"),
         ("LIGHTER:sol", "lighter:SOL"),
-        ("BTCUSDT", "binance-usdm:BTCUSDT"),
+        ("BTC", "lighter:BTC"),  # BTCUSDT is both a USD-M and a spot market now
         ("binance-spot:SOLUSDT", "binance-spot:SOLUSDT"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
@@ -69,6 +70,41 @@ def test_fills_are_durable_at_once_marks_wait_for_the_batch(db_path: Path) -> No
     assert rows(db_path, "SELECT active_rules, reasons FROM decisions") == [
         ('["trend.down"]', '{"trend.down": "ret < -6"}')
     ]
+
+
+def test_fast_mode_commits_fills_by_the_batch_not_one_by_one(db_path: Path) -> None:
+    ledger = Ledger(db_path, batch_size=3, durability="fast")
+    assert ledger.record_fill(fill("1"))
+    assert not ledger.record_fill(fill("1"))  # duplicates are still told apart at once
+    # Not committed yet: a second process sees nothing, no disk sync was paid for this fill.
+    assert rows(db_path, "SELECT COUNT(*) FROM fills") == [(0,)]
+    assert ledger.fills()[0].trade_id == "1"  # the ledger itself reads its open batch
+    ledger.record_fill(fill("2"))
+    assert rows(db_path, "SELECT COUNT(*) FROM fills") == [(2,)]  # batch of 3 rows reached
+    ledger.record_fill(fill("3"))
+    ledger.latch("kill.x", 5, "test")  # safety state commits everything pending at once
+    assert rows(db_path, "SELECT COUNT(*) FROM fills") == [(3,)]
+    ledger.record_fill(fill("4"))
+    ledger.close()
+    assert rows(db_path, "SELECT COUNT(*) FROM fills") == [(4,)]
+
+
+def test_simulate_opens_its_ledger_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from solbot.adapters.data import sample_candles_path
+    from solbot.app import simulate as simulate_module
+    from solbot.cli.main import main
+
+    seen: list[str] = []
+
+    class SpyLedger(Ledger):
+        def __init__(self, path: Path | str, **options: Any) -> None:
+            super().__init__(path, **options)
+            seen.append(self.durability.value)
+
+    monkeypatch.setattr(simulate_module, "Ledger", SpyLedger)
+    argv = ["simulate", "--profile", "naive", "--data", str(sample_candles_path())]
+    assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
+    assert seen == ["fast"]
 
 
 def test_wal_mode_and_fill_round_trip(db_path: Path) -> None:
@@ -155,7 +191,7 @@ def test_migrations_are_idempotent_on_an_existing_db(db_path: Path) -> None:
     applied = rows(
         db_path, f"SELECT name FROM _sqlite_migrations WHERE migration_set = '{MIGRATION_SET}'"
     )
-    assert applied == [("m001_initial",)]
+    assert applied == [("m001_initial",), ("m002_run_everywhere",)]
 
 
 def test_db_from_a_newer_solbot_is_refused(db_path: Path) -> None:
@@ -187,10 +223,10 @@ def test_records_after_close_fail_loudly(db_path: Path) -> None:
 
 
 def test_durable_false_trades_power_loss_safety_for_speed(db_path: Path) -> None:
-    with Ledger(db_path, durable=False) as ledger:
+    with Ledger(db_path, durability="fast") as ledger:
         assert ledger.record_fill(fill("1"))
         (level,) = ledger._db.execute("PRAGMA synchronous").fetchone()
-        assert level == 1  # NORMAL
+        assert level == 0  # OFF
     with Ledger(db_path) as ledger:
         (level,) = ledger._db.execute("PRAGMA synchronous").fetchone()
         assert level == 2  # FULL

@@ -9,7 +9,7 @@ import pytest
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trade_import import read_lighter_trades
-from solbot.app.metrics import import_trades
+from solbot.app.metrics import import_trades, window_report
 from solbot.core.model import Role, Side
 from solbot.errors import DataError
 
@@ -50,8 +50,10 @@ def test_side_role_fee_and_time_attribution(tmp_path: Path) -> None:
     source = write(tmp_path / "trades.json", {"trades": TRADES})
     parsed = read_lighter_trades(source, account_index=US)
     assert (parsed.total, parsed.not_ours, len(parsed.fills)) == (5, 1, 4)
-    one, two, three, four = parsed.fills
-    assert [(f.side, f.role) for f in parsed.fills] == [
+    # Fills come out in execution order (trade 2's timestamp, in seconds, is the latest).
+    assert [f.trade_id for f in parsed.fills] == ["1", "3", "4", "2"]
+    one, two, three, four = sorted(parsed.fills, key=lambda f: f.trade_id)
+    assert [(f.side, f.role) for f in (one, two, three, four)] == [
         (Side.ASK, Role.MAKER), (Side.BID, Role.TAKER), (Side.BID, Role.MAKER),
         (Side.ASK, Role.TAKER),
     ]  # fmt: skip
@@ -129,3 +131,20 @@ def test_wrong_shape_is_a_data_error(tmp_path: Path, document: object) -> None:
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError):
         read_lighter_trades(tmp_path / "nope.json", account_index=US)
+
+
+def test_newest_first_page_of_one_millisecond_realizes_like_the_venue(tmp_path: Path) -> None:
+    """Buy 1 @ 100, buy 1 @ 101, sell 1 @ 102, all in one ms, listed newest first by the API."""
+    same_ms = {"timestamp": MS, "size": "1.0", "is_maker_ask": False}
+    page = [
+        trade(12, ask_account_id=US, price="102.0", **same_ms),
+        trade(11, bid_account_id=US, price="101.0", **same_ms),
+        trade(10, bid_account_id=US, price="100.0", **same_ms),
+    ]
+    path = tmp_path / "trades.json"
+    path.write_text(json.dumps({"trades": page}))
+    db = tmp_path / "ledger.db"
+    import_trades(db, path, account_index=US, market_id=2)
+    report = window_report(db)
+    assert report.realized_pnl_usd == pytest.approx(2.0)  # FIFO closes the buy @ 100
+    assert report.inventory == pytest.approx(1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,20 @@ def test_the_ledger_agrees_with_the_summary(
     assert window["fills"] == summary["fills"]
     assert window["realized_pnl_usd"] == pytest.approx(summary["realized_pnl_usd"], abs=1e-9)
     assert window["fees_usd"] == pytest.approx(summary["fees_usd"], abs=1e-9)
+
+
+def test_orders_that_traded_end_filled_or_partial_in_the_ledger(naive_runs: list[dict]) -> None:
+    conn = sqlite3.connect(naive_runs[0]["db"])
+    rows = conn.execute(
+        "SELECT o.client_id, o.status, o.size, SUM(f.size) FROM orders o "
+        "JOIN fills f ON f.client_id = o.client_id AND f.run_id = o.run_id "
+        "GROUP BY o.run_id, o.client_id"
+    ).fetchall()
+    conn.close()
+    assert rows, "the naive profile fills on the sample"
+    for client_id, status, size, filled in rows:
+        expected = "filled" if filled >= size - 1e-9 else "partial"
+        assert status == expected, (client_id, status, size, filled)
 
 
 def test_report_is_a_self_contained_page(naive_runs: list[dict]) -> None:

@@ -20,7 +20,7 @@ from solbot.adapters.storage.ledger import Ledger
 
 # One attribution for import-json and fetch-trades; the reader is private to its module, which
 # only exposes a file-based entry point, so it is used directly rather than copied.
-from solbot.adapters.storage.trade_import import _TradeReader
+from solbot.adapters.storage.trade_import import _TradeReader, venue_order
 from solbot.adapters.venues.lighter.auth import AuthTokens
 from solbot.adapters.venues.lighter.budget import RequestBudget
 from solbot.adapters.venues.lighter.errors import TransportError
@@ -173,13 +173,8 @@ def _attribute(
     if reader.problems:
         raise VenueError(_problem_text(reader.problems))
     # Pages come newest first; store oldest first so fills of one millisecond keep venue order.
-    ordered = sorted(reader.fills, key=_event_order)
+    ordered = sorted(reader.fills, key=venue_order)
     return [dataclasses.replace(fill, source=SOURCE) for fill in ordered], reader
-
-
-def _event_order(fill: Fill) -> tuple[int, int, str]:
-    number = int(fill.trade_id) if fill.trade_id.isdigit() else -1
-    return fill.ts_ns, number, fill.trade_id
 
 
 def _problem_text(problems: list[Problem]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from solbot.config.compile import compile_policy, compiled_expressions
 from solbot.config.loader import ConfigDir, resolve_profile
-from solbot.config.markets import resolve_market
+from solbot.config.markets import config_dir_markets, markets_with, resolve_market
 from solbot.core.decision import merge
 from solbot.core.expressions import MISSING, evaluate_reference, explain_expression
 from solbot.core.hedger import plan_hedge
@@ -62,8 +62,10 @@ def load_state(path: Path) -> StateFile:
 
 def explain(profile: str, state_path: Path, config_dir: Path | None = None) -> dict[str, Any]:
     """Which rules fire on this state and why, the merged decision and the resulting orders."""
-    resolved = resolve_profile(profile, ConfigDir.find(config_dir))
-    market = resolve_market(resolved.profile.market).spec
+    folder = ConfigDir.find(config_dir)
+    resolved = resolve_profile(profile, folder)
+    markets = markets_with(config_dir_markets(folder.root))
+    market = resolve_market(resolved.profile.market, markets).spec
     policy = compile_policy(resolved, market)
     expressions, specs = compiled_expressions(resolved)
     state = load_state(state_path)

@@ -2,3 +2,4 @@
 
 DEFAULT_DB = "solbot.db"
 DB_ENV = "SOLBOT_DB"
+LATEST_RUN = "latest"  # `--run latest`: the run recorded last (solbot.app.metrics.LATEST)

@@ -1,11 +1,14 @@
 """`solbot metrics`: PnL windows, totals, bucket exports, trade imports and resets of the ledger.
 
 Windows end at the newest fill or mark in the ledger (not the wall clock) unless `until` is given,
-so a report on yesterday's database reads the same today.
+so a report on yesterday's database reads the same today. Every report reads one run (`latest`
+by default, the run recorded last) unless `run="all"` asks for every run, in which case FIFO lots
+may be closed across runs and the report says so. Reading commands open the ledger read-only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,17 +20,19 @@ import polars as pl
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trade_import import read_lighter_trades
-from solbot.app.ledger_location import DB_ENV
+from solbot.app.ledger_location import DB_ENV, LATEST_RUN
 from solbot.app.ledger_location import DEFAULT_DB as DEFAULT_DB  # re-exported
 from solbot.app.metrics_compute import (
     BUCKET_COLUMNS,
     MARK_TOLERANCE_NS,
     MARKOUT_HORIZONS_S,
+    RunScope,
     WindowReport,
     compute_buckets,
     compute_window,
     data_span,
 )
+from solbot.core.pnl import FifoBook
 from solbot.core.times import parse_time_ns
 from solbot.errors import RuntimeFailure, UsageError
 
@@ -39,11 +44,68 @@ _TEXT_COLUMNS = {"market", "mark_source"}
 _NS_PER_S = 1_000_000_000
 
 
+LATEST = LATEST_RUN
+ALL = "all"
+
+
 def open_existing(db: Path | str) -> Ledger:
-    """Open a ledger that must already exist (reading commands never create one)."""
+    """Open a ledger that must already exist, read-only (reading commands never write)."""
     if not Path(db).is_file():
         raise RuntimeFailure(f"no ledger at {db} (pass --db or set {DB_ENV})")
-    return Ledger(db)
+    return Ledger(db, read_only=True)
+
+
+def resolve_run(ledger: Ledger, run: str) -> RunScope:
+    """`latest` (the run recorded last), `all`, or one run id; a ledger without runs reads all."""
+    runs = ledger.runs()
+    if run == ALL or (run == LATEST and not runs):
+        first, last = ledger.run_span(None)
+        return RunScope(None, None, None, first, last, len(runs), fifo_spans_runs=len(runs) > 1)
+    chosen = ledger.latest_run_id() if run == LATEST else run
+    row = next((r for r in runs if r["run_id"] == chosen), None)
+    if row is None:
+        known = ", ".join(r["run_id"] for r in runs[-5:]) or "none"
+        raise UsageError(f"--run {run}: no such run in {ledger.path} (newest: {known})")
+    first, last = ledger.run_span(row["run_id"])
+    return RunScope(row["run_id"], row["kind"], row["profile"], first, last)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of `metrics runs`."""
+
+    run_id: str
+    kind: str
+    profile: str
+    started_ns: int
+    first_ns: int | None
+    last_ns: int | None
+    fills: int
+    net_pnl_usd: float
+
+
+def list_runs(db: Path | str) -> list[RunSummary]:
+    """Every run in the ledger, in the order recorded, with its fills and net PnL (FIFO)."""
+    with open_existing(db) as ledger:
+        return [_run_summary(ledger, row) for row in ledger.runs()]
+
+
+def _run_summary(ledger: Ledger, row: dict[str, Any]) -> RunSummary:
+    run_id = row["run_id"]
+    fills = ledger.fills(run_id=run_id)
+    funding = ledger.funding_payments(run_id=run_id)
+    net = sum(p.amount_usd for p in funding)
+    for market in sorted({f.market for f in fills}):
+        book = FifoBook(market)
+        for fill in fills:
+            if fill.market == market:
+                book.apply(fill)
+        totals = book.totals()
+        net += totals.realized_usd - totals.fees_usd
+    first, last = ledger.run_span(run_id)
+    return RunSummary(
+        run_id, row["kind"], row["profile"], row["started_ns"], first, last, len(fills), net
+    )
 
 
 def window_report(
@@ -54,6 +116,7 @@ def window_report(
     since: str | None = None,
     until: str | None = None,
     market: str | None = None,
+    run: str = LATEST,
 ) -> WindowReport:
     """PnL over the last hours/seconds, or since a time, ending at the newest data or `until`."""
     options = (("--hours", hours), ("--seconds", seconds), ("--since", since))
@@ -64,15 +127,20 @@ def window_report(
     since_ns = parse_time_ns(since, "--since") if since is not None else None
     until_ns = parse_time_ns(until, "--until") if until is not None else None
     with open_existing(db) as ledger:
-        return _window(ledger, market, duration_ns, since_ns, until_ns)
+        scope = resolve_run(ledger, run)
+        return _window(ledger, scope, market, duration_ns, since_ns, until_ns)
 
 
-def dump_report(db: Path | str, *, market: str | None = None) -> dict[str, WindowReport]:
-    """All-time totals and the last 6 h, both ending at the newest data."""
+def dump_report(
+    db: Path | str, *, market: str | None = None, run: str = LATEST
+) -> dict[str, WindowReport]:
+    """All-time totals and the last 6 h of one run (or all), both ending at its newest data."""
+    recent_ns = DUMP_RECENT_HOURS * 3600 * _NS_PER_S
     with open_existing(db) as ledger:
+        scope = resolve_run(ledger, run)
         return {
-            "total": _window(ledger, market, None, None, None),
-            "last_6h": _window(ledger, market, DUMP_RECENT_HOURS * 3600 * _NS_PER_S, None, None),
+            "total": _window(ledger, scope, market, None, None, None),
+            "last_6h": _window(ledger, scope, market, recent_ns, None, None),
         }
 
 
@@ -87,38 +155,43 @@ def _duration_ns(hours: float | None, seconds: float | None) -> int | None:
 
 def _window(
     ledger: Ledger,
+    scope: RunScope,
     market: str | None,
     duration_ns: int | None,
     since_ns: int | None,
     until_ns: int | None,
 ) -> WindowReport:
-    chosen = _resolve_market(ledger, market)
-    end_ns = until_ns if until_ns is not None else (ledger.newest_ts_ns(chosen) if chosen else None)
+    run = scope.run_id
+    chosen = _resolve_market(ledger, market, run)
+    newest = ledger.newest_ts_ns(chosen, run) if chosen else None
+    end_ns = until_ns if until_ns is not None else newest
     if chosen is None or end_ns is None:
-        return _empty_report(chosen, since_ns, end_ns)
+        return dataclasses.replace(_empty_report(chosen, since_ns, end_ns), run=scope)
     start_ns = end_ns - duration_ns if duration_ns is not None else since_ns
-    fills = ledger.fills(until_ns=end_ns, market=chosen)
-    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=chosen)
-    marks = _marks_for(ledger, chosen, start_ns, end_ns)
-    return compute_window(chosen, fills, marks, funding, start_ns, end_ns)
+    fills = ledger.fills(until_ns=end_ns, market=chosen, run_id=run)
+    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=chosen, run_id=run)
+    marks = _marks_for(ledger, chosen, start_ns, end_ns, run)
+    report = compute_window(chosen, fills, marks, funding, start_ns, end_ns)
+    return dataclasses.replace(report, run=scope)
 
 
 def _marks_for(
-    ledger: Ledger, market: str, start_ns: int | None, end_ns: int
+    ledger: Ledger, market: str, start_ns: int | None, end_ns: int, run: str | None
 ) -> list[tuple[int, float]]:
     """Marks that value the opening lots, the closing lots and the markouts of the window."""
     until = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
     if start_ns is None:
-        return ledger.marks(market, until_ns=until)
+        return ledger.marks(market, until_ns=until, run_id=run)
     since = start_ns - MARK_TOLERANCE_NS
-    opening = ledger.last_mark(market, since - 1)
-    return ([opening] if opening else []) + ledger.marks(market, since_ns=since, until_ns=until)
+    opening = ledger.last_mark(market, since - 1, run)
+    inside = ledger.marks(market, since_ns=since, until_ns=until, run_id=run)
+    return ([opening] if opening else []) + inside
 
 
-def _resolve_market(ledger: Ledger, market: str | None) -> str | None:
+def _resolve_market(ledger: Ledger, market: str | None, run: str | None = None) -> str | None:
     if market is not None:
         return market
-    markets = ledger.markets()
+    markets = ledger.markets(run)
     if len(markets) > 1:
         raise UsageError(f"the ledger holds several markets ({', '.join(markets)}); pass --market")
     return markets[0] if markets else None
@@ -141,6 +214,7 @@ class ExportResult:
     rows: int
     path: Path | None
     text: str | None
+    run: RunScope | None = None
 
 
 _BUCKET_SCHEMA: dict[str, Any] = {
@@ -156,6 +230,7 @@ def export_buckets(
     market: str | None = None,
     file_format: str = "csv",
     out: Path | None = None,
+    run: str = LATEST,
 ) -> ExportResult:
     """PnL slices per bucket of `window_s` seconds, as CSV or Parquet."""
     if window_s < 1:
@@ -165,11 +240,12 @@ def export_buckets(
     if file_format == "parquet" and out is None:
         raise UsageError("--format parquet needs --out FILE")
     with open_existing(db) as ledger:
-        chosen = _resolve_market(ledger, market)
-        rows = _bucket_rows(ledger, chosen, window_s) if chosen else []
+        scope = resolve_run(ledger, run)
+        chosen = _resolve_market(ledger, market, scope.run_id)
+        rows = _bucket_rows(ledger, chosen, window_s, scope.run_id) if chosen else []
     frame = pl.DataFrame(rows, schema=_BUCKET_SCHEMA)
     if out is None:
-        return ExportResult(len(rows), None, frame.write_csv())
+        return ExportResult(len(rows), None, frame.write_csv(), scope)
     try:
         if file_format == "csv":
             frame.write_csv(out)
@@ -177,15 +253,17 @@ def export_buckets(
             frame.write_parquet(out)
     except OSError as error:
         raise RuntimeFailure(f"cannot write {out}: {error}") from error
-    return ExportResult(len(rows), out, None)
+    return ExportResult(len(rows), out, None, scope)
 
 
-def _bucket_rows(ledger: Ledger, market: str, window_s: int) -> list[dict[str, Any]]:
-    fills = ledger.fills(market=market)
+def _bucket_rows(
+    ledger: Ledger, market: str, window_s: int, run: str | None
+) -> list[dict[str, Any]]:
+    fills = ledger.fills(market=market, run_id=run)
     if not fills:
         return []
-    marks = ledger.marks(market)
-    funding = ledger.funding_payments(market=market)
+    marks = ledger.marks(market, run_id=run)
+    funding = ledger.funding_payments(market=market, run_id=run)
     first_ns, last_ns = data_span(fills, marks, funding)
     if (last_ns - first_ns) // (window_s * _NS_PER_S) > MAX_BUCKETS:
         raise UsageError(
@@ -252,7 +330,8 @@ def reset_ledger(db: Path | str, *, confirm: bool) -> Path:
     db = Path(db)
     if not confirm:
         raise UsageError(f"reset archives {db} and starts an empty ledger; add --confirm to do it")
-    with open_existing(db) as ledger:
+    open_existing(db).close()  # refuses a file that is not a solbot ledger
+    with Ledger(db) as ledger:
         ledger.checkpoint()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     archive = _free_path(db.with_name(f"{db.name}.{stamp}.bak"))

@@ -118,10 +118,31 @@ class WindowReport:
     total_pnl_usd: float | None = 0.0
     markouts_bps: dict[str, float | None] = field(default_factory=dict)
     markout_samples: dict[str, int] = field(default_factory=dict)
+    run: RunScope | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for `--json` output."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RunScope:
+    """Which run a report reads: one run (its profile and data span) or all (FIFO spans runs)."""
+
+    run_id: str | None  # None: every run
+    kind: str | None = None
+    profile: str | None = None
+    first_ns: int | None = None
+    last_ns: int | None = None
+    runs: int = 1
+    fifo_spans_runs: bool = False  # True when lots of one run may be closed by another's fills
+
+    def describe(self) -> str:
+        """One line for text output."""
+        if self.run_id is None:
+            spans = "; FIFO spans runs" if self.fifo_spans_runs else ""
+            return f"all runs ({self.runs}){spans}"
+        return f"{self.run_id} ({self.kind}, profile {self.profile})"
 
 
 def compute_window(

@@ -133,6 +133,7 @@ class Session:
         self._next_mark_ns = 0
         self._seen_fills: set[tuple[str, str]] = set()
         self._seeded = False
+        self._partly_filled: set[int] = set()  # client ids with a fill and size left
         self._alerted: set[str] = set()
 
     def attach(self, venue: Venue) -> None:
@@ -234,7 +235,10 @@ class Session:
     def on_order_update(self, update: OrderUpdate) -> None:
         order = self.orders.orders.get(update.client_id) if self.orders is not None else None
         if order is not None and self.ledger is not None:
-            self._record_order(update.ts_ns, order, update.status.value, update.reason)
+            status = update.status.value
+            if update.client_id in self._partly_filled and update.status is not OrderStatus.FILLED:
+                status = "partial"  # the ledger keeps that it traded, even once it is canceled
+            self._record_order(update.ts_ns, order, status, update.reason)
         if self.orders is not None:
             self.orders.on_update(update)
         self._decide_soon(update.ts_ns)
@@ -267,7 +271,7 @@ class Session:
                 return  # the seed already holds it (in the lots or the position), however old
         realized = self.engine.on_fill(fill)
         if self.orders is not None:
-            self.orders.on_fill(fill)
+            self._fill_order(fill)
         stats = self.stats
         stats.fills += 1
         stats.volume_usd += fill.notional_usd
@@ -295,6 +299,20 @@ class Session:
             )
         self._next_decision_ns = 0
         self._decide_soon(fill.ts_ns)
+
+    def _fill_order(self, fill: Fill) -> None:
+        """Apply a fill to its order and record the order as `filled` or `partial`."""
+        assert self.orders is not None
+        order = self.orders.orders.get(fill.client_id) if fill.client_id is not None else None
+        self.orders.on_fill(fill)
+        if order is None or fill.client_id is None or self.ledger is None:
+            return
+        done = fill.client_id not in self.orders.orders
+        if done:
+            self._partly_filled.discard(fill.client_id)
+        else:
+            self._partly_filled.add(fill.client_id)
+        self._record_order(fill.ts_ns, order, "filled" if done else "partial", "fill")
 
     def on_funding(self, payment: FundingPayment) -> None:
         self.engine.fifo.apply_funding(payment.amount_usd)
@@ -424,9 +442,9 @@ class Session:
                 if isinstance(command, PlaceOrder | ModifyOrder):
                     order = self.orders.orders.get(command.client_id)
                     if order is not None:
-                        self._record_order(
-                            now_ns, order, "pending", describe_command(command)["op"]
-                        )
+                        traded = command.client_id in self._partly_filled
+                        status = "partial" if traded else "pending"
+                        self._record_order(now_ns, order, status, describe_command(command)["op"])
         if self.trace is None:
             return
         for command in commands:

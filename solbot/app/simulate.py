@@ -23,12 +23,18 @@ from solbot.app.metrics import window_report
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
-from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
+from solbot.config.markets import (
+    MarketEntry,
+    config_dir_markets,
+    infer_market_from_filename,
+    markets_with,
+    resolve_market,
+)
 from solbot.core.clock import ReplayClock
 from solbot.core.denials import quoting_denied_summary
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
-from solbot.errors import DataError, Problem, SolbotError, UsageError
+from solbot.errors import ConfigError, DataError, Problem, UsageError
 
 NS = 1_000_000_000
 KIND_BOOK = 0
@@ -50,6 +56,7 @@ class SimulationRequest:
     queue_model: str = "risk_averse"
     tier: str | None = None
     funding: Path | None = None
+    markets: Path | None = None  # a markets file adding to or overriding the bundled one
 
 
 @dataclass
@@ -66,30 +73,30 @@ Progress = Callable[[int, int], None]
 
 
 def _markets(
-    request: SimulationRequest, resolved: ResolvedProfile
+    request: SimulationRequest, resolved: ResolvedProfile, table: dict[str, MarketEntry]
 ) -> tuple[MarketEntry, MarketEntry]:
     """(market the data was recorded on, market we trade); they differ => prices are rescaled."""
     if request.data_market:
-        source = resolve_market(request.data_market)
+        source = resolve_market(request.data_market, table)
     else:
-        found = [entry for entry in map(_market_of_file, request.data) if entry is not None]
+        found = [e for e in (_market_of_file(p, table) for p in request.data) if e is not None]
         if not found:
             raise UsageError(
                 "cannot tell which market the data is from its file name: give --data-market KEY"
             )
         source = found[0]
-    target = resolve_market(request.market or resolved.profile.market)
+    target = resolve_market(request.market or resolved.profile.market, table)
     return source, target
 
 
-def _market_of_file(path: Path) -> MarketEntry | None:
+def _market_of_file(path: Path, table: dict[str, MarketEntry]) -> MarketEntry | None:
     """The market a data file was recorded on: solbot Parquet says so, else the file name."""
     if path.suffix == ".parquet" and path.is_file():
         try:
-            return resolve_market(parquet_market_key(path))
-        except SolbotError:
+            return resolve_market(parquet_market_key(path), table)
+        except ConfigError:  # an unknown market key; an unreadable file is a DataError (exit 3)
             return None
-    return infer_market_from_filename(path)
+    return infer_market_from_filename(path, table)
 
 
 def run_simulation(
@@ -98,7 +105,8 @@ def run_simulation(
     """Replay the data through the engine; write trace, ledger and a summary."""
     config_dir = ConfigDir.find(request.config_dir)
     resolved = resolve_profile(request.profile, config_dir)
-    source_entry, target_entry = _markets(request, resolved)
+    overlays = config_dir_markets(config_dir.root) + ([request.markets] if request.markets else [])
+    source_entry, target_entry = _markets(request, resolved, markets_with(overlays))
     tier_name = request.tier or resolved.profile.tier
     if tier_name not in target_entry.tiers:
         tier_name = target_entry.default_tier
@@ -162,7 +170,7 @@ def run_simulation(
     notes = list(mapping.notes())
     if events.coarse:
         notes.append("bar mode is coarse: synthetic ticks from candles, fills are indicative only")
-    with Ledger(db_path) as ledger:
+    with Ledger(db_path, durability="fast") as ledger:
         run_id = ledger.start_run(
             "simulate",
             resolved.name,

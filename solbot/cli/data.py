@@ -27,6 +27,12 @@ InputsArgument = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+MarketsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--markets", help="Markets file (markets.yaml schema) adding or overriding market specs."
+    ),
+]
 
 
 @data_app.command("convert")
@@ -47,13 +53,14 @@ def convert_command(
         float, typer.Option(help="Bar mode: synthetic book spread around the bar's path.")
     ] = 2.0,
     bar_ticks: Annotated[int, typer.Option(help="Bar mode: synthetic ticks per bar (>= 4).")] = 4,
+    markets: MarketsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Merge INPUTS into one time-ordered event stream and write it as solbot Parquet."""
     from solbot.adapters.data import convert_files
-    from solbot.config.markets import select_market
+    from solbot.config.markets import markets_with, select_market
 
-    entry = select_market(inputs, market)
+    entry = select_market(inputs, market, markets_with([markets] if markets else []))
     with progress_bar("converting", "events", enabled=not as_json) as update:
         info = convert_files(
             inputs,
@@ -79,13 +86,15 @@ def info_command(
         str | None,
         typer.Option(help="Market key, to check prices and sizes against its tick and lot."),
     ] = None,
+    markets: MarketsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Format, rows, time span, clock shift and sha256 of each file."""
     from solbot.adapters.data import describe_files
-    from solbot.config.markets import resolve_market
+    from solbot.config.markets import markets_with, resolve_market
 
-    spec = resolve_market(market).spec if market else None
+    table = markets_with([markets] if markets else [])
+    spec = resolve_market(market, table).spec if market else None
     infos = describe_files(inputs, spec)
     if as_json:
         typer.echo(json.dumps([_as_json(info) for info in infos], indent=2))

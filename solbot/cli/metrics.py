@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from solbot.app.ledger_location import DB_ENV, DEFAULT_DB
+from solbot.app.ledger_location import DB_ENV, DEFAULT_DB, LATEST_RUN
 from solbot.cli.progress import progress_bar
 from solbot.errors import UsageError
 
 if TYPE_CHECKING:
-    from solbot.app.metrics_compute import WindowReport
+    from solbot.app.metrics_compute import RunScope, WindowReport
 
 metrics_app = typer.Typer(
     name="metrics",
@@ -40,6 +40,16 @@ MarketOption = Annotated[
     typer.Option("--market", help="Market symbol; needed only when the ledger holds several."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+RunOption = Annotated[
+    str,
+    typer.Option(
+        "--run",
+        help=(
+            "Run to read: an id from `metrics runs`, latest (the run recorded last) or all "
+            "(FIFO then spans runs)."
+        ),
+    ),
+]
 
 
 @metrics_app.command("window")
@@ -56,10 +66,11 @@ def window_command(
         typer.Option("--until", help="Window end; default: the newest fill or mark in the ledger."),
     ] = None,
     market: MarketOption = None,
+    run: RunOption = LATEST_RUN,
     as_json: JsonOption = False,
     db: DbOption = Path(DEFAULT_DB),
 ) -> None:
-    """PnL over a window that ends at the newest data (not now); no length means all time.
+    """PnL of one run over a window ending at its newest data (not now); no length: all of it.
 
     realized = FIFO realized of the window's fills, gross of fees (lots opened earlier count);
     net = realized - fees + funding; total = net + change in unrealized over the window.
@@ -67,7 +78,7 @@ def window_command(
     from solbot.app import metrics
 
     report = metrics.window_report(
-        db, hours=hours, seconds=seconds, since=since, until=until, market=market
+        db, hours=hours, seconds=seconds, since=since, until=until, market=market, run=run
     )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
@@ -78,13 +89,14 @@ def window_command(
 @metrics_app.command("dump")
 def dump_command(
     market: MarketOption = None,
+    run: RunOption = LATEST_RUN,
     as_json: JsonOption = False,
     db: DbOption = Path(DEFAULT_DB),
 ) -> None:
-    """All-time totals and the last 6 hours, both ending at the newest data."""
+    """A run's totals and its last 6 hours, both ending at its newest data."""
     from solbot.app import metrics
 
-    reports = metrics.dump_report(db, market=market)
+    reports = metrics.dump_report(db, market=market, run=run)
     if as_json:
         typer.echo(json.dumps({name: r.to_json() for name, r in reports.items()}, indent=2))
     else:
@@ -99,18 +111,56 @@ def export_command(
         Path | None, typer.Option("--out", help="Output file; CSV goes to stdout without it.")
     ] = None,
     market: MarketOption = None,
+    run: RunOption = LATEST_RUN,
     db: DbOption = Path(DEFAULT_DB),
 ) -> None:
-    """PnL per bucket floor(ts/W)*W, each row valued with its own bucket's lots and mark."""
+    """PnL of one run per bucket floor(ts/W)*W, valued with each bucket's lots and mark."""
     from solbot.app import metrics
 
     result = metrics.export_buckets(
-        db, window_s=window, market=market, file_format=file_format, out=out
+        db, window_s=window, market=market, file_format=file_format, out=out, run=run
     )
+    if result.run is not None:
+        typer.echo(f"run: {_describe_run(result.run)}", err=True)
     if result.text is not None:
         typer.echo(result.text, nl=False)
     else:
         typer.echo(f"wrote {result.rows} buckets to {result.path}", err=True)
+
+
+@metrics_app.command("runs")
+def runs_command(
+    as_json: JsonOption = False,
+    db: DbOption = Path(DEFAULT_DB),
+) -> None:
+    """Every run in the ledger: id, mode, profile, data span, fills and net PnL (FIFO per run)."""
+    from solbot.app import metrics
+
+    summaries = metrics.list_runs(db)
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(s) for s in summaries], indent=2))
+        return
+    header = ("run", "mode", "profile", "start (UTC)", "end (UTC)", "fills", "net PnL USD")
+    rows = [header] + [
+        (
+            s.run_id,
+            s.kind,
+            s.profile or "-",
+            _show(s.first_ns, "time"),
+            _show(s.last_ns, "time"),
+            str(s.fills),
+            _show(s.net_pnl_usd, "usd4"),
+        )
+        for s in summaries
+    ]
+    # Plain aligned columns: run ids are long and must stay whole to be given to --run.
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i >= 5 else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        typer.echo("  ".join(cells).rstrip())
 
 
 @metrics_app.command("import-json")
@@ -203,10 +253,18 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _describe_run(scope: RunScope) -> str:
+    span = f"{_show(scope.first_ns, 'time')} → {_show(scope.last_ns, 'time')}"
+    return f"{scope.describe()}, data {span}"
+
+
 def _print_reports(reports: dict[str, WindowReport]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    scope = next(iter(reports.values())).run
+    if scope is not None:
+        typer.echo(f"run: {_describe_run(scope)}")
     table = Table(show_header=True, header_style="bold")
     table.add_column("")
     names = list(reports)

@@ -109,6 +109,13 @@ def simulate_command(
     config_dir: Annotated[
         Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
     ] = None,
+    markets: Annotated[
+        Path | None,
+        typer.Option(
+            "--markets",
+            help="Markets file (markets.yaml schema) adding or overriding market specs.",
+        ),
+    ] = None,
 ) -> None:
     """Replay ticks through the engine of `run` and a realistic fill model; print a summary."""
     from solbot.app.simulate import SimulationRequest, run_simulation
@@ -130,6 +137,7 @@ def simulate_command(
         queue_model=queue_model.value,
         tier=tier,
         funding=funding,
+        markets=markets,
     )
     with progress_bar("replaying", "events", enabled=not as_json) as update:
         result = run_simulation(request, update)

@@ -14,7 +14,7 @@ from solbot.config.loader import (
     resolve_profile,
     shipped_config_dir,
 )
-from solbot.config.markets import resolve_market
+from solbot.config.markets import config_dir_markets, markets_with, resolve_market
 from solbot.config.schema import Profile, RulesetFile
 from solbot.config.yamlio import load_yaml
 from solbot.core.catalog import SignalCatalog
@@ -41,11 +41,12 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
                 problems,
                 schema_problems,
             )
+    markets = markets_with(config_dir_markets(config_dir.root))
     for name in names:
 
         def compile_one(name: str = name) -> None:
             resolved = resolve_profile(name, config_dir)
-            compile_policy(resolved, resolve_market(resolved.profile.market).spec)
+            compile_policy(resolved, resolve_market(resolved.profile.market, markets).spec)
 
         _collect(compile_one, problems, schema_problems)
     unique = sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))

@@ -95,6 +95,17 @@ class _FileModel(_Strict):
     markets: list[_MarketModel] = Field(min_length=1)
 
 
+class _OverlayModel(_Strict):
+    """A user's markets file: the bundled schema, with venues and markets each optional."""
+
+    schema_version: int = Field(alias="schema")
+    venues: dict[str, _VenueModel] = Field(default_factory=dict)
+    markets: list[_MarketModel] = Field(default_factory=list)
+
+
+CONFIG_DIR_MARKETS = "markets.yaml"
+
+
 def bundled_markets_path() -> Path:
     """Path of the markets file shipped with solbot."""
     return Path(str(files("solbot").joinpath("resources", "markets.yaml")))
@@ -105,6 +116,50 @@ def load_markets(path: Path | None = None) -> dict[str, MarketEntry]:
     if path is None:
         return dict(_bundled())
     return dict(_load(path))
+
+
+def markets_with(overlays: Sequence[Path]) -> dict[str, MarketEntry]:
+    """The bundled markets with each overlay file's venues and markets added or replacing.
+
+    An overlay has the bundled file's schema, but `venues` and `markets` are both optional: a
+    market may use a bundled venue, and a venue given again replaces the bundled one (its
+    markets then take the new tiers). Later overlays win. Errors name file:line:column.
+    """
+    if not overlays:
+        return load_markets()
+    document, base = _parse(bundled_markets_path(), _FileModel)
+    assert isinstance(base, _FileModel)
+    venues = dict(base.venues)
+    markets = {market.key: market for market in base.markets}
+    for path in overlays:
+        document, overlay = _parse(path, _OverlayModel)
+        shown = str(path)
+        if not overlay.venues and not overlay.markets:
+            message = "expected venues or markets to add; found neither"
+            raise ConfigError(Problem(shown, 1, 1, "", message))
+        venues.update(overlay.venues)
+        _check_venues(overlay.venues, document, shown)
+        problems: list[Problem] = []
+        seen: dict[str, _MarketModel] = {}
+        for index, market in enumerate(overlay.markets):
+            problem = _market_problem(market, index, venues, seen, document, shown)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            seen[market.key] = market
+        if problems:
+            raise ConfigError(problems)
+        markets.update(seen)
+    tiers_by_venue = {name: _tiers(venue) for name, venue in venues.items()}
+    return {
+        key: _entry(market, venues[market.venue], tiers_by_venue) for key, market in markets.items()
+    }
+
+
+def config_dir_markets(root: Path) -> list[Path]:
+    """The config folder's `markets.yaml`, when it has one (an overlay of the bundled markets)."""
+    path = root / CONFIG_DIR_MARKETS
+    return [path] if path.is_file() else []
 
 
 @lru_cache(maxsize=1)
@@ -177,6 +232,14 @@ def _inferred(paths: Iterable[Path], table: Mapping[str, MarketEntry]) -> list[M
 
 
 def _load(path: Path) -> dict[str, MarketEntry]:
+    document, parsed = _parse(path, _FileModel)
+    assert isinstance(parsed, _FileModel)
+    return _entries(parsed, document, str(path))
+
+
+def _parse(
+    path: Path, model: type[_FileModel] | type[_OverlayModel]
+) -> tuple[CommentedMap, _FileModel | _OverlayModel]:
     shown = str(path)
     document = _read_yaml(path, shown)
     if not isinstance(document, CommentedMap):
@@ -185,10 +248,25 @@ def _load(path: Path) -> dict[str, MarketEntry]:
         )
     _check_schema(document, shown)
     try:
-        parsed = _FileModel.model_validate(_plain(document))
+        return document, model.model_validate(_plain(document))
     except ValidationError as error:
         raise ConfigError(_problems(error, document, shown)) from None
-    return _entries(parsed, document, shown)
+
+
+def _check_venues(venues: Mapping[str, _VenueModel], document: CommentedMap, shown: str) -> None:
+    """Every venue's default tier must be one of its tiers."""
+    problems: list[Problem] = []
+    for venue_name, venue in venues.items():
+        if venue.default_tier not in venue.tiers:
+            where = ("venues", venue_name, "default_tier")
+            message = f"'{venue.default_tier}' is not one of the tiers ({', '.join(venue.tiers)})"
+            problems.append(_problem(document, shown, where, message))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _tiers(venue: _VenueModel) -> dict[str, VenueTier]:
+    return {name: VenueTier(name=name, **tier.model_dump()) for name, tier in venue.tiers.items()}
 
 
 def _read_yaml(path: Path, shown: str) -> Any:
@@ -221,21 +299,13 @@ def _check_schema(document: CommentedMap, shown: str) -> None:
 
 
 def _entries(parsed: _FileModel, document: CommentedMap, shown: str) -> dict[str, MarketEntry]:
+    # markets of a venue without a valid default tier cannot build
+    _check_venues(parsed.venues, document, shown)
+    tiers_by_venue = {name: _tiers(venue) for name, venue in parsed.venues.items()}
     problems: list[Problem] = []
-    tiers_by_venue: dict[str, dict[str, VenueTier]] = {}
-    for venue_name, venue in parsed.venues.items():
-        if venue.default_tier not in venue.tiers:
-            where = ("venues", venue_name, "default_tier")
-            message = f"'{venue.default_tier}' is not one of the tiers ({', '.join(venue.tiers)})"
-            problems.append(_problem(document, shown, where, message))
-        tiers_by_venue[venue_name] = {
-            name: VenueTier(name=name, **tier.model_dump()) for name, tier in venue.tiers.items()
-        }
-    if problems:
-        raise ConfigError(problems)  # markets of a venue without a valid default tier cannot build
     entries: dict[str, MarketEntry] = {}
     for index, market in enumerate(parsed.markets):
-        problem = _market_problem(market, index, parsed, entries, document, shown)
+        problem = _market_problem(market, index, parsed.venues, entries, document, shown)
         if problem is not None:
             problems.append(problem)
             continue
@@ -248,13 +318,13 @@ def _entries(parsed: _FileModel, document: CommentedMap, shown: str) -> dict[str
 def _market_problem(
     market: _MarketModel,
     index: int,
-    parsed: _FileModel,
-    entries: Mapping[str, MarketEntry],
+    venues: Mapping[str, _VenueModel],
+    entries: Mapping[str, object],
     document: CommentedMap,
     shown: str,
 ) -> Problem | None:
-    if market.venue not in parsed.venues:
-        message = f"unknown venue '{market.venue}'; expected one of: {', '.join(parsed.venues)}"
+    if market.venue not in venues:
+        message = f"unknown venue '{market.venue}'; expected one of: {', '.join(venues)}"
         return _problem(document, shown, ("markets", index, "venue"), message)
     expected_key = f"{market.venue}:{market.symbol}"
     if market.key != expected_key:

@@ -45,13 +45,16 @@ def load_candles(path: Path, header: tuple[str, ...], sha256: str, market: Marke
     columns: dict[str, np.ndarray] = {}
     notes: list[str] = []
     for name in ("open", "high", "low", "close"):
-        columns[name], off = to_units(positive(table, name), market.price_decimals)
+        prices = positive(table, name, decimals=market.price_decimals)
+        columns[name], off = to_units(prices, market.price_decimals)
         notes += off_grid_note(off, f"{name} prices", market.price_decimals)
     columns["volume"], _ = to_units(
-        positive(table, "volume", allow_zero=True), market.size_decimals
+        positive(table, "volume", allow_zero=True, decimals=market.size_decimals),
+        market.size_decimals,
     )
     _check_bars(table, columns)
     open_ns = table.ints("open_time_ms") * MS_NS
+    table.check(open_ns <= 0, "open_time_ms", "expected a positive epoch time")
     order = np.argsort(open_ns, kind="stable")
     if np.any(order[1:] < order[:-1]):
         notes.append("bars not in time order; sorted")

@@ -6,6 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from solbot.adapters.data.checks import (
+    Ints,
+    check_clock_gaps,
+    check_receive_clock,
+    crossed_note,
+)
 from solbot.adapters.data.formats import BINANCE_BOOKTICKER, BINANCE_TRADES
 from solbot.adapters.data.loaded import (
     UNKNOWN_NS,
@@ -47,14 +53,15 @@ def load_bookticker(path: Path, header: tuple[str, ...], sha256: str, market: Ma
     notes: list[str] = []
     columns: dict[str, np.ndarray] = {}
     for side in ("bid", "ask"):
-        price, off_price = to_units(positive(table, f"{side}_price"), market.price_decimals)
-        size, off_size = to_units(
-            positive(table, f"{side}_qty", allow_zero=True), market.size_decimals
-        )
+        prices = positive(table, f"{side}_price", decimals=market.price_decimals)
+        price, off_price = to_units(prices, market.price_decimals)
+        sizes = positive(table, f"{side}_qty", allow_zero=True, decimals=market.size_decimals)
+        size, off_size = to_units(sizes, market.size_decimals)
         columns[f"{side}_price"], columns[f"{side}_size"] = price, size
         notes += off_grid_note(off_price, f"{side} prices", market.price_decimals)
         notes += off_grid_note(off_size, f"{side} sizes", market.size_decimals)
-    receive = table.ints("local_ts_ns")
+    notes += crossed_note(table, columns["bid_price"], columns["ask_price"])
+    receive = _checked_clocks(table)
     return Loaded(
         path=path,
         format=BINANCE_BOOKTICKER,
@@ -70,14 +77,17 @@ def load_bookticker(path: Path, header: tuple[str, ...], sha256: str, market: Ma
 def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: MarketSpec) -> Loaded:
     """Parse a trade capture; INSURANCE_FUND prints never traded against the book: skipped."""
     table = read_table(path, header, TRADE_FIELDS)
-    price, off_price = to_units(positive(table, "price"), market.price_decimals)
-    size, off_size = to_units(positive(table, "qty"), market.size_decimals)
+    prices = positive(table, "price", decimals=market.price_decimals)
+    price, off_price = to_units(prices, market.price_decimals)
+    size, off_size = to_units(
+        positive(table, "qty", decimals=market.size_decimals), market.size_decimals
+    )
     maker = one_of(table, "is_buyer_maker", ("1", "0", "true", "false"))
     buyer_is_maker = maker.is_in(["1", "true"]).to_numpy()
     # the buyer resting on the book means the seller crossed: the aggressor sold
     aggressor = np.where(buyer_is_maker, -1, 1).astype(np.int8)
     keep, notes = _trade_types(table)
-    receive = table.ints("local_ts_ns")
+    receive = _checked_clocks(table)
     columns = {
         "trade_price": price,
         "trade_size": size,
@@ -96,6 +106,15 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
         exchange_ns=_exchange(table)[keep],
         notes=notes + order_note(receive[keep]),
     )
+
+
+def _checked_clocks(table: Table) -> Ints:
+    """The receive clock, refused when it lies (see `checks`); exchange times checked against it."""
+    receive = table.ints("local_ts_ns")
+    check_receive_clock(table, "local_ts_ns", receive)
+    exchange = _exchange(table)
+    check_clock_gaps(table, "event_time_ms", receive, exchange, exchange != UNKNOWN_NS)
+    return receive
 
 
 def _exchange(table: Table) -> np.ndarray:

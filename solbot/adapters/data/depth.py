@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from solbot.adapters.data.checks import check_receive_clock
 from solbot.adapters.data.events import EventChunk, book_events
 from solbot.adapters.data.formats import BINANCE_DEPTH_SNAPSHOT, BINANCE_DEPTH_UPDATES
 from solbot.adapters.data.loaded import (
@@ -80,9 +81,12 @@ def snapshot_events(snapshot: Loaded, shift_ns: int) -> EventChunk:
 
 def _levels(table: Table, path: Path, fmt: str, sha256: str, market: MarketSpec) -> Loaded:
     side = one_of(table, "side", ("bid", "ask"))
-    price, off_price = to_units(positive(table, "price"), market.price_decimals)
-    size, off_size = to_units(positive(table, "qty", allow_zero=True), market.size_decimals)
+    prices = positive(table, "price", decimals=market.price_decimals)
+    price, off_price = to_units(prices, market.price_decimals)
+    sizes = positive(table, "qty", allow_zero=True, decimals=market.size_decimals)
+    size, off_size = to_units(sizes, market.size_decimals)
     receive = table.ints("local_ts_ns")
+    check_receive_clock(table, "local_ts_ns", receive)
     exchange_ms = table.ints("event_time_ms", UNKNOWN_NS) if table.has("event_time_ms") else None
     notes = off_grid_note(off_price, "prices", market.price_decimals)
     notes += off_grid_note(off_size, "sizes", market.size_decimals)

@@ -58,6 +58,18 @@ def load_funding(path: Path) -> FundingSchedule:
                     f"expected a number, found {frame[name][row]!r}",
                 )
             )
+    infinite = ~rates.is_finite()
+    if infinite.any():
+        row = int(infinite.arg_max() or 0)
+        raise DataError(
+            Problem(
+                str(path),
+                row + 2,
+                header.index("funding_rate") + 1,
+                "funding_rate",
+                f"expected a finite rate, found {frame['funding_rate'][row]!r}",
+            )
+        )
     order = times.arg_sort()
     return FundingSchedule(
         str(path),

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from solbot.adapters.data.checks import typical_clock_gap_ns
 from solbot.adapters.data.events import EventChunk, book_events, trade_events
 
 UNKNOWN_NS = -1  # exchange time not in the file
@@ -37,13 +38,17 @@ class Loaded:
         return int(self.receive_ns.min()), int(self.receive_ns.max())
 
     def max_clock_gap_ns(self) -> int | None:
-        """Largest exchange-minus-receive gap (positive when the capture clock ran behind)."""
+        """Exchange-minus-receive gap to correct (positive when the capture clock ran behind).
+
+        A robust estimate (see `typical_clock_gap_ns`), not the extreme: one row with a wrong
+        exchange time must not shift the whole replay.
+        """
         if self.receive_ns is None or self.exchange_ns is None:
             return None
         known = self.exchange_ns != UNKNOWN_NS
         if not known.any():
             return None
-        return int((self.exchange_ns[known] - self.receive_ns[known]).max())
+        return typical_clock_gap_ns(self.receive_ns[known], self.exchange_ns[known])
 
 
 def to_units(values: np.ndarray, decimals: int) -> tuple[np.ndarray, int]:

@@ -186,7 +186,8 @@ def clock_shifts(loaded: Sequence[Loaded]) -> list[int]:
     """Per file, the shift that puts its capture clock at or after the exchange clock.
 
     Files whose receive times overlap come from one capture session (one host clock), so they
-    share one shift: the largest exchange-minus-receive gap over the session, or 0.
+    share one shift: the largest exchange-minus-receive gap over the session, or 0 (rows whose
+    gap is far from the median are refused by the readers, so one lying row cannot set it).
     """
     spans = sorted(
         (span[0], span[1], index)

@@ -73,12 +73,33 @@ class Table:
             raise self.fail(row, name, f"{message}, found {value!r}")
 
 
-def positive(table: Table, name: str, *, allow_zero: bool = False, fill: float = 0.0) -> np.ndarray:
-    """A number column that must be finite and > 0 (>= 0 with allow_zero); located error if not."""
+# Prices and sizes become int64 ticks and lots through float64: beyond 2^53 units they are no
+# longer exact, and far beyond they wrap to nonsense (1e300 became -9223372036854775808 ticks).
+MAX_UNITS = 2**53
+
+
+def positive(
+    table: Table,
+    name: str,
+    *,
+    allow_zero: bool = False,
+    fill: float = 0.0,
+    decimals: int | None = None,
+) -> np.ndarray:
+    """A number column that must be finite and > 0 (>= 0 with allow_zero); located error if not.
+
+    With `decimals` (the market's tick or lot digits) the value must also fit in int64 units.
+    """
     values = table.floats(name, fill)
     bad = ~np.isfinite(values) | ((values < 0) if allow_zero else (values <= 0))
     expected = "a finite number >= 0" if allow_zero else "a finite number > 0"
     table.check(bad, name, f"expected {expected}")
+    if decimals is not None:
+        limit = MAX_UNITS / 10.0**decimals
+        message = (
+            f"expected a value below {limit:g} (the market counts in steps of {10.0**-decimals:g})"
+        )
+        table.check(values >= limit, name, message)
     return values
 
 

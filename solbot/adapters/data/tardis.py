@@ -7,6 +7,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from solbot.adapters.data.checks import (
+    Ints,
+    check_clock_gaps,
+    check_receive_clock,
+    crossed_note,
+)
 from solbot.adapters.data.formats import TARDIS_QUOTES, TARDIS_TRADES
 from solbot.adapters.data.loaded import Loaded, off_grid_note, order_note, to_units
 from solbot.adapters.data.table import FLOAT, INT, TEXT, Field, Table, one_of, positive, read_table
@@ -42,8 +48,8 @@ def load_quotes(path: Path, header: tuple[str, ...], sha256: str, market: Market
     columns: dict[str, np.ndarray] = {}
     for side in ("bid", "ask"):
         empty = table.texts(f"{side}_price").is_null().to_numpy()
-        prices = positive(table, f"{side}_price", fill=1.0)
-        sizes = positive(table, f"{side}_amount", allow_zero=True)
+        prices = positive(table, f"{side}_price", fill=1.0, decimals=market.price_decimals)
+        sizes = positive(table, f"{side}_amount", allow_zero=True, decimals=market.size_decimals)
         price, off_price = to_units(np.where(empty, 0.0, prices), market.price_decimals)
         size, off_size = to_units(np.where(empty, 0.0, sizes), market.size_decimals)
         columns[f"{side}_price"], columns[f"{side}_size"] = price, size
@@ -51,7 +57,9 @@ def load_quotes(path: Path, header: tuple[str, ...], sha256: str, market: Market
         notes += off_grid_note(off_size, f"{side} sizes", market.size_decimals)
         if empty.any():
             notes.append(f"{int(empty.sum())} quotes with an empty {side} side")
-    receive = table.ints("local_timestamp") * US_NS
+    both = (columns["bid_price"] > 0) & (columns["ask_price"] > 0)
+    notes += crossed_note(table, columns["bid_price"], columns["ask_price"], both)
+    receive, exchange = _checked_clocks(table)
     return Loaded(
         path=path,
         format=TARDIS_QUOTES,
@@ -59,7 +67,7 @@ def load_quotes(path: Path, header: tuple[str, ...], sha256: str, market: Market
         rows=table.rows,
         columns=columns,
         receive_ns=receive,
-        exchange_ns=table.ints("timestamp") * US_NS,
+        exchange_ns=exchange,
         notes=notes + order_note(receive),
     )
 
@@ -68,8 +76,10 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
     """Parse Tardis trades; `side` is the taker's side (buy, sell or unknown)."""
     table = read_table(path, header, TRADE_FIELDS)
     _one_symbol(table)
-    price, off_price = to_units(positive(table, "price"), market.price_decimals)
-    size, off_size = to_units(positive(table, "amount"), market.size_decimals)
+    prices = positive(table, "price", decimals=market.price_decimals)
+    price, off_price = to_units(prices, market.price_decimals)
+    sizes = positive(table, "amount", decimals=market.size_decimals)
+    size, off_size = to_units(sizes, market.size_decimals)
     side = one_of(table, "side", ("buy", "sell", "unknown"))
     aggressor = np.select(
         [side.eq("buy").to_numpy(), side.eq("sell").to_numpy()], [1, -1], 0
@@ -80,7 +90,7 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
     unknown = int(np.count_nonzero(aggressor == 0))
     if unknown:
         notes.append(f"{unknown} trades with unknown taker side (aggressor 0)")
-    receive = table.ints("local_timestamp") * US_NS
+    receive, exchange = _checked_clocks(table)
     return Loaded(
         path=path,
         format=TARDIS_TRADES,
@@ -93,9 +103,18 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
             "trade_id": trade_id,
         },
         receive_ns=receive,
-        exchange_ns=table.ints("timestamp") * US_NS,
+        exchange_ns=exchange,
         notes=notes + order_note(receive),
     )
+
+
+def _checked_clocks(table: Table) -> tuple[Ints, Ints]:
+    """Receive and exchange clocks in ns, refused when they lie (see `checks`)."""
+    receive = table.ints("local_timestamp") * US_NS
+    check_receive_clock(table, "local_timestamp", receive)
+    exchange = table.ints("timestamp") * US_NS
+    check_clock_gaps(table, "timestamp", receive, exchange, np.ones(len(receive), dtype=bool))
+    return receive, exchange
 
 
 def _one_symbol(table: Table) -> None:

@@ -111,3 +111,33 @@ def m001_initial(db: Database) -> None:
         },
         pk="run_id",
     )
+
+
+# Rows written before runs were tracked everywhere belong to the newest run that had started by
+# their time; with no such run, to the oldest run; with no run at all, to the empty run id ''
+# (shown only by `--run all`). Fills without a run came from imports and backfills: they go to
+# the newest *live* run started by their time (an order resting on the venue while the bot was
+# down belongs to the run that placed it), else to ''.
+_RUN_AT = (
+    "COALESCE((SELECT r.run_id FROM runs r WHERE r.started_ns <= {table}.ts_ns "
+    "ORDER BY r.started_ns DESC, r.run_id DESC LIMIT 1), "
+    "(SELECT r.run_id FROM runs r ORDER BY r.started_ns, r.run_id LIMIT 1), '')"
+)
+_LIVE_RUN_AT = (
+    "COALESCE((SELECT r.run_id FROM runs r WHERE r.kind = 'run' AND r.started_ns <= fills.ts_ns "
+    "ORDER BY r.started_ns DESC, r.run_id DESC LIMIT 1), '')"
+)
+
+
+@migrations()
+def m002_run_everywhere(db: Database) -> None:
+    """Every fill, mark and funding payment carries its run; marks are keyed per run."""
+    db.execute(f"UPDATE fills SET run_id = {_LIVE_RUN_AT} WHERE run_id IS NULL")
+    db.table("funding").add_column("run_id", str)
+    db.execute(f"UPDATE funding SET run_id = {_RUN_AT.format(table='funding')}")
+    db.table("marks").add_column("run_id", str)
+    db.execute(f"UPDATE marks SET run_id = {_RUN_AT.format(table='marks')}")
+    # Two runs replaying the same data used to overwrite each other's marks.
+    db.table("marks").transform(pk=("run_id", "market", "ts_ns"), not_null={"run_id"})
+    db.table("fills").create_index(["run_id", "ts_ns"])
+    db.table("funding").create_index(["run_id", "ts_ns"])

@@ -59,7 +59,9 @@ def read_lighter_trades(
         message = f"trades of several markets (ids {ids}); pass --market-id to pick one"
         raise DataError(Problem(str(path), 1, 1, "market_id", message))
     return TradeFile(
-        fills=reader.fills,
+        # API pages come newest first: store oldest first, and fills that share a millisecond
+        # in the venue's own order (trade id), so FIFO matches `fetch-trades` exactly.
+        fills=sorted(reader.fills, key=venue_order),
         total=len(items),
         not_ours=reader.not_ours,
         other_market=reader.other_market,
@@ -189,6 +191,12 @@ def _boolean(trade: dict[str, Any], name: str) -> bool:
     if value in (0, 1, "true", "false"):
         return value in (1, "true")
     raise _FieldError(name, "missing" if value is None else f"expected true/false, found {value!r}")
+
+
+def venue_order(fill: Fill) -> tuple[int, int, str]:
+    """Sort key of the venue's execution order: time, then numeric trade id."""
+    number = int(fill.trade_id) if fill.trade_id.isdigit() else -1
+    return fill.ts_ns, number, fill.trade_id
 
 
 def _trade_id(trade: dict[str, Any]) -> str:
