@@ -23,6 +23,7 @@ from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
+from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import MarketSpec
 from solbot.errors import DataError, Problem, SolbotError, UsageError
@@ -75,7 +76,7 @@ def _markets(
                 "cannot tell which market the data is from its file name: give --data-market KEY"
             )
         source = found[0]
-    target = resolve_market(request.market or resolved.profile.market)
+    target = profile_market(resolved, request.market)
     return source, target
 
 
@@ -96,9 +97,7 @@ def run_simulation(
     config_dir = ConfigDir.find(request.config_dir)
     resolved = resolve_profile(request.profile, config_dir)
     source_entry, target_entry = _markets(request, resolved)
-    tier_name = request.tier or resolved.profile.tier
-    if tier_name not in target_entry.tiers:
-        tier_name = target_entry.default_tier
+    tier_name = profile_tier(target_entry, resolved, request.tier)
     target = target_entry.spec_for_tier(tier_name)
     policy = compile_policy(resolved, target)
     events = open_events(

@@ -14,7 +14,7 @@ from solbot.config.loader import (
     resolve_profile,
     shipped_config_dir,
 )
-from solbot.config.markets import resolve_market
+from solbot.config.profile_market import profile_market, profile_tier
 from solbot.config.schema import Profile, RulesetFile
 from solbot.config.yamlio import load_yaml
 from solbot.core.catalog import SignalCatalog
@@ -45,7 +45,8 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
 
         def compile_one(name: str = name) -> None:
             resolved = resolve_profile(name, config_dir)
-            compile_policy(resolved, resolve_market(resolved.profile.market).spec)
+            entry = profile_market(resolved)
+            compile_policy(resolved, entry.spec_for_tier(profile_tier(entry, resolved)))
 
         _collect(compile_one, problems, schema_problems)
     unique = sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))
