@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from solbot.config.loader import LoadedRule, ResolvedProfile
+from solbot.config.profile_market import profile_problem
 from solbot.config.schema import Action, Profile, Quoting, RegimeOverlay
 from solbot.config.yamlio import PathKey, value_start
 from solbot.core.catalog import SignalCatalog
@@ -83,6 +86,8 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
     regimes = _regime_names(profile)
     specs = [rule_spec(rule, collector, regimes) for rule in resolved.rules if rule.rule.enabled]
     problems = collector.problems + _profile_problems(resolved, regimes)
+    if not problems:  # a broken rule may be the missing reader: report unread params after
+        problems = unread_params(resolved)
     if problems:
         raise ConfigError(problems)
     program = compile_expressions(
@@ -266,6 +271,36 @@ def _profile_problems(resolved: ResolvedProfile, regimes: list[str]) -> list[Pro
                 f"{hedger.max_slippage_bps:g}: every aggressive hedge would be vetoed",
             )
         )
+    return problems
+
+
+_PARAMETER_REFERENCE = re.compile(r"\bp\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def params_read(resolved: ResolvedProfile) -> set[str]:
+    """Parameters that some included rule reads (enabled or not: an override may disable one)."""
+    names: set[str] = set()
+    for loaded in resolved.rules:
+        rule = loaded.rule
+        texts = [rule.when, rule.until, loaded.hold_s, loaded.min_active_s, loaded.cooldown_s]
+        for action in rule.actions:
+            texts.extend(getattr(action.body, name) for name in NUMERIC_FIELDS.get(action.kind, ()))
+        for text in texts:
+            if isinstance(text, str):
+                names.update(_PARAMETER_REFERENCE.findall(text))
+    return names
+
+
+def unread_params(resolved: ResolvedProfile) -> list[Problem]:
+    """A parameter no rule reads is a typo or a leftover: `vol_low_pause_bpz` would otherwise
+    pass and leave the rule reading `vol_low_pause_bps` on its default."""
+    read = params_read(resolved)
+    problems = []
+    for name in sorted(set(resolved.profile.params) - read):
+        hint = difflib.get_close_matches(name, sorted(read), n=1)
+        message = f"parameter '{name}' is not read by any rule of this profile"
+        message += f" (did you mean '{hint[0]}'?)" if hint else "; remove it or use it as p." + name
+        problems.append(profile_problem(resolved, f"params.{name}", message))
     return problems
 
 
