@@ -81,3 +81,64 @@ def test_a_profile_without_rules_may_not_declare_parameters(
     assert re.search(
         r"profiles/naive\.yaml:\d+:\d+: params\.spread_x: parameter 'spread_x' is not read", err
     )
+
+
+# ----- expression types ---------------------------------------------------------------------------
+
+TYPE_CASES = [
+    (
+        "when: vol_ema_bps >= p.vol_high_clip_bps",
+        "when: ret_45s_bps",
+        "vol.high_clip.when: expected a condition (true/false), found a number in bps",
+    ),
+    (
+        "add_bps: p.trend_down_extra_bps}",
+        'add_bps: "spread_bps > 3"}',
+        "trend.down.widen.add_bps: expected a number, found a condition (true/false)",
+    ),
+    (
+        "when: feed_age_s > p.stale_feed_s or book_valid < 1",
+        "when: feed_age_s > p.stale_feed_s or spread_bps < p.pnl_floor_usd",
+        "feed.stale.when: cannot compare 'spread_bps' (bps) with 'p.pnl_floor_usd' (usd)",
+    ),
+    (
+        "until: vol_ema_bps >= p.vol_low_resume_bps",
+        "until: vol_ema_bps + realized_5m_usd >= 3",
+        "vol.low_pause.until: 'realized_5m_usd' is in usd but 'vol_ema_bps' is in bps",
+    ),
+    (
+        "until: vol_ema_bps >= p.vol_low_resume_bps",
+        "until: vol_ema_bps >= 3 and spread_bps",
+        "vol.low_pause.until: 'spread_bps' is a number in bps, not a condition",
+    ),
+    (
+        "add_bps: p.trend_down_extra_bps}",
+        "add_bps: p.pnl_floor_usd}",
+        "trend.down.widen.add_bps: expected a number in bps, found a number in usd",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), TYPE_CASES, ids=lambda v: str(v)[:30])
+def test_expression_types_and_units_are_checked_with_the_position(
+    old: str, new: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = edited_config(tmp_path, "rules/guards.yaml", lambda t: t.replace(old, new, 1))
+    code, err = check(root, capsys)
+    line = line_of("rules/guards.yaml", old)
+    assert code == 3
+    found = [text for text in err.splitlines() if message in text]
+    assert found, err
+    assert found[0].startswith(f"rules/guards.yaml:{line}:")
+
+
+def test_the_column_points_at_the_offending_operand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, _ = TYPE_CASES[2]
+    root = edited_config(tmp_path, "rules/guards.yaml", lambda t: t.replace(old, new, 1))
+    _, err = check(root, capsys)
+    text = new.removeprefix("when: ")
+    line_text = next(t for t in (root / "rules/guards.yaml").read_text().splitlines() if new in t)
+    column = line_text.index(text) + text.index("p.pnl_floor_usd") + 1
+    assert f":{column}: feed.stale.when: cannot compare" in err

@@ -21,6 +21,7 @@ from solbot.core.expressions import (
     check_expression,
     compile_expressions,
 )
+from solbot.core.expressions_types import Expect, type_problems
 from solbot.core.hedger import HedgeParams
 from solbot.core.model import MarketSpec
 from solbot.core.quoting import QuoteParams
@@ -43,6 +44,7 @@ class ExpressionCollector:
 
     def __init__(self, catalog: SignalCatalog, params: list[str]) -> None:
         self.catalog = catalog
+        self.units = {signal.name: signal.unit for signal in catalog}
         self.params = params
         self.expressions: list[CheckedExpression] = []
         self.problems: list[Problem] = []
@@ -54,6 +56,13 @@ class ExpressionCollector:
             checked = check_expression(source, self.catalog.names, self.params)
         except InvalidInput as error:
             self.problems.extend(error.problems)
+            return None
+        name = str(key[-1])
+        expect: Expect = "condition" if name in ("when", "until") else "number"
+        unit = "bps" if name == "bps" or name.endswith("_bps") else None
+        type_errors = type_problems(checked, self.units, expect, unit)
+        if type_errors:
+            self.problems.extend(type_errors)
             return None
         self.expressions.append(checked)
         return len(self.expressions) - 1
