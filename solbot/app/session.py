@@ -310,7 +310,9 @@ class Session:
                 self.stats.alerts += 1
             self._alerted.add(rule_id)
         self._alerted &= set(decision.active_rules)
-        state = (decision.state, decision.active_rules, plan.regime)
+        machines = self.engine.machines
+        failed_closed = tuple(machines.rules[index].id for index in machines.failed_closed)
+        state = (decision.state, decision.active_rules, plan.regime, failed_closed)
         if state == self._last_state:
             return
         self._last_state = state
@@ -331,6 +333,7 @@ class Session:
                 "type": "decision",
                 "state": decision.state.value,
                 "rules": list(decision.active_rules),
+                "failed_closed": list(failed_closed),  # active because evaluation failed
                 "regime": plan.regime,
                 "regime_changed": plan.regime_changed,
                 "reasons": [f"{rule}: {text}" for rule, text in decision.reasons],

@@ -379,6 +379,7 @@ def build_summary(
     rules = {
         rule.id: {
             "activations": machines.activations[i],
+            "failed_closed_activations": machines.failed_closed_activations[i],
             "active_s": round(machines.active_ns_total[i] / NS, 3),
         }
         for i, rule in enumerate(machines.rules)
@@ -408,6 +409,7 @@ def build_summary(
             100.0 * stats.flat_ns / max(1, stats.last_ts_ns - stats.first_ts_ns), 2
         ),
         "rules": rules,
+        "failed_closed_activations": sum(machines.failed_closed_activations),
         "regime_s": {name: round(ns / NS, 3) for name, ns in sorted(stats.regime_ns.items())},
         "regime_switches": engine.regime_switches,
         "tx_sent": orders.sent_total if orders else 0,
