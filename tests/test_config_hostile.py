@@ -406,3 +406,25 @@ def test_unknown_market_is_reported_at_its_line(
         r"^profiles/base\.yaml:\d+:9: market: unknown market 'lighter:SOLX'", err, re.M
     )
     assert "?:1:1" not in err
+
+
+def test_a_duplicated_secret_is_never_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "https://hooks.example.com/services/T000/B000/SECRETTOKEN"
+    alerts = f"alerts:\n  webhook_url: {secret}1\n  webhook_url: {secret}2\n"
+    root = hostile_config(Case("x", "profiles/defensive.yaml", lambda t: t + alerts), tmp_path)
+    line = len((SHIPPED / "profiles/defensive.yaml").read_text().splitlines()) + 3
+    for argv in (
+        ["rules", "check", "--config-dir", str(root)],
+        ["profiles", "show", "defensive", "--config-dir", str(root)],
+        ["simulate", "--profile", "defensive", "--config-dir", str(root), "--out", str(tmp_path)],
+    ):
+        code = main(argv)
+        captured = capsys.readouterr()
+        assert code == 3
+        assert "SECRETTOKEN" not in captured.out + captured.err
+        assert (
+            f"profiles/defensive.yaml:{line}:3: duplicate key 'webhook_url' (first at line {line - 1})"
+            in captured.err
+        )

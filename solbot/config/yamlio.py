@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -129,6 +130,8 @@ def parse_yaml_text(text: str, shown: str) -> LoadedYaml:
         node = _yaml(shown).load(text)
     except ConfigError:
         raise
+    except DuplicateKeyError as error:
+        raise ConfigError(_duplicate_key(error, shown)) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
@@ -148,6 +151,18 @@ def parse_yaml_text(text: str, shown: str) -> LoadedYaml:
     positions: dict[PathKey, Location] = {(): (1, 1)}
     data = _plain(node, (), positions)
     return LoadedYaml(shown, data, positions, tuple(text.splitlines()))
+
+
+def _duplicate_key(error: DuplicateKeyError, shown: str) -> Problem:
+    """Name the duplicated key and both lines, never the values: they may be secrets (a
+    webhook URL carries its token), and ruamel's own message prints both in full."""
+    found = re.search(r'duplicate key "((?:[^"\\]|\\.)*)"', str(error.problem or ""))
+    key = found.group(1) if found else "?"
+    mark, first = error.problem_mark, error.context_mark
+    line = mark.line + 1 if mark else 1
+    column = mark.column + 1 if mark else 1
+    where = f" (first at line {first.line + 1})" if first else ""
+    return Problem(shown, line, column, "", f"duplicate key '{key}'{where}")
 
 
 def _text_location(text: str, offset: int) -> Location:
