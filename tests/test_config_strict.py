@@ -142,3 +142,27 @@ def test_the_column_points_at_the_offending_operand(
     line_text = next(t for t in (root / "rules/guards.yaml").read_text().splitlines() if new in t)
     column = line_text.index(text) + text.index("p.pnl_floor_usd") + 1
     assert f":{column}: feed.stale.when: cannot compare" in err
+
+
+@pytest.mark.parametrize(
+    ("new", "field", "message"),
+    [
+        ("size_multiplier: -0.7", "size_multiplier", "Input should be greater than 0"),
+        ("size_multiplier: 0.7, bogus_key: 1", "bogus_key", "unknown quoting key 'bogus_key'"),
+    ],
+)
+def test_an_overlay_error_is_blamed_on_the_child_line(
+    new: str, field: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = "size_multiplier: 0.7, extra_spread_bps: 3.0"
+    root = edited_config(
+        tmp_path,
+        "profiles/defensive.yaml",
+        lambda t: t.replace(old, new + ", extra_spread_bps: 3.0"),
+    )
+    code, err = check(root, capsys)
+    line = line_of("profiles/defensive.yaml", old)
+    assert code == 3
+    assert f"regimes.overlays.defensive.quoting.{field}: {message}" in err
+    assert err.startswith(f"profiles/defensive.yaml:{line}:"), err
+    assert "base.yaml" not in err

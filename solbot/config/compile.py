@@ -337,18 +337,24 @@ def _regimes(
             try:
                 quoting = Quoting.model_validate(merged)
             except ValidationError as error:
-                problems = [
-                    _at(
-                        resolved,
-                        f"regimes.overlays.{name}.quoting",
-                        f"{item['loc']}: {item['msg']}",
-                    )
-                    for item in error.errors()
-                ]
+                problems = [_overlay_problem(resolved, name, item) for item in error.errors()]
                 raise ConfigError(problems) from None
         params[name] = tuple(float(values[key]) for key in param_names)
         quotes[name] = quote_params(quoting, profile, market)
     return params, quotes
+
+
+def _overlay_problem(resolved: ResolvedProfile, overlay: str, item: Any) -> Problem:
+    """Blame the file and line that set the overlay's value (the child, not the parent)."""
+    section = f"regimes.overlays.{overlay}.quoting"
+    keys = [str(part) for part in item["loc"] if isinstance(part, str | int)]
+    field = ".".join([section, *keys])
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "extra_forbidden" and keys:
+        message = f"unknown quoting key '{keys[-1]}'"
+    if field in resolved.origins:
+        return profile_problem(resolved, field, message)
+    return _at(resolved, section, message)
 
 
 def _lots(units: float, market: MarketSpec) -> int:
