@@ -166,3 +166,16 @@ def test_an_overlay_error_is_blamed_on_the_child_line(
     assert f"regimes.overlays.defensive.quoting.{field}: {message}" in err
     assert err.startswith(f"profiles/defensive.yaml:{line}:"), err
     assert "base.yaml" not in err
+
+
+def test_profiles_show_attributes_a_python_default_to_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["profiles", "show", "defensive", "--config-dir", str(SHIPPED)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    interval = next(line for line in lines if line.startswith("quoting.decision_interval = "))
+    assert interval.endswith("# default")  # was the `quoting:` section's line in base.yaml
+    spread = next(line for line in lines if line.startswith("quoting.spread_bps = "))
+    assert spread.endswith(
+        f"# profiles/base.yaml:{line_of('profiles/base.yaml', 'spread_bps: 12')}"
+    )
