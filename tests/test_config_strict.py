@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from solbot.cli.main import main
-from solbot.config.loader import shipped_config_dir
+from solbot.config.compile import compile_policy
+from solbot.config.loader import ConfigDir, resolve_profile, shipped_config_dir
+from solbot.config.markets import resolve_market
 
 SHIPPED = shipped_config_dir()
 
@@ -173,9 +175,23 @@ def test_profiles_show_attributes_a_python_default_to_default(
 ) -> None:
     assert main(["profiles", "show", "defensive", "--config-dir", str(SHIPPED)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    interval = next(line for line in lines if line.startswith("quoting.decision_interval = "))
-    assert interval.endswith("# default")  # was the `quoting:` section's line in base.yaml
+    multiplier = next(line for line in lines if line.startswith("quoting.size_multiplier = "))
+    assert multiplier.endswith("# default")  # was the `quoting:` section's line in base.yaml
     spread = next(line for line in lines if line.startswith("quoting.spread_bps = "))
     assert spread.endswith(
         f"# profiles/base.yaml:{line_of('profiles/base.yaml', 'spread_bps: 12')}"
     )
+
+
+def test_warm_up_sample_counts_and_the_decision_interval_have_profile_homes(
+    tmp_path: Path,
+) -> None:
+    def edit(text: str) -> str:
+        text = text.replace("sigma_warmup_samples: 30", "sigma_warmup_samples: 45")
+        return text.replace("decision_interval: 250ms", "decision_interval: 500ms")
+
+    root = edited_config(tmp_path, "profiles/base.yaml", edit)
+    resolved = resolve_profile("defensive", ConfigDir(root))
+    policy = compile_policy(resolved, resolve_market(resolved.profile.market).spec)
+    assert policy.signal_settings.sigma_warmup_samples == 45
+    assert policy.decision_interval_ns == 500_000_000

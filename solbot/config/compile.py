@@ -79,6 +79,9 @@ def signal_settings(profile: Profile) -> SignalSettings:
         returns=tuple(sorted(signals.returns.items())),
         max_position_units=profile.limits.max_position_units,
         exposure_trigger_units=profile.hedger.trigger_units,
+        vol_warmup_samples=signals.vol_warmup_samples,
+        sigma_warmup_samples=signals.sigma_warmup_samples,
+        percentile_warmup_samples=signals.percentile_warmup_samples,
     )
 
 

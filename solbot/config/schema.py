@@ -292,6 +292,10 @@ class Signals(Strict):
     sigma_window: Seconds = Field(default=300.0, gt=0)
     trend_halflife: Seconds = Field(default=45.0, gt=0)
     returns: dict[str, Seconds] = Field(default_factory=lambda: {"ret_45s_bps": 45.0})
+    # Samples a signal needs before it counts as ready (MISSING until then: rules fail closed).
+    vol_warmup_samples: int = Field(default=2, ge=1)
+    sigma_warmup_samples: int = Field(default=30, ge=2)
+    percentile_warmup_samples: int = Field(default=12, ge=1)
 
     @model_validator(mode="after")
     def _return_names(self) -> Signals:
