@@ -195,3 +195,16 @@ def test_warm_up_sample_counts_and_the_decision_interval_have_profile_homes(
     policy = compile_policy(resolved, resolve_market(resolved.profile.market).spec)
     assert policy.signal_settings.sigma_warmup_samples == 45
     assert policy.decision_interval_ns == 500_000_000
+
+
+def test_a_timer_bound_to_a_negative_parameter_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = "    min_active: p.trend_down_cooldown_s\n    on_error: ignore        # the 5-minute"
+    new = "    min_active: p.trend_down_trigger_bps\n    on_error: ignore        # the 5-minute"
+    root = edited_config(tmp_path, "rules/guards.yaml", lambda t: t.replace(old, new, 1))
+    code, err = check(root, capsys)
+    line = line_of("rules/guards.yaml", "min_active: p.trend_down_cooldown_s")
+    assert code == 3
+    message = "trend.down.min_active: timer p.trend_down_trigger_bps is -6 s"
+    assert f"rules/guards.yaml:{line}:17: {message}" in err

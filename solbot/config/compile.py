@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from solbot.config.loader import LoadedRule, ResolvedProfile
 from solbot.config.profile_market import profile_problem
-from solbot.config.schema import Action, Profile, Quoting, RegimeOverlay
+from solbot.config.schema import MAX_DURATION_S, Action, Profile, Quoting, RegimeOverlay
 from solbot.config.yamlio import PathKey, value_start
 from solbot.core.catalog import SignalCatalog
 from solbot.core.engine import CompiledPolicy
@@ -106,6 +106,9 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
         collector.expressions, catalog.index(), {name: i for i, name in enumerate(param_names)}
     )
     params_by_regime, quotes_by_regime = _regimes(resolved, market, param_names)
+    timer_problems = _timer_param_problems(resolved, specs, params_by_regime, param_names)
+    if timer_problems:
+        raise ConfigError(timer_problems)
     return CompiledPolicy(
         profile_id=profile.id,
         profile_sha256=resolved.profile_sha256,
@@ -210,6 +213,38 @@ def _timer(
         )
         return 0, -1
     return 0, collector.params.index(param)
+
+
+def _timer_param_problems(
+    resolved: ResolvedProfile,
+    specs: list[RuleSpec | None],
+    params_by_regime: dict[str, tuple[float, ...]],
+    param_names: list[str],
+) -> list[Problem]:
+    """A timer bound to a parameter must hold 0 .. 366 days of seconds in every regime."""
+    problems = []
+    loaded = {rule.rule.id: rule for rule in resolved.rules}
+    for spec in specs:
+        if spec is None:
+            continue
+        for name, index in zip(("hold", "min_active", "cooldown"), spec.timer_params, strict=True):
+            bad = [
+                (regime, values[index])
+                for regime, values in sorted(params_by_regime.items())
+                if index >= 0 and not 0 <= values[index] <= MAX_DURATION_S
+            ]
+            if bad:
+                rule = loaded[spec.id]
+                line, column = rule.source.where((*rule.key, name))
+                regime, value = bad[0]
+                message = (
+                    f"timer p.{param_names[index]} is {value:g} s in regime {regime}; "
+                    "a timer holds 0 .. 366 days of seconds"
+                )
+                problems.append(
+                    Problem(rule.source.path, line, column, f"{spec.id}.{name}", message)
+                )
+    return problems
 
 
 def _action_spec(
