@@ -13,6 +13,7 @@ from solbot.cli.main import main
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, resolve_profile, shipped_config_dir
 from solbot.config.markets import resolve_market
+from solbot.core.engine import Engine
 
 SHIPPED = shipped_config_dir()
 
@@ -208,3 +209,30 @@ def test_a_timer_bound_to_a_negative_parameter_is_refused(
     assert code == 3
     message = "trend.down.min_active: timer p.trend_down_trigger_bps is -6 s"
     assert f"rules/guards.yaml:{line}:17: {message}" in err
+
+
+@pytest.mark.parametrize(("flagged", "expected"), [("aggressive", 0.0), ("defensive", 1.0)])
+def test_the_flagged_regime_drives_the_regime_aggressive_signal(
+    flagged: str, expected: float, tmp_path: Path
+) -> None:
+    def edit(text: str) -> str:
+        return text.replace("flagged: aggressive ", f"flagged: {flagged} ")
+
+    # "\n": edited_config wants a change even when the flagged regime stays the same
+    root = edited_config(tmp_path, "profiles/base.yaml", lambda t: edit(t) + "\n")
+    resolved = resolve_profile("defensive", ConfigDir(root))  # starts in the defensive regime
+    policy = compile_policy(resolved, resolve_market(resolved.profile.market).spec)
+    engine = Engine(policy)
+    engine.decide(1_000_000_000)
+    assert engine.regime == "defensive"
+    assert engine.signals.values[policy.catalog.index()["regime_aggressive"]] == expected
+
+
+def test_a_flagged_regime_that_is_not_an_overlay_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit = "flagged: aggressive ", "flagged: agressive "
+    root = edited_config(tmp_path, "profiles/base.yaml", lambda t: t.replace(*edit))
+    code, err = check(root, capsys)
+    assert code == 3
+    assert "regimes.flagged: 'agressive' is not an overlay name" in err

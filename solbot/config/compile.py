@@ -132,6 +132,7 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
         tx_per_minute=profile.limits.tx_per_minute,
         tx_reserve=profile.limits.tx_reserve,
         source=program.source,
+        flagged_regime=profile.regimes.flagged,
     )
 
 

@@ -340,6 +340,8 @@ class RegimeOverlay(Strict):
 
 class Regimes(Strict):
     default: str = "aggressive"
+    # The regime the `regime_aggressive` signal and the solbot_regime_aggressive gauge report.
+    flagged: str = "aggressive"
     min_dwell: Seconds = 60.0
     overlays: dict[str, RegimeOverlay] = Field(default_factory=dict)
 
@@ -403,6 +405,10 @@ class Profile(Strict):
             raise ValueError("hedger.target_units: must be below hedger.trigger_units")
         if self.regimes.default not in self.regimes.overlays and self.regimes.overlays:
             raise ValueError(f"regimes.default: {self.regimes.default!r} is not an overlay name")
+        regimes = self.regimes
+        names = set(regimes.overlays) or {regimes.default}
+        if "flagged" in regimes.model_fields_set and regimes.flagged not in names:
+            raise ValueError(f"regimes.flagged: {regimes.flagged!r} is not an overlay name")
         _check_param_ranges(self.params, "params.")
         for name, overlay in self.regimes.overlays.items():
             _check_param_ranges(overlay.params, f"regimes.overlays.{name}.params.")
