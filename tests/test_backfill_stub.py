@@ -237,3 +237,21 @@ async def test_the_unsigned_test_signer_refuses_a_real_venue(
 def test_the_token_never_appears_in_the_request_repr(tmp_path: Path) -> None:
     secret = BackfillRequest(ACCOUNT, "SOL", tmp_path / "l.db", "http://127.0.0.1:9", token=TOKEN)
     assert TOKEN not in repr(secret)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["0xab", "not-a-key-at-all", "0x" + "zz" * 40, "0x" + "ab" * 41, "0x" + "ab" * 39 + "a"],
+)
+def test_a_malformed_private_key_is_a_usage_error_that_never_echoes_it(
+    key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SOLBOT_TEST_SIGNER", raising=False)
+    for name, value in zip(CREDENTIALS, (str(ACCOUNT), "5", key), strict=True):
+        monkeypatch.setenv(name, value)
+    argv = ["fetch-trades", "--account", str(ACCOUNT), "--db", str(tmp_path / "l.db")]
+    argv += ["--rest-url", "http://127.0.0.1:9"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "LIGHTER_API_PRIVATE_KEY must be 80 hexadecimal digits" in err
+    assert key not in err and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,50 @@ def test_malformed_state_json_exits_3_with_line(
     code, _, err, path = explain(tmp_path, capsys, '{"signals": {\n "mid": }\n}')
     assert code == 3
     assert err.startswith(f"{path}:2:9: invalid JSON")
+
+
+BAD_STATES: list[tuple[str, str | bytes]] = [
+    ("invalid-utf8", b'{"signals": {"mid": 150.0}} \xff'),
+    ("utf16", json.dumps(STATE).encode("utf-16")),
+    ("random-bytes", bytes(range(256)) * 4),
+    ("nan", '{"signals": {"mid": NaN}}'),
+    ("infinity", '{"signals": {"mid": Infinity}}'),
+    ("overflow", '{"signals": {"mid": 1e400}}'),
+    ("huge-inventory", '{"signals": {"mid": 150.0, "inventory_units": 1e300}}'),
+    ("book-a-list", '{"signals": {"mid": 150.0}, "book": [149.9, 150.1]}'),
+    ("book-text", '{"signals": {"mid": 150.0}, "book": {"bid": "cheap", "ask": 150.1}}'),
+    ("book-negative", '{"signals": {"mid": 150.0}, "book": {"bid": -1, "ask": 150.1}}'),
+    ("unknown-regime", '{"signals": {"mid": 150.0}, "regime": "panic"}'),
+    ("regime-number", '{"signals": {"mid": 150.0}, "regime": 5}'),
+    ("mid-zero", '{"signals": {"mid": 0}}'),
+    ("mid-negative", '{"signals": {"mid": -150.0}}'),
+    ("signal-text", '{"signals": {"mid": "150"}}'),
+    ("signal-bool", '{"signals": {"mid": 150.0, "book_valid": true}}'),
+    ("unknown-top-key", '{"signals": {"mid": 150.0}, "sginals": {}}'),
+    ("signals-list", '{"signals": [1, 2]}'),
+    ("top-list", "[]"),
+    ("empty", ""),
+    ("truncated", '{"signals": {"mid": 15'),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), BAD_STATES, ids=[name for name, _ in BAD_STATES])
+def test_a_bad_state_file_is_refused_with_its_position(
+    name: str, content: str | bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "state.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    code = main(["explain", "--profile", "defensive", "--state", str(path)])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert err.startswith(f"{path}:") and re.match(rf"^{re.escape(str(path))}:\d+:\d+: ", err)
+    assert "Traceback" not in err
+
+
+def test_a_state_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["explain", "--profile", "defensive", "--state", str(tmp_path)])
+    assert code == 3
+    assert f"{tmp_path}:1:1: cannot read file" in capsys.readouterr().err

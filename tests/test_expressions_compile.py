@@ -140,11 +140,24 @@ def test_reference_treats_absent_signal_as_missing() -> None:
     assert evaluate_reference(check("mid > 1"), state, PARAM_VALUES) is MISSING
 
 
-def test_nan_and_inf_signals_are_values_not_missing() -> None:
+def test_comparisons_of_nan_and_inf_signals_are_values() -> None:
     assert run("mid > 1", dict(STATE, mid=math.nan)) is False
     assert run("mid > 1", dict(STATE, mid=math.inf)) is True
-    result = run("mid - mid", dict(STATE, mid=math.inf))
-    assert isinstance(result, float) and math.isnan(result)
+
+
+@pytest.mark.parametrize(
+    ("text", "mid"),
+    [
+        ("mid - mid", math.inf),  # NaN
+        ("mid * 1", math.inf),
+        ("mid * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15", 1e150),
+        ("1000000000000000 ** 4 * 1e15 ** 4 * mid", 1e200),
+        ("max(mid, 1)", math.inf),
+    ],
+)
+def test_a_non_finite_number_fails_closed_like_a_division_by_zero(text: str, mid: float) -> None:
+    # An overflow made `run --live` exit 1 holding inventory; now it is MISSING (on_error).
+    assert run(text, dict(STATE, mid=mid)) is MISSING
 
 
 def test_constant_expression_needs_no_signal() -> None:

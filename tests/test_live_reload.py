@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from solbot.app.live import LiveRunner, RunRequest, status_snapshot
@@ -79,3 +80,73 @@ def test_status_and_terminal_view_render_a_fresh_session(tmp_path: Path) -> None
     )
     assert status["mid"] == 150.0 and status["state"] == "STARTING"  # no venue attached yet
     assert render(status) is not None
+
+
+def test_a_latin1_byte_in_a_comment_is_refused_not_fatal(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    running = session.policy
+    profile = tmp_path / "config" / "profiles" / "defensive.yaml"
+    profile.write_bytes(
+        profile.read_bytes().replace(b"# Defensive", "# Défensive".encode("latin-1"))
+    )
+    assert runner.reload() is False  # was a UnicodeDecodeError that ended the timer loop
+    assert session.engine.policy is running
+
+
+def test_an_infinite_timer_is_refused_before_the_swap(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    running = session.policy
+    edit(tmp_path / "config" / "profiles" / "defensive.yaml", "min_dwell: 120s", "min_dwell: .inf")
+    assert runner.reload() is False  # was an OverflowError that ended the timer loop
+    assert session.engine.policy is running
+
+
+def test_an_alias_bomb_saved_during_a_run_is_refused(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    running = session.policy
+    bomb = ["x0: &l0 [" + ", ".join(["lol"] * 10) + "]"]
+    bomb += [f"x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    profile = tmp_path / "config" / "profiles" / "defensive.yaml"
+    profile.write_text(profile.read_text() + "\n".join(bomb) + "\n")
+    assert runner.reload() is False
+    assert session.engine.policy is running
+
+
+def test_any_error_while_building_the_new_policy_is_refused(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    running = session.policy
+
+    def broken(market: object) -> None:
+        raise KeyError("an unexpected bug in a loader")
+
+    runner._policy = broken  # type: ignore[assignment,method-assign]
+    assert runner.reload() is False
+    assert session.engine.policy is running
+
+
+def test_a_policy_that_fails_its_dry_run_is_never_swapped_in(tmp_path: Path) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    running = session.policy
+    original = runner._policy
+
+    def exploding_program(market: object) -> object:
+        resolved, policy = original(running.market)
+
+        def program(*args: object) -> list[object]:
+            raise RuntimeError("the program raises at run time")
+
+        return resolved, replace(policy, program=program)
+
+    runner._policy = exploding_program  # type: ignore[assignment,method-assign]
+    assert runner.reload() is False
+    assert session.engine.policy is running

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from solbot.adapters.venues.lighter.settings import DEAD_MAN_SWITCHES
 from solbot.adapters.venues.lighter.signer import LighterSdkSigner, Signer, UnsignedTestSigner
-from solbot.errors import UsageError
+from solbot.errors import SolbotError, UsageError
 
 CREDENTIAL_VARIABLES = ("LIGHTER_ACCOUNT_INDEX", "LIGHTER_API_KEY_INDEX", "LIGHTER_API_PRIVATE_KEY")
 TEST_SIGNER_VARIABLE = "SOLBOT_TEST_SIGNER"  # "unsigned": loopback fake venues only
@@ -54,13 +54,37 @@ def signer_from_environment(rest_url: str, credentials: Credentials, chain_id: i
             )
         except ValueError as error:
             raise UsageError(f"{TEST_SIGNER_VARIABLE}=unsigned: {error}") from None
-    return LighterSdkSigner(
-        rest_url,
-        credentials.account_index,
-        credentials.api_key_index,
-        credentials.private_key,
-        chain_id,
-    )
+    check_private_key(credentials.private_key)
+    try:
+        return LighterSdkSigner(
+            rest_url,
+            credentials.account_index,
+            credentials.api_key_index,
+            credentials.private_key,
+            chain_id,
+        )
+    except SolbotError:
+        raise
+    except Exception as error:  # the SDK raises bare Exceptions; its text never holds the key
+        raise UsageError(f"lighter-sdk refused the credentials: {error}") from None
+
+
+PRIVATE_KEY_HEX_DIGITS = 80  # lighter.create_api_key(): 0x + 80 hex digits (40 bytes)
+
+
+def check_private_key(private_key: str) -> None:
+    """Refuse a malformed LIGHTER_API_PRIVATE_KEY before the SDK sees it; never echo the key."""
+    digits = private_key.strip().removeprefix("0x").removeprefix("0X")
+    if len(digits) != PRIVATE_KEY_HEX_DIGITS or not _is_hex(digits):
+        problem = "not hexadecimal" if not _is_hex(digits) else f"{len(digits)} hex digits"
+        raise UsageError(
+            f"LIGHTER_API_PRIVATE_KEY must be {PRIVATE_KEY_HEX_DIGITS} hexadecimal digits "
+            f"(optionally 0x-prefixed), as lighter.create_api_key() makes; found {problem}"
+        )
+
+
+def _is_hex(text: str) -> bool:
+    return all(char in "0123456789abcdefABCDEF" for char in text)
 
 
 def dead_man_switch_from_environment() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from solbot.core.risk import RiskState, check_quotes
 from solbot.errors import DataError, Problem
 
 NS = 1_000_000_000
+MAX_STATE_MAGNITUDE = 1e12  # beyond any price, size or PnL; keeps tick and lot maths finite
 
 
 @dataclass(frozen=True)
@@ -29,35 +31,107 @@ class StateFile:
     ask: float | None
 
 
+MAX_STATE_BYTES = 1 << 20
+STATE_KEYS = ("signals", "regime", "book")
+
+
 def load_state(path: Path) -> StateFile:
-    """Read `{"signals": {...}, "regime": ..., "book": {"bid": .., "ask": ..}}`."""
+    """Read `{"signals": {...}, "regime": ..., "book": {"bid": .., "ask": ..}}`; anything else
+    is a DataError at the offending key (JSON keeps no positions: the key's first occurrence)."""
+    shown = str(path)
+    text = _state_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(Problem(str(path), 1, 1, "", "file not found")) from None
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
-        raise DataError(
-            Problem(str(path), error.lineno, error.colno, "", f"invalid JSON: {error.msg}")
-        ) from None
+        problem = Problem(shown, error.lineno, error.colno, "", f"invalid JSON: {error.msg}")
+        raise DataError(problem) from None
+    except ValueError as error:  # NaN / Infinity, refused by _refuse_constant
+        raise DataError(Problem(shown, 1, 1, "", str(error))) from None
     if not isinstance(data, dict) or not isinstance(data.get("signals"), dict):
-        raise DataError(
-            Problem(str(path), 1, 1, "signals", "expected an object with a 'signals' object")
-        )
-    signals: dict[str, float | None] = {}
-    for name, value in data["signals"].items():
-        if value is not None and not isinstance(value, int | float):
-            raise DataError(
-                Problem(
-                    str(path),
-                    1,
-                    1,
-                    f"signals.{name}",
-                    f"expected a number or null, found {value!r}",
-                )
-            )
-        signals[name] = None if value is None else float(value)
+        message = "expected an object with a 'signals' object"
+        raise DataError(_at(shown, text, "signals", message))
+    extra = sorted(set(data) - set(STATE_KEYS))
+    if extra:
+        message = f"unknown key '{extra[0]}'; expected {', '.join(STATE_KEYS)}"
+        raise DataError(_at(shown, text, extra[0], message))
+    signals = {
+        name: _number(shown, text, f"signals.{name}", value, allow_null=True)
+        for name, value in data["signals"].items()
+    }
+    regime = data.get("regime")
+    if regime is not None and not isinstance(regime, str):
+        raise DataError(_at(shown, text, "regime", f"expected a regime name, found {regime!r}"))
     book = data.get("book") or {}
-    return StateFile(signals, data.get("regime"), book.get("bid"), book.get("ask"))
+    if not isinstance(book, dict) or set(book) - {"bid", "ask"}:
+        message = "expected an object with 'bid' and/or 'ask' prices"
+        raise DataError(_at(shown, text, "book", message))
+    bid, ask = (_price(shown, text, f"book.{side}", book.get(side)) for side in ("bid", "ask"))
+    return StateFile(signals, regime, bid, ask)
+
+
+def _check_against_policy(path: Path, state: StateFile, regime: str, regimes: list[str]) -> None:
+    text = _state_text(path)
+    if regime not in regimes:
+        message = f"unknown regime '{regime}'; known: {', '.join(regimes)}"
+        raise DataError(_at(str(path), text, "regime", message))
+    mid = state.signals.get("mid")
+    if mid is not None and mid <= 0:
+        raise DataError(_at(str(path), text, "signals.mid", f"mid must be positive, found {mid:g}"))
+
+
+def _state_text(path: Path) -> str:
+    shown = str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_STATE_BYTES + 1)
+    except FileNotFoundError:
+        raise DataError(Problem(shown, 1, 1, "", "file not found")) from None
+    except OSError as error:
+        raise DataError(Problem(shown, 1, 1, "", f"cannot read file: {error.strerror}")) from None
+    if len(raw) > MAX_STATE_BYTES:
+        message = f"file is over {MAX_STATE_BYTES:,} bytes; a state file is a few hundred"
+        raise DataError(Problem(shown, 1, 1, "", message))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = error.start
+        line = raw.count(b"\n", 0, offset) + 1
+        column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+        message = f"not UTF-8 text: byte 0x{raw[offset]:02x} at byte offset {offset}"
+        raise DataError(Problem(shown, line, column, "", message)) from None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a state may hold; use a finite number or null")
+
+
+def _at(shown: str, text: str, field: str, message: str) -> Problem:
+    """A problem located at the first occurrence of the field's last key in the text."""
+    key = '"' + field.rsplit(".", 1)[-1] + '"'
+    offset = text.find(key)
+    if offset < 0:
+        return Problem(shown, 1, 1, field, message)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Problem(shown, line, column, field, message)
+
+
+def _number(shown: str, text: str, field: str, value: Any, allow_null: bool) -> float | None:
+    if value is None and allow_null:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataError(_at(shown, text, field, f"expected a number or null, found {value!r}"))
+    if not math.isfinite(value) or abs(value) > MAX_STATE_MAGNITUDE:
+        message = f"expected a finite number of magnitude at most {MAX_STATE_MAGNITUDE:g}"
+        raise DataError(_at(shown, text, field, f"{message}, found {value!r}"))
+    return float(value)
+
+
+def _price(shown: str, text: str, field: str, value: Any) -> float | None:
+    price = _number(shown, text, field, value, allow_null=True)
+    if price is not None and price <= 0:
+        raise DataError(_at(shown, text, field, f"a price must be positive, found {value!r}"))
+    return price
 
 
 def explain(profile: str, state_path: Path, config_dir: Path | None = None) -> dict[str, Any]:
@@ -75,6 +149,7 @@ def explain(profile: str, state_path: Path, config_dir: Path | None = None) -> d
             Problem(str(state_path), 1, 1, "signals", f"unknown signals: {', '.join(unknown)}")
         )
     regime = state.regime or policy.default_regime
+    _check_against_policy(state_path, state, regime, sorted(policy.params_by_regime))
     params = dict(zip(policy.param_names, policy.params_by_regime[regime], strict=True))
     signals = {name: state.signals.get(name) for name in policy.catalog.names}
     results = [evaluate_reference(expression, signals, params) for expression in expressions]

@@ -37,10 +37,10 @@ from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.config.markets import MarketEntry, resolve_market
 from solbot.core.clock import Clock
-from solbot.core.engine import CompiledPolicy
+from solbot.core.engine import CompiledPolicy, Engine
 from solbot.core.model import BookTop, FeedStatus, MarketSpec
 from solbot.core.venue import DrivenVenue
-from solbot.errors import ConfigError, KillLatched, RuntimeFailure, SolbotError, UsageError
+from solbot.errors import KillLatched, RuntimeFailure, SolbotError, UsageError
 
 log = logging.getLogger("solbot.run")
 NS = 1_000_000_000
@@ -411,8 +411,10 @@ class LiveRunner:
         self._watch_files()  # report a bad edit once, not every 100 ms
         try:
             resolved, policy = self._policy(session.policy.market)
-        except (ConfigError, SolbotError) as error:
-            log.error("reload refused, the running policy stays: %s", error)
+            dry_run(policy, session.engine, time.time_ns())
+        except Exception as error:  # whatever the type: a reload must never stop the timer loop
+            detail = str(error) if isinstance(error, SolbotError) else repr(error)
+            log.error("reload refused, the running policy stays: %s", detail)
             return False
         session.policy = policy
         session.engine.replace_policy(policy)
@@ -465,6 +467,18 @@ class LiveRunner:
             self.alerts.event("flatten", "critical", "flatten: hedging inventory to zero")
         self._flattening = flattening
         self.on_status(status_snapshot(session, health, final, self.stop_reason))
+
+
+def dry_run(policy: CompiledPolicy, running: Engine, now_ns: int) -> None:
+    """Run a policy once on a scratch engine, so a reload that would fail at run time (a timer
+    that overflows, a program that raises) fails here, before the swap."""
+    scratch = Engine(policy)
+    scratch.set_position(now_ns, running.inventory_lots)
+    for params in policy.params_by_regime.values():
+        scratch.machines.bind(params)  # timers bound to parameters convert to ns here
+        if policy.catalog == running.policy.catalog:
+            policy.program(running.signals.values, running.signals.ready, params)
+    scratch.decide(now_ns)
 
 
 def status_snapshot(

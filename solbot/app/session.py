@@ -406,7 +406,9 @@ class Session:
             self._alerted.add(alert.rule_id)
         self._alerted &= set(decision.active_rules)
         sides = quoted_sides(plan)
-        state = (decision.state, decision.active_rules, plan.regime, sides)
+        machines = self.engine.machines
+        failed_closed = tuple(machines.rules[index].id for index in machines.failed_closed)
+        state = (decision.state, decision.active_rules, plan.regime, sides, failed_closed)
         if state == self._last_state:
             return
         self._last_state = state
@@ -427,6 +429,7 @@ class Session:
                 "type": "decision",
                 "state": decision.state.value,
                 "rules": list(decision.active_rules),
+                "failed_closed": list(failed_closed),  # active because evaluation failed
                 "regime": plan.regime,
                 "regime_changed": plan.regime_changed,
                 "quoting": sides,

@@ -30,6 +30,7 @@ from solbot.config.markets import (
     markets_with,
     resolve_market,
 )
+from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import ReplayClock
 from solbot.core.denials import quoting_denied_summary
 from solbot.core.engine import CompiledPolicy
@@ -85,7 +86,7 @@ def _markets(
                 "cannot tell which market the data is from its file name: give --data-market KEY"
             )
         source = found[0]
-    target = resolve_market(request.market or resolved.profile.market, table)
+    target = profile_market(resolved, request.market, table)
     return source, target
 
 
@@ -107,9 +108,7 @@ def run_simulation(
     resolved = resolve_profile(request.profile, config_dir)
     overlays = config_dir_markets(config_dir.root) + ([request.markets] if request.markets else [])
     source_entry, target_entry = _markets(request, resolved, markets_with(overlays))
-    tier_name = request.tier or resolved.profile.tier
-    if tier_name not in target_entry.tiers:
-        tier_name = target_entry.default_tier
+    tier_name = profile_tier(target_entry, resolved, request.tier)
     target = target_entry.spec_for_tier(tier_name)
     policy = compile_policy(resolved, target)
     events = open_events(
@@ -350,6 +349,7 @@ def build_summary(
     rules = {
         rule.id: {
             "activations": machines.activations[i],
+            "failed_closed_activations": machines.failed_closed_activations[i],
             "active_s": round(machines.active_ns_total[i] / NS, 3),
         }
         for i, rule in enumerate(machines.rules)
@@ -379,6 +379,7 @@ def build_summary(
             100.0 * stats.flat_ns / max(1, stats.last_ts_ns - stats.first_ts_ns), 2
         ),
         "rules": rules,
+        "failed_closed_activations": sum(machines.failed_closed_activations),
         "regime_s": {name: round(ns / NS, 3) for name, ns in sorted(stats.regime_ns.items())},
         "regime_switches": engine.regime_switches,
         "tx_sent": orders.sent_total if orders else 0,

@@ -125,12 +125,9 @@ def profiles_show(
 
 
 def _origin(origins: dict[str, str], path: str) -> str:
-    probe = path
-    while probe:
-        if probe in origins:
-            return origins[probe]
-        probe = probe.rsplit(".", 1)[0] if "." in probe else ""
-    return "default"
+    # Only the value's own line: a key no file sets holds solbot's default, even when its
+    # section appears in a file (the section's line would claim a value it does not hold).
+    return origins.get(path, "default")
 
 
 def diff_command(

@@ -213,9 +213,11 @@ def _render(summary: dict[str, Any]) -> None:
         rules = Table(title="rule activations", show_header=True)
         rules.add_column("rule")
         rules.add_column("activations", justify="right")
+        rules.add_column("failed closed", justify="right")  # of which: evaluation failed
         rules.add_column("active s", justify="right")
         for rule_id, info in sorted(active.items()):
-            rules.add_row(rule_id, str(info["activations"]), f"{info['active_s']:.1f}")
+            failed = str(info.get("failed_closed_activations", 0))
+            rules.add_row(rule_id, str(info["activations"]), failed, f"{info['active_s']:.1f}")
         console.print(rules)
     for note in summary.get("notes", []):
         console.print(f"note: {note}", soft_wrap=True, highlight=False)

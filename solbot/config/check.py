@@ -14,7 +14,8 @@ from solbot.config.loader import (
     resolve_profile,
     shipped_config_dir,
 )
-from solbot.config.markets import config_dir_markets, markets_with, resolve_market
+from solbot.config.markets import config_dir_markets, markets_with
+from solbot.config.profile_market import profile_market, profile_tier
 from solbot.config.schema import Profile, RulesetFile
 from solbot.config.yamlio import load_yaml
 from solbot.core.catalog import SignalCatalog
@@ -46,7 +47,8 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
 
         def compile_one(name: str = name) -> None:
             resolved = resolve_profile(name, config_dir)
-            compile_policy(resolved, resolve_market(resolved.profile.market, markets).spec)
+            entry = profile_market(resolved, markets=markets)
+            compile_policy(resolved, entry.spec_for_tier(profile_tier(entry, resolved)))
 
         _collect(compile_one, problems, schema_problems)
     unique = sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.message))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from solbot.config.loader import LoadedRule, ResolvedProfile
-from solbot.config.schema import Action, Profile, Quoting, RegimeOverlay
+from solbot.config.profile_market import profile_problem
+from solbot.config.schema import MAX_DURATION_S, Action, Profile, Quoting, RegimeOverlay
 from solbot.config.yamlio import PathKey, value_start
 from solbot.core.catalog import SignalCatalog
 from solbot.core.deadlines import plan_clock
@@ -19,6 +22,7 @@ from solbot.core.expressions import (
     check_expression,
     compile_expressions,
 )
+from solbot.core.expressions_types import Expect, type_problems
 from solbot.core.hedger import HedgeParams
 from solbot.core.model import MarketSpec
 from solbot.core.quoting import QuoteParams
@@ -41,6 +45,7 @@ class ExpressionCollector:
 
     def __init__(self, catalog: SignalCatalog, params: list[str]) -> None:
         self.catalog = catalog
+        self.units = {signal.name: signal.unit for signal in catalog}
         self.params = params
         self.expressions: list[CheckedExpression] = []
         self.problems: list[Problem] = []
@@ -52,6 +57,13 @@ class ExpressionCollector:
             checked = check_expression(source, self.catalog.names, self.params)
         except InvalidInput as error:
             self.problems.extend(error.problems)
+            return None
+        name = str(key[-1])
+        expect: Expect = "condition" if name in ("when", "until") else "number"
+        unit = "bps" if name == "bps" or name.endswith("_bps") else None
+        type_errors = type_problems(checked, self.units, expect, unit)
+        if type_errors:
+            self.problems.extend(type_errors)
             return None
         self.expressions.append(checked)
         return len(self.expressions) - 1
@@ -69,6 +81,9 @@ def signal_settings(profile: Profile) -> SignalSettings:
         max_position_units=profile.limits.max_position_units or 0.0,
         max_position_usd=profile.limits.max_position_usd or 0.0,
         exposure_trigger_units=profile.hedger.trigger_units,
+        vol_warmup_samples=signals.vol_warmup_samples,
+        sigma_warmup_samples=signals.sigma_warmup_samples,
+        percentile_warmup_samples=signals.percentile_warmup_samples,
     )
 
 
@@ -85,12 +100,17 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
     regimes = _regime_names(profile)
     specs = [rule_spec(rule, collector, regimes) for rule in resolved.rules if rule.rule.enabled]
     problems = collector.problems + _profile_problems(resolved, regimes)
+    if not problems:  # a broken rule may be the missing reader: report unread params after
+        problems = unread_params(resolved)
     if problems:
         raise ConfigError(problems)
     program = compile_expressions(
         collector.expressions, catalog.index(), {name: i for i, name in enumerate(param_names)}
     )
     params_by_regime, quotes_by_regime = _regimes(resolved, market, param_names)
+    timer_problems = _timer_param_problems(resolved, specs, params_by_regime, param_names)
+    if timer_problems:
+        raise ConfigError(timer_problems)
     return CompiledPolicy(
         profile_id=profile.id,
         profile_sha256=resolved.profile_sha256,
@@ -119,6 +139,7 @@ def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPol
             params_by_regime,
         ),
         source=program.source,
+        flagged_regime=profile.regimes.flagged,
     )
 
 
@@ -202,6 +223,38 @@ def _timer(
     return 0, collector.params.index(param)
 
 
+def _timer_param_problems(
+    resolved: ResolvedProfile,
+    specs: list[RuleSpec | None],
+    params_by_regime: dict[str, tuple[float, ...]],
+    param_names: list[str],
+) -> list[Problem]:
+    """A timer bound to a parameter must hold 0 .. 366 days of seconds in every regime."""
+    problems = []
+    loaded = {rule.rule.id: rule for rule in resolved.rules}
+    for spec in specs:
+        if spec is None:
+            continue
+        for name, index in zip(("hold", "min_active", "cooldown"), spec.timer_params, strict=True):
+            bad = [
+                (regime, values[index])
+                for regime, values in sorted(params_by_regime.items())
+                if index >= 0 and not 0 <= values[index] <= MAX_DURATION_S
+            ]
+            if bad:
+                rule = loaded[spec.id]
+                line, column = rule.source.where((*rule.key, name))
+                regime, value = bad[0]
+                message = (
+                    f"timer p.{param_names[index]} is {value:g} s in regime {regime}; "
+                    "a timer holds 0 .. 366 days of seconds"
+                )
+                problems.append(
+                    Problem(rule.source.path, line, column, f"{spec.id}.{name}", message)
+                )
+    return problems
+
+
 def _action_spec(
     rule: LoadedRule,
     position: int,
@@ -277,6 +330,36 @@ def _profile_problems(resolved: ResolvedProfile, regimes: list[str]) -> list[Pro
     return problems
 
 
+_PARAMETER_REFERENCE = re.compile(r"\bp\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def params_read(resolved: ResolvedProfile) -> set[str]:
+    """Parameters that some included rule reads (enabled or not: an override may disable one)."""
+    names: set[str] = set()
+    for loaded in resolved.rules:
+        rule = loaded.rule
+        texts = [rule.when, rule.until, loaded.hold_s, loaded.min_active_s, loaded.cooldown_s]
+        for action in rule.actions:
+            texts.extend(getattr(action.body, name) for name in NUMERIC_FIELDS.get(action.kind, ()))
+        for text in texts:
+            if isinstance(text, str):
+                names.update(_PARAMETER_REFERENCE.findall(text))
+    return names
+
+
+def unread_params(resolved: ResolvedProfile) -> list[Problem]:
+    """A parameter no rule reads is a typo or a leftover: `vol_low_pause_bpz` would otherwise
+    pass and leave the rule reading `vol_low_pause_bps` on its default."""
+    read = params_read(resolved)
+    problems = []
+    for name in sorted(set(resolved.profile.params) - read):
+        hint = difflib.get_close_matches(name, sorted(read), n=1)
+        message = f"parameter '{name}' is not read by any rule of this profile"
+        message += f" (did you mean '{hint[0]}'?)" if hint else "; remove it or use it as p." + name
+        problems.append(profile_problem(resolved, f"params.{name}", message))
+    return problems
+
+
 def _at(resolved: ResolvedProfile, path: str, message: str) -> Problem:
     origin = resolved.origins.get(path) or resolved.origins.get(path.rsplit(".", 1)[0], "")
     file, _, line = origin.rpartition(":")
@@ -301,18 +384,24 @@ def _regimes(
             try:
                 quoting = Quoting.model_validate(merged)
             except ValidationError as error:
-                problems = [
-                    _at(
-                        resolved,
-                        f"regimes.overlays.{name}.quoting",
-                        f"{item['loc']}: {item['msg']}",
-                    )
-                    for item in error.errors()
-                ]
+                problems = [_overlay_problem(resolved, name, item) for item in error.errors()]
                 raise ConfigError(problems) from None
         params[name] = tuple(float(values[key]) for key in param_names)
         quotes[name] = quote_params(quoting, profile, market)
     return params, quotes
+
+
+def _overlay_problem(resolved: ResolvedProfile, overlay: str, item: Any) -> Problem:
+    """Blame the file and line that set the overlay's value (the child, not the parent)."""
+    section = f"regimes.overlays.{overlay}.quoting"
+    keys = [str(part) for part in item["loc"] if isinstance(part, str | int)]
+    field = ".".join([section, *keys])
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "extra_forbidden" and keys:
+        message = f"unknown quoting key '{keys[-1]}'"
+    if field in resolved.origins:
+        return profile_problem(resolved, field, message)
+    return _at(resolved, section, message)
 
 
 def _lots(units: float, market: MarketSpec) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
@@ -12,6 +14,17 @@ OLDEST_MIGRATABLE_SCHEMA = 1  # older files migrate in memory (solbot/config/mig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+MAX_DURATION_S = 366 * 86400.0  # a year: longer timers are typos, and overflow nanosecond clocks
+
+
+def _duration_seconds(seconds: float, found: Any) -> float:
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be a finite number of seconds, found {found!r}")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"a duration must be at most 366d, found {found!r}")
+    return seconds
 
 
 def parse_duration(value: Any) -> Any:
@@ -19,13 +32,11 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 45s, 2m or 500ms")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
+        return _duration_seconds(float(value), value)
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+            return _duration_seconds(float(match.group(1)) * _UNIT_SECONDS[match.group(2)], value)
     raise ValueError(f"expected a duration such as 45s, 2m or 500ms, found {value!r}")
 
 
@@ -54,12 +65,34 @@ _TIMER_SCHEMA = {
     "description": "a duration, or p.<parameter> holding seconds",
 }
 Timer = Annotated[float | str, BeforeValidator(parse_timer), WithJsonSchema(_TIMER_SCHEMA)]
-Number = float | str  # a number or an expression string (checked by the expression compiler)
+
+
+def finite_number(minimum: float | None = None, above: bool = False) -> Callable[[Any], Any]:
+    """A validator refusing NaN, ±inf and numbers below `minimum` (strings pass: expressions)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, found {value!r}")
+        if minimum is not None and (value <= minimum if above else value < minimum):
+            relation = "above" if above else "at least"
+            raise ValueError(f"must be {relation} {minimum:g}, found {value!r}")
+        return value
+
+    return check
+
+
+# A number or an expression string (checked by the expression compiler); constants must be finite.
+Number = Annotated[float | str, BeforeValidator(finite_number())]
+NonNegative = Annotated[float | str, BeforeValidator(finite_number(0.0))]
+Positive = Annotated[float | str, BeforeValidator(finite_number(0.0, above=True))]
 SideName = Literal["bid", "ask", "both", "adding"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # allow_inf_nan=False: every float field refuses NaN and ±inf (`.nan` disables a threshold).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 # ----- rule files -------------------------------------------------------------------------------
@@ -73,7 +106,7 @@ class WidenAction(Strict):
     """Widen the full spread by `add_full_spread_bps`; each named side moves by half of it."""
 
     side: SideName = "both"
-    add_full_spread_bps: Number
+    add_full_spread_bps: NonNegative
 
 
 class SkewAction(Strict):
@@ -81,15 +114,15 @@ class SkewAction(Strict):
 
 
 class ScaleClipAction(Strict):
-    factor: Number
+    factor: NonNegative
 
 
 class HedgeAction(Strict):
     mode: Literal["passive", "aggressive", "emergency"] | None = None
-    clip_multiplier: Number | None = None
+    clip_multiplier: Positive | None = None
     offset_bps: Number | None = None
-    max_slippage_bps: Number | None = None
-    extra_offset_bps: Number | None = None
+    max_slippage_bps: NonNegative | None = None
+    extra_offset_bps: NonNegative | None = None
 
 
 class RegimeAction(Strict):
@@ -200,12 +233,12 @@ class RulesetFile(Strict):
 class VolatilityBand(Strict):
     enabled: bool = True
     mode: Literal["floor", "replace"] = "floor"
-    low_bps: float = 6.0
-    high_bps: float = 22.0
-    min_spread_bps: float = 7.0
-    max_spread_bps: float = 13.0
-    min_size_multiplier: float = 0.7
-    max_size_multiplier: float = 1.1
+    low_bps: float = Field(default=6.0, ge=0)
+    high_bps: float = Field(default=22.0, ge=0)
+    min_spread_bps: float = Field(default=7.0, ge=0)
+    max_spread_bps: float = Field(default=13.0, ge=0)
+    min_size_multiplier: float = Field(default=0.7, gt=0)
+    max_size_multiplier: float = Field(default=1.1, gt=0)
 
 
 class Quoting(Strict):
@@ -225,7 +258,7 @@ class Quoting(Strict):
     skew_bps_at_soft_cap: float = Field(default=0.0, ge=0)
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
-    decision_interval: Seconds = 0.25
+    decision_interval: Seconds = Field(default=0.25, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -257,13 +290,13 @@ class Hedger(Strict):
     target_units: float = Field(default=0.02, ge=0)
     max_clip_units: float = Field(default=0.06, gt=0)
     prefer_passive: bool = True
-    passive_offset_bps: float = 2.0
+    passive_offset_bps: float = Field(default=2.0, ge=0)
     passive_timeout: Seconds = 6.0
-    cross_offset_bps: float = 10.0
-    max_slippage_bps: float = 12.0
+    cross_offset_bps: float = Field(default=10.0, ge=0)
+    max_slippage_bps: float = Field(default=12.0, ge=0)
     cooldown: Seconds = 1.5
-    emergency_clip_multiplier: float = 1.4
-    emergency_extra_bps: float = 6.0
+    emergency_clip_multiplier: float = Field(default=1.4, gt=0)
+    emergency_extra_bps: float = Field(default=6.0, ge=0)
     emergency_cooldown: Seconds = 0.5
 
 
@@ -295,12 +328,16 @@ class Limits(Strict):
 
 
 class Signals(Strict):
-    vol_halflife: Seconds = 35.0
-    vol_sample: Seconds = 5.0
-    vol_percentile_window: Seconds = 3600.0
-    sigma_window: Seconds = 300.0
-    trend_halflife: Seconds = 45.0
+    vol_halflife: Seconds = Field(default=35.0, gt=0)
+    vol_sample: Seconds = Field(default=5.0, gt=0)
+    vol_percentile_window: Seconds = Field(default=3600.0, gt=0)
+    sigma_window: Seconds = Field(default=300.0, gt=0)
+    trend_halflife: Seconds = Field(default=45.0, gt=0)
     returns: dict[str, Seconds] = Field(default_factory=lambda: {"ret_45s_bps": 45.0})
+    # Samples a signal needs before it counts as ready (MISSING until then: rules fail closed).
+    vol_warmup_samples: int = Field(default=2, ge=1)
+    sigma_warmup_samples: int = Field(default=30, ge=2)
+    percentile_warmup_samples: int = Field(default=12, ge=1)
 
     @model_validator(mode="after")
     def _return_names(self) -> Signals:
@@ -310,6 +347,34 @@ class Signals(Strict):
         return self
 
 
+# Ranges of profile parameters, by what their name says they hold (docs/profiles.md). A negative
+# volatility threshold or multiplier can never be meant: it silently disables the rule using it.
+PARAM_RANGES: tuple[tuple[str, float, float, str], ...] = (
+    (r"_s$", 0.0, MAX_DURATION_S, "seconds"),
+    (r"_percentile$", 0.0, 100.0, "a percentile"),
+    (r"_multiplier$", 0.0, math.inf, "a multiplier"),
+    (r"_units$", 0.0, math.inf, "a size in units"),
+    (r"^vol_.*_bps$|_sigma_bps$", 0.0, math.inf, "a volatility"),
+    (r"_(extra|widen|offset|slippage)_bps$", 0.0, math.inf, "a spread or price offset"),
+)
+
+
+def param_range_problem(name: str, value: float) -> str | None:
+    """Why `value` is out of range for a parameter named `name`, or None when it is fine."""
+    for pattern, low, high, meaning in PARAM_RANGES:
+        if re.search(pattern, name) and not low <= value <= high:
+            upper = "" if math.isinf(high) else f" and at most {high:g}"
+            return f"{name} is {meaning}: must be at least {low:g}{upper}, found {value:g}"
+    return None
+
+
+def _check_param_ranges(params: dict[str, float], prefix: str) -> None:
+    for name, value in params.items():
+        problem = param_range_problem(name, value)
+        if problem is not None:
+            raise ValueError(f"{prefix}{name}: {problem}")
+
+
 class RegimeOverlay(Strict):
     params: dict[str, float] = Field(default_factory=dict)
     quoting: dict[str, Any] = Field(default_factory=dict)
@@ -317,6 +382,8 @@ class RegimeOverlay(Strict):
 
 class Regimes(Strict):
     default: str = "aggressive"
+    # The regime the `regime_aggressive` signal and the solbot_regime_aggressive gauge report.
+    flagged: str = "aggressive"
     min_dwell: Seconds = 60.0
     overlays: dict[str, RegimeOverlay] = Field(default_factory=dict)
 
@@ -385,6 +452,13 @@ class Profile(Strict):
             raise ValueError("hedger.target_units: must be below hedger.trigger_units")
         if self.regimes.default not in self.regimes.overlays and self.regimes.overlays:
             raise ValueError(f"regimes.default: {self.regimes.default!r} is not an overlay name")
+        regimes = self.regimes
+        names = set(regimes.overlays) or {regimes.default}
+        if "flagged" in regimes.model_fields_set and regimes.flagged not in names:
+            raise ValueError(f"regimes.flagged: {regimes.flagged!r} is not an overlay name")
+        _check_param_ranges(self.params, "params.")
+        for name, overlay in self.regimes.overlays.items():
+            _check_param_ranges(overlay.params, f"regimes.overlays.{name}.params.")
         return self
 
 

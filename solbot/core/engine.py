@@ -54,6 +54,7 @@ class CompiledPolicy:
     tx_reserve: int
     clock: ClockPlan = field(default_factory=ClockPlan)
     source: str = field(default="", compare=False)  # generated program source, for debugging
+    flagged_regime: str = "aggressive"  # the regime the `regime_aggressive` signal reports
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class Engine:
         values[index["regime_age_s"]] = (
             (now_ns - self.regime_since_ns) / NS if self.regime_since_ns else 0.0
         )
-        values[self._regime_index] = 1.0 if self.regime == "aggressive" else 0.0
+        values[self._regime_index] = 1.0 if self.regime == policy.flagged_regime else 0.0
         results = policy.program(values, signals.ready, self._params)
         active = self.machines.step(now_ns, results, policy.missing, self._params)
         decision = merge(policy.rules, active, results, self.inventory_lots)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
@@ -130,6 +131,9 @@ def _expression_block(
     body = [
         "try:",
         f"    e{position} = {code}",
+        # An overflow (inf) or inf - inf (NaN) fails closed like x / 0: one chained comparison.
+        f"    if not (_LOWEST <= e{position} <= _HIGHEST):",
+        f"        e{position} = MISSING",
         "except _RUNTIME_ERRORS:",
         f"    e{position} = MISSING",
     ]
@@ -146,6 +150,8 @@ def _build(name: str, source: str) -> ProgramFunction:
         "__builtins__": {},
         "MISSING": MISSING,
         "_RUNTIME_ERRORS": RUNTIME_ERRORS,
+        "_LOWEST": -sys.float_info.max,
+        "_HIGHEST": sys.float_info.max,
         "abs": abs,
         "min": min,
         "max": max,

@@ -10,7 +10,13 @@ from typing import Final
 from simpleeval import SimpleEval
 
 from solbot.core.expressions_check import PARAMETER_OBJECT, CheckedExpression
-from solbot.core.expressions_runtime import MISSING, RUNTIME_ERRORS, clamp, power
+from solbot.core.expressions_runtime import (
+    MISSING,
+    RUNTIME_ERRORS,
+    clamp,
+    is_finite_result,
+    power,
+)
 
 # Only the operators the checker admits; everything else stays unavailable in the reference too.
 _OPERATORS: Final[dict[type[ast.AST], Callable[..., object]]] = {
@@ -83,9 +89,10 @@ def _evaluate(
         names[f"{PARAMETER_OBJECT}.{param}"] = params[param]
     evaluator = SimpleEval(operators=_OPERATORS, functions=_FUNCTIONS, names=names)
     try:
-        return evaluator.eval(expression.source.text, previously_parsed=node)
+        result: object = evaluator.eval(expression.source.text, previously_parsed=node)
     except RUNTIME_ERRORS:
         return MISSING
+    return result if is_finite_result(result) else MISSING
 
 
 def _preorder(node: ast.AST) -> list[ast.expr]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 from typing import Final, NoReturn
 
 
@@ -53,3 +54,11 @@ def power(base: float, exponent: float) -> float:
     """`base ** exponent` in floating point, so nested powers cannot build huge integers."""
     result: float = (base * 1.0) ** exponent
     return result
+
+
+def is_finite_result(value: object) -> bool:
+    """False for a number outside the finite floats (inf, NaN, a huge int): such a result is
+    MISSING, so an overflow fails closed instead of reaching order sizing or pricing."""
+    if isinstance(value, int | float):
+        return -sys.float_info.max <= value <= sys.float_info.max
+    return True

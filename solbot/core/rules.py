@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -30,9 +31,9 @@ class Value:
         value = results[self.slot]
         if isinstance(value, bool):
             return float(value)
-        if isinstance(value, int | float):
+        if isinstance(value, int | float) and math.isfinite(value):
             return float(value)
-        return None
+        return None  # MISSING, or a non-finite number: never handed to sizing or pricing
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,12 @@ class RuleMachines:
         self.activations = [0] * count
         self.active_ns_total = [0] * count
         self.latched: set[str] = set()
+        # Rules active this step only because their condition could not be evaluated (a
+        # signal not ready, x / 0, an overflow) and on_error is `trigger`: they fail closed,
+        # and the trace and the summary say so, so they cannot pass for a real trigger.
+        self.failed_closed: list[int] = []
+        self.failed_closed_activations = [0] * count
+        self.failed_closed_steps = [0] * count
         self._last_now = 0
         self.hold_ns = [rule.hold_ns for rule in self.rules]
         self.min_active_ns = [rule.min_active_ns for rule in self.rules]
@@ -131,6 +138,8 @@ class RuleMachines:
         if params:
             self.bind(params)
         active: list[int] = []
+        if self.failed_closed:
+            self.failed_closed = []
         elapsed = now_ns - self._last_now if self._last_now else 0
         self._last_now = now_ns
         state = self.state
@@ -145,7 +154,9 @@ class RuleMachines:
                     if current == RuleState.ACTIVE:
                         active.append(index)
                     continue
-                condition = rule.on_error == "trigger"
+                condition = errored = rule.on_error == "trigger"
+            else:
+                errored = False
             if current == RuleState.COOLDOWN:
                 if now_ns < self.cooldown_until_ns[index]:
                     continue
@@ -158,6 +169,7 @@ class RuleMachines:
                     self.since_ns[index] = now_ns
                     continue
                 current = self._activate(index, now_ns)
+                self.failed_closed_activations[index] += errored
             elif current == RuleState.ARMING:
                 if not condition:
                     state[index] = RuleState.IDLE
@@ -165,9 +177,13 @@ class RuleMachines:
                 if now_ns - self.since_ns[index] < hold_ns[index]:
                     continue
                 current = self._activate(index, now_ns)
+                self.failed_closed_activations[index] += errored
             elif self._released(index, rule, condition, now_ns, results, missing):
                 continue
             active.append(index)
+            if errored:
+                self.failed_closed.append(index)
+                self.failed_closed_steps[index] += 1
         return active
 
     def next_deadline_ns(self, now_ns: int) -> int:

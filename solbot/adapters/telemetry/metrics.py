@@ -468,7 +468,7 @@ class Telemetry:
             self._regime_names = names
         for name in names:
             self._regime.labels(self.market, name).set(1.0 if name == engine.regime else 0.0)
-        aggressive = 1.0 if engine.regime == "aggressive" else 0.0
+        aggressive = 1.0 if engine.regime == engine.policy.flagged_regime else 0.0
         self._plain["solbot_regime_aggressive"].set(aggressive)
 
     def _update_plan(self, session: SessionView, now_ns: int) -> None:

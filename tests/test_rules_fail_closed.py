@@ -1,0 +1,87 @@
+"""A rule that fails closed (its condition could not be evaluated) is marked, never mistaken for
+a real trigger: in the rule machines, in the decision trace and in the simulate summary."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from solbot.cli.main import main
+from solbot.config.loader import shipped_config_dir
+from solbot.core.expressions import MISSING
+from solbot.core.rules import ActionSpec, RuleMachines, RuleSpec, Value
+
+NS = 1_000_000_000
+
+
+def spec(on_error: str = "trigger") -> RuleSpec:
+    return RuleSpec(
+        id="zero.divide",
+        priority=50,
+        hold_ns=0,
+        min_active_ns=0,
+        cooldown_ns=0,
+        on_error=on_error,
+        when_slot=0,
+        until_slot=None,
+        actions=(ActionSpec(kind="pause", side="both"),),
+    )
+
+
+def test_a_rule_active_because_evaluation_failed_is_marked_and_counted() -> None:
+    machines = RuleMachines([spec()])
+    assert machines.step(1 * NS, [MISSING], MISSING) == [0]
+    assert machines.failed_closed == [0]
+    assert machines.failed_closed_activations == [1]
+    assert machines.step(2 * NS, [True], MISSING) == [0]  # now a real trigger: not marked
+    assert machines.failed_closed == []
+    assert (machines.activations, machines.failed_closed_activations) == ([1], [1])
+
+
+def test_ignore_and_hold_never_fail_closed() -> None:
+    for on_error in ("ignore", "hold"):
+        machines = RuleMachines([spec(on_error)])
+        assert machines.step(1 * NS, [MISSING], MISSING) == []
+        assert machines.failed_closed == [] and machines.failed_closed_activations == [0]
+
+
+def test_a_non_finite_action_value_is_never_handed_on() -> None:
+    value = Value(slot=0)
+    for bad in (float("inf"), float("-inf"), float("nan"), MISSING):
+        assert value.resolve([bad]) is None
+    assert value.resolve([2.5]) == 2.5
+
+
+def test_simulate_traces_and_counts_a_division_by_zero_that_fails_closed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "config"
+    for folder in ("profiles", "rules"):
+        shutil.copytree(shipped_config_dir() / folder, root / folder)
+    (root / "rules" / "zero.yaml").write_text(
+        "schema: 1\nkind: ruleset\nid: zero\nrevision: 1\nrules:\n"
+        "  - id: zero.divide\n    description: divides by zero at run time\n"
+        "    when: spread_bps / (p.zero_bps - p.zero_bps) > 1\n"
+        "    on_error: trigger\n    actions: [{widen: {add_bps: 1}}]\n",
+        encoding="utf-8",
+    )
+    naive = (root / "profiles" / "naive.yaml").read_text(encoding="utf-8")
+    naive = naive.replace("id: naive", "id: zero") + "params: {zero_bps: 1}\n"
+    naive += "rules: {include: [rules/zero.yaml]}\n"
+    (root / "profiles" / "zero.yaml").write_text(naive, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["simulate", "--profile", "zero", "--config-dir", str(root), "--out", str(out)]
+    assert main([*argv, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rules"]["zero.divide"]["failed_closed_activations"] == 1
+    assert summary["failed_closed_activations"] == 1
+    decisions = [
+        json.loads(line)
+        for line in (out / "trace.jsonl").read_text().splitlines()
+        if '"decision"' in line
+    ]
+    marked = [row for row in decisions if "zero.divide" in row["rules"]]
+    assert marked and all(row["failed_closed"] == ["zero.divide"] for row in marked)
