@@ -35,7 +35,8 @@ from solbot.app.driver import Driver, SystemClock, run_clock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
-from solbot.config.markets import MarketEntry, resolve_market
+from solbot.config.markets import MarketEntry
+from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import Clock
 from solbot.core.engine import CompiledPolicy, Engine
 from solbot.core.model import BookTop, FeedStatus, MarketSpec
@@ -103,9 +104,12 @@ class LiveRunner:
         return resolved, compile_policy(resolved, market)
 
     def _entry(self) -> MarketEntry:
+        """The profile's market and a check of its tier (unknown ones are errors, not defaults)."""
         config_dir = ConfigDir.find(self.request.config_dir)
         resolved = resolve_profile(self.request.profile, config_dir)
-        return resolve_market(self.request.market or resolved.profile.market)
+        entry = profile_market(resolved, self.request.market)
+        profile_tier(entry, resolved)
+        return entry
 
     def _check_latches(self, ledger: Ledger) -> None:
         latched = ledger.latched()
@@ -241,9 +245,8 @@ class LiveRunner:
     def _paper_venue(
         self, entry: MarketEntry, market: MarketSpec, session: Session, run_id: str
     ) -> SimulatedExchange:
-        tier = entry.tiers.get(
-            self._resolved.profile.tier if self._resolved else "", entry.tiers[entry.default_tier]
-        )
+        assert self._resolved is not None
+        tier = entry.tiers[profile_tier(entry, self._resolved)]
         settings = FillModelSettings(
             order_latency_ms=tier.order_latency_ms,
             cancel_latency_ms=tier.cancel_latency_ms,
