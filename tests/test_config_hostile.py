@@ -177,12 +177,20 @@ def range_cases() -> list[Case]:
         param("vol_low_pause_bps", "-5"),
         param("vol_high_clip_multiplier", "-0.5"),
         param("clip_curve_start_percentile", "150"),
-        param("kill_inventory_units", "-1"),
+        param("kill_inventory_ratio", "-1"),
         param("pnl_confirm_s", "-3"),
         param("hedge_emergency_after_s", "1e12"),
         rules("scale-clip-negative", "factor: p.vol_high_clip_multiplier", "factor: -5"),
-        rules("widen-nan", "add_bps: p.trend_down_extra_bps", "add_bps: .nan"),
-        rules("widen-negative", "add_bps: p.trend_down_extra_bps", "add_bps: -3"),
+        rules(
+            "widen-nan",
+            "add_full_spread_bps: p.trend_down_extra_bps",
+            "add_full_spread_bps: .nan",
+        ),
+        rules(
+            "widen-negative",
+            "add_full_spread_bps: p.trend_down_extra_bps",
+            "add_full_spread_bps: -3",
+        ),
         rules("hold-inf", "min_active: p.trend_down_cooldown_s", "min_active: .inf"),
         rules("hold-huge", "min_active: p.trend_down_cooldown_s", "min_active: 1e300"),
         Case(

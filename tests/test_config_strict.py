@@ -95,9 +95,9 @@ TYPE_CASES = [
         "vol.high_clip.when: expected a condition (true/false), found a number in bps",
     ),
     (
-        "add_bps: p.trend_down_extra_bps}",
-        'add_bps: "spread_bps > 3"}',
-        "trend.down.widen.add_bps: expected a number, found a condition (true/false)",
+        "add_full_spread_bps: p.trend_down_extra_bps}",
+        'add_full_spread_bps: "spread_bps > 3"}',
+        "trend.down.widen.add_full_spread_bps: expected a number, found a condition (true/false)",
     ),
     (
         "when: feed_age_s > p.stale_feed_s or book_valid < 1",
@@ -115,9 +115,9 @@ TYPE_CASES = [
         "vol.low_pause.until: 'spread_bps' is a number in bps, not a condition",
     ),
     (
-        "add_bps: p.trend_down_extra_bps}",
-        "add_bps: p.pnl_floor_usd}",
-        "trend.down.widen.add_bps: expected a number in bps, found a number in usd",
+        "add_full_spread_bps: p.trend_down_extra_bps}",
+        "add_full_spread_bps: p.pnl_floor_usd}",
+        "trend.down.widen.add_full_spread_bps: expected a number in bps, found a number in usd",
     ),
 ]
 
@@ -157,7 +157,7 @@ def test_the_column_points_at_the_offending_operand(
 def test_an_overlay_error_is_blamed_on_the_child_line(
     new: str, field: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old = "size_multiplier: 0.7, extra_spread_bps: 3.0"
+    old = "size_multiplier: 0.7, extra_full_spread_bps: 3.0"
     root = edited_config(
         tmp_path,
         "profiles/defensive.yaml",

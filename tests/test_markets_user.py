@@ -117,7 +117,9 @@ def test_rules_check_knows_markets_of_the_config_dir(
     shutil.copytree(shipped_config_dir() / "profiles", config / "profiles")
     shutil.copytree(shipped_config_dir() / "rules", config / "rules")
     naive = config / "profiles" / "naive.yaml"
-    naive.write_text(naive.read_text().replace("market: lighter:SOL", "market: DOGEUSDT"))
+    naive.write_text(
+        naive.read_text().replace("market: lighter:SOL", "market: DOGEUSDT\ntier: regular")
+    )  # a Binance market has Binance tiers
     assert main(["rules", "check", "--config-dir", str(config)]) == 3  # unknown market
     capsys.readouterr()
     (config / "markets.yaml").write_text(DOGE)

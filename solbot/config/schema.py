@@ -354,6 +354,7 @@ PARAM_RANGES: tuple[tuple[str, float, float, str], ...] = (
     (r"_percentile$", 0.0, 100.0, "a percentile"),
     (r"_multiplier$", 0.0, math.inf, "a multiplier"),
     (r"_units$", 0.0, math.inf, "a size in units"),
+    (r"_ratio$", 0.0, math.inf, "a ratio"),
     (r"^vol_.*_bps$|_sigma_bps$", 0.0, math.inf, "a volatility"),
     (r"_(extra|widen|offset|slippage)_bps$", 0.0, math.inf, "a spread or price offset"),
 )
