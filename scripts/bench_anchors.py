@@ -31,6 +31,7 @@ from benchlib import (
     L1_PAIR,
     Measured,
     l1_copies,
+    load_note,
     rate,
     run_measured,
     solbot_command,
@@ -97,6 +98,7 @@ def main() -> int:
         solbot, summary = run_solbot(paths, folder / "run", args.profile)
         anchor, grid = run_anchor(folder / "hbt_events.npz")
     report(data.events, solbot, summary, anchor, grid, args.profile)
+    print(load_note())
     return 0
 
 

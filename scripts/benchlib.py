@@ -9,6 +9,7 @@ import gzip
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,23 +36,37 @@ class Measured:
 
 
 def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
-    """Run a command to completion; peak RSS comes from wait4 on that child alone."""
+    """Run a command to completion, sampling its peak RSS (VmHWM) every 10 ms while it runs.
+
+    Not getrusage/wait4: Linux carries a parent's peak RSS over fork and exec into the child's
+    ru_maxrss, so a child of a big benchmark process would report the parent's peak. VmHWM belongs
+    to the child's own address space; only growth in its last ~10 ms can be missed.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-{os.getpid()}-{time.time_ns()}"
-    with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
+        peak_kib = 0
+        status = Path(f"/proc/{child.pid}/status")
+        while child.poll() is None:
+            peak_kib = max(peak_kib, _high_water_kib(status))
+            time.sleep(0.01)
         wall_s = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    Path(f"{out_path}.out").unlink()
-    Path(f"{out_path}.err").unlink()
-    # ru_maxrss is in KiB on Linux.
-    return Measured(wall_s, usage.ru_maxrss / 1024, child.returncode, stdout, stderr)
+    return Measured(wall_s, peak_kib / 1024, child.returncode, stdout, stderr)
+
+
+def _high_water_kib(status: Path) -> int:
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # the child exited between poll() and the read
+    return 0
 
 
 def solbot_command(*arguments: str) -> list[str]:
@@ -149,3 +164,9 @@ def write_l1_files(data: L1Copies, folder: Path, pair: str = L1_PAIR) -> list[Pa
 def rate(events: int, seconds: float) -> float:
     """Events per second, 0 for an empty run."""
     return events / seconds if seconds > 0 else 0.0
+
+
+def load_note() -> str:
+    """The machine's load, printed with every figure: the box is shared and ratios move with it."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -196,13 +195,11 @@ def main() -> int:
     events = np.load(args.events_npz)["data"]
     result = run_grid(events, args.tick_size, args.lot_size, gridtrading)
     replay_s = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result |= {
         "hbt_events": len(events),
         "import_s": imported_s,
         "compile_s": compile_s,
         "replay_s": replay_s,
-        "peak_rss_mb": peak_mb,
     }
     print(json.dumps(result))
     return 0
