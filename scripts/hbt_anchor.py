@@ -1,7 +1,7 @@
 """Issue 10's compiled anchor: hftbacktest's documented grid-trading example on solbot's L1 data.
 
 Kept apart from the benchmark driver so `scripts/bench_anchors.py` can run it in its own process
-(its own peak RSS, JIT compile timed apart). Needs the `bench` extra (hftbacktest, numba).
+(its own peak RSS, JIT warm-up timed apart). Needs the `bench` extra (hftbacktest, numba).
 
 The strategy follows hftbacktest's "High-Frequency Grid Trading" tutorial
 (https://hftbacktest.readthedocs.io/en/latest/tutorials/High-Frequency%20Grid%20Trading.html):
@@ -19,25 +19,24 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
-# Constants copied from hftbacktest.types so the conversion runs without the extra installed.
-DEPTH_EVENT = 1
-TRADE_EVENT = 2
-BUY_EVENT = 1 << 29
-SELL_EVENT = 1 << 28
-EVENT_DTYPE = np.dtype(
-    [
-        ("ev", "u8"),
-        ("exch_ts", "i8"),
-        ("local_ts", "i8"),
-        ("px", "f8"),
-        ("qty", "f8"),
-        ("order_id", "u8"),
-        ("ival", "i8"),
-        ("fval", "f8"),
-    ],
-    align=True,
+from hftbacktest import (
+    BUY,
+    GTX,
+    LIMIT,
+    SELL,
+    BacktestAsset,
+    HashMapMarketDepthBacktest,
+    Recorder,
 )
+from hftbacktest.data.validation import (
+    correct_event_order,
+    correct_local_timestamp,
+    validate_event_order,
+)
+from hftbacktest.types import BUY_EVENT, DEPTH_EVENT, SELL_EVENT, TRADE_EVENT
+from hftbacktest.types import event_dtype as EVENT_DTYPE
+from numba import njit, uint64
+from numba.typed import Dict
 
 
 def to_event_array(book: pl.DataFrame, trades: pl.DataFrame) -> np.ndarray:
@@ -50,12 +49,6 @@ def to_event_array(book: pl.DataFrame, trades: pl.DataFrame) -> np.ndarray:
     hftbacktest's own validation utilities then fix negative feed latency and split rows whose
     two clocks disagree on order.
     """
-    from hftbacktest.data.validation import (
-        correct_event_order,
-        correct_local_timestamp,
-        validate_event_order,
-    )
-
     exch = book["transaction_time_ms"].cast(pl.Int64).to_numpy() * 1_000_000
     local = book["local_ts_ns"].cast(pl.Int64).to_numpy()
     slots = np.zeros((book.height, 4), EVENT_DTYPE)
@@ -98,65 +91,56 @@ def to_event_array(book: pl.DataFrame, trades: pl.DataFrame) -> np.ndarray:
     return events
 
 
-def build_gridtrading():  # type: ignore[no-untyped-def]
-    """The tutorial's grid market maker, compiled with numba (imported late: optional extra)."""
-    from hftbacktest import BUY, GTX, LIMIT, SELL
-    from numba import njit, uint64
-    from numba.typed import Dict
-
-    @njit
-    def gridtrading(hbt, recorder):  # type: ignore[no-untyped-def]
-        asset_no = 0
-        tick_size = hbt.depth(asset_no).tick_size
-        grid_num = 20
-        max_position = 5
-        grid_interval = tick_size * 10
-        half_spread = tick_size * 20
-        steps = 0
-        while hbt.elapse(100_000_000) == 0:
-            steps += 1
-            hbt.clear_inactive_orders(asset_no)
-            depth = hbt.depth(asset_no)
-            position = hbt.position(asset_no)
-            orders = hbt.orders(asset_no)
-            mid_price = (depth.best_bid + depth.best_ask) / 2.0
-            order_qty = 0.1
-            bid_price = np.floor((mid_price - half_spread) / grid_interval) * grid_interval
-            ask_price = np.ceil((mid_price + half_spread) / grid_interval) * grid_interval
-            new_bids = Dict.empty(np.uint64, np.float64)
-            if position < max_position and np.isfinite(bid_price):
-                for _ in range(grid_num):
-                    new_bids[uint64(round(bid_price / tick_size))] = bid_price
-                    bid_price -= grid_interval
-            new_asks = Dict.empty(np.uint64, np.float64)
-            if position > -max_position and np.isfinite(ask_price):
-                for _ in range(grid_num):
-                    new_asks[uint64(round(ask_price / tick_size))] = ask_price
-                    ask_price += grid_interval
-            values = orders.values()
-            while values.has_next():
-                order = values.get()
-                if order.cancellable and (
-                    (order.side == BUY and order.order_id not in new_bids)
-                    or (order.side == SELL and order.order_id not in new_asks)
-                ):
-                    hbt.cancel(asset_no, order.order_id, False)
-            for order_id, price in new_bids.items():
-                if order_id not in orders:
-                    hbt.submit_buy_order(asset_no, order_id, price, order_qty, GTX, LIMIT, False)
-            for order_id, price in new_asks.items():
-                if order_id not in orders:
-                    hbt.submit_sell_order(asset_no, order_id, price, order_qty, GTX, LIMIT, False)
-            recorder.record(hbt)
-        return steps
-
-    return gridtrading
+@njit  # numba cannot cache it (hftbacktest objects as arguments): each run compiles
+def gridtrading(hbt, recorder):  # type: ignore[no-untyped-def]
+    """The tutorial's grid market maker; returns the number of 100 ms steps."""
+    asset_no = 0
+    tick_size = hbt.depth(asset_no).tick_size
+    grid_num = 20
+    max_position = 5
+    grid_interval = tick_size * 10
+    half_spread = tick_size * 20
+    steps = 0
+    while hbt.elapse(100_000_000) == 0:
+        steps += 1
+        hbt.clear_inactive_orders(asset_no)
+        depth = hbt.depth(asset_no)
+        position = hbt.position(asset_no)
+        orders = hbt.orders(asset_no)
+        mid_price = (depth.best_bid + depth.best_ask) / 2.0
+        order_qty = 0.1
+        bid_price = np.floor((mid_price - half_spread) / grid_interval) * grid_interval
+        ask_price = np.ceil((mid_price + half_spread) / grid_interval) * grid_interval
+        new_bids = Dict.empty(np.uint64, np.float64)
+        if position < max_position and np.isfinite(bid_price):
+            for _ in range(grid_num):
+                new_bids[uint64(round(bid_price / tick_size))] = bid_price
+                bid_price -= grid_interval
+        new_asks = Dict.empty(np.uint64, np.float64)
+        if position > -max_position and np.isfinite(ask_price):
+            for _ in range(grid_num):
+                new_asks[uint64(round(ask_price / tick_size))] = ask_price
+                ask_price += grid_interval
+        values = orders.values()
+        while values.has_next():
+            order = values.get()
+            if order.cancellable and (
+                (order.side == BUY and order.order_id not in new_bids)
+                or (order.side == SELL and order.order_id not in new_asks)
+            ):
+                hbt.cancel(asset_no, order.order_id, False)
+        for order_id, price in new_bids.items():
+            if order_id not in orders:
+                hbt.submit_buy_order(asset_no, order_id, price, order_qty, GTX, LIMIT, False)
+        for order_id, price in new_asks.items():
+            if order_id not in orders:
+                hbt.submit_sell_order(asset_no, order_id, price, order_qty, GTX, LIMIT, False)
+        recorder.record(hbt)
+    return steps
 
 
-def run_grid(events: np.ndarray, tick_size: float, lot_size: float, gridtrading) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def run_grid(events: np.ndarray, tick_size: float, lot_size: float) -> dict:  # type: ignore[type-arg]
     """One backtest over `events`: 200 ms order entry/response latency (Lighter Standard)."""
-    from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest, Recorder
-
     asset = (
         BacktestAsset()
         .data([events])
@@ -184,21 +168,17 @@ def main() -> int:
     parser.add_argument("--tick-size", type=float, default=0.01)
     parser.add_argument("--lot-size", type=float, default=0.001)
     args = parser.parse_args()
-    started = time.perf_counter()
-    gridtrading = build_gridtrading()
-    imported_s = time.perf_counter() - started
     events = np.load(args.events_npz)["data"]
     started = time.perf_counter()
-    run_grid(events[: min(len(events), 20_000)], args.tick_size, args.lot_size, gridtrading)
-    compile_s = time.perf_counter() - started
+    run_grid(events[: min(len(events), 20_000)], args.tick_size, args.lot_size)
+    warmup_s = time.perf_counter() - started
     started = time.perf_counter()
     events = np.load(args.events_npz)["data"]
-    result = run_grid(events, args.tick_size, args.lot_size, gridtrading)
+    result = run_grid(events, args.tick_size, args.lot_size)
     replay_s = time.perf_counter() - started
     result |= {
         "hbt_events": len(events),
-        "import_s": imported_s,
-        "compile_s": compile_s,
+        "warmup_s": warmup_s,
         "replay_s": replay_s,
     }
     print(json.dumps(result))
