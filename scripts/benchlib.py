@@ -146,8 +146,12 @@ def _shift(
 
 
 def write_csv_gz(frame: pl.DataFrame, path: Path) -> Path:
-    """The shared captures' own format: gzip-compressed CSV with a header."""
-    with gzip.open(path, "wb", compresslevel=1) as out:
+    """The shared captures' own format: gzip-compressed CSV with a header.
+
+    No name or time in the gzip header, so the same rows give the same bytes (and sha256) in
+    every run; solbot's trace header still names the file's path, which is a fresh temp folder.
+    """
+    with path.open("wb") as raw, gzip.GzipFile("", "wb", 1, raw, mtime=0) as out:
         frame.write_csv(out)
     return path
 
