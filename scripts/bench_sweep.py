@@ -5,7 +5,9 @@ solbot has no sweep command yet, so a sweep is 8 `python -m solbot simulate` pro
 a pool of N workers (each worker starts the next simulate when its previous one exits): the
 shipped profiles x 2 fill-model seeds (probabilistic queue) on the same L1 data (the shared
 Binance ETHUSDT 2024-08-08 capture, copies shifted in time up to --events). Each point writes its
-own summary, trace and ledger. The script checks that both pool sizes gave the same trace hashes.
+own summary, trace and ledger. The script checks that both pool sizes gave the same trace hashes,
+and prints the CPU the simulates used: "cores busy" below the worker count means the processes
+waited for CPUs other jobs held (the speed-up then measures the machine's load, not solbot).
 Usage: python scripts/bench_sweep.py [--events 200000] [--points 8] [--workers 2]
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -55,16 +58,19 @@ def one_point(point: tuple[str, int], paths: list[Path], out: Path) -> Measured:
 
 def sweep(
     grid: list[tuple[str, int]], paths: list[Path], out: Path, workers: int
-) -> tuple[float, list[Measured]]:
-    """Wall time of the whole sweep on `workers` concurrent processes."""
+) -> tuple[float, float, list[Measured]]:
+    """Wall time and the children's CPU seconds of the whole sweep on `workers` processes."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = list(pool.map(lambda point: one_point(point, paths, out), grid))
     wall_s = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     failed = [run for run in runs if run.returncode != 0]
     if failed:
         raise SystemExit(f"a simulate failed ({failed[0].returncode}):\n{failed[0].stderr}")
-    return wall_s, runs
+    return wall_s, cpu_s, runs
 
 
 def main() -> int:
@@ -84,14 +90,20 @@ def main() -> int:
             f"{len(grid)} points: {', '.join(f'{p}/seed {s}' for p, s in grid)}; "
             f"{os.cpu_count()} CPUs"
         )
-        serial_s, serial = sweep(grid, paths, folder / "one", 1)
-        parallel_s, parallel = sweep(grid, paths, folder / "many", args.workers)
+        serial_s, serial_cpu_s, serial = sweep(grid, paths, folder / "one", 1)
+        parallel_s, parallel_cpu_s, parallel = sweep(grid, paths, folder / "many", args.workers)
     hashes = [json.loads(run.stdout)["trace_sha256"] for run in serial]
     same = hashes == [json.loads(run.stdout)["trace_sha256"] for run in parallel]
     peak = max(run.peak_rss_mb for run in parallel)
     speedup = serial_s / parallel_s
-    print(f"1 worker:  {serial_s:7.2f} s  ({serial_s / len(grid):.2f} s per point)")
-    print(f"{args.workers} workers: {parallel_s:7.2f} s  (peak RSS per simulate {peak:,.0f} MB)")
+    print(
+        f"1 worker:  {serial_s:7.2f} s  ({serial_s / len(grid):.2f} s per point; "
+        f"CPU {serial_cpu_s:.1f} s, {serial_cpu_s / serial_s:.2f} cores busy)"
+    )
+    print(
+        f"{args.workers} workers: {parallel_s:7.2f} s  (CPU {parallel_cpu_s:.1f} s, "
+        f"{parallel_cpu_s / parallel_s:.2f} cores busy; peak RSS per simulate {peak:,.0f} MB)"
+    )
     print(f"trace hashes identical across pool sizes: {same}")
     verdict = "meets" if speedup >= TARGET_SPEEDUP else "MISSES"
     print(f"speed-up {speedup:.2f}x  target >= {TARGET_SPEEDUP}x: {verdict}")
