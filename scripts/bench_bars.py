@@ -21,6 +21,7 @@ import polars as pl
 from benchlib import (
     DEFAULT_SHARED,
     ROOT,
+    data_folder,
     load_note,
     rate,
     run_measured,
@@ -37,7 +38,7 @@ PRICES = ("open", "high", "low", "close")
 
 def year_of_candles(shared: Path, bars: int) -> pl.DataFrame:
     """`bars` consecutive 1-minute candles from the shared windows, chained and re-timed."""
-    folder = shared / "klines_1m"
+    folder = data_folder(shared, "klines_1m")
     paths = [path for pattern in WINDOWS for path in sorted(folder.glob(pattern))]
     if not paths:
         raise SystemExit(f"shared candles not found under {folder}")

@@ -18,6 +18,7 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = ROOT.parent / "shared" / "data"
+BUNDLED_SAMPLE = ROOT / "solbot" / "resources" / "sample"
 L1_PAIR = "binance_usdm_ETHUSDT_20240808T2354-20240808T2359"
 L1_MARKET = "binance-usdm:ETHUSDT"
 BOOK_TIME_COLUMNS = ("event_time_ms", "transaction_time_ms")
@@ -91,9 +92,18 @@ class L1Copies:
         )
 
 
+def data_folder(shared: Path, part: str) -> Path:
+    """`shared/part`, else the bundled sample (the same ETHUSDT pair, a day of SOL candles)."""
+    folder = shared / part
+    if folder.is_dir():
+        return folder
+    print(f"{folder} not found: using the bundled sample {BUNDLED_SAMPLE}", file=sys.stderr)
+    return BUNDLED_SAMPLE
+
+
 def read_l1_capture(shared: Path, pair: str = L1_PAIR) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Both files of a capture as text columns (values are written back untouched)."""
-    folder = shared / "orderbook_trades" / "flat"
+    folder = data_folder(shared, "orderbook_trades/flat")
     paths = [folder / f"{pair}_bookticker.csv.gz", folder / f"{pair}_trades.csv.gz"]
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
