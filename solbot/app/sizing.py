@@ -117,19 +117,19 @@ def size_profile(request: SizingRequest) -> Sizing:
 
     # 1. The smallest clip the venue accepts, still valid after a 2 % drop in price.
     by_quote = market.min_quote_amount / (price * PRICE_DROP_BUFFER)
-    min_clip = ceil_to(max(market.min_base_amount, by_quote), d)
+    min_clip = ceil_to(max(market.min_base_amount, by_quote, market.lot), d)
     clip_text = (
         f"ceil_lot(max({market.min_base_amount:g}, {market.min_quote_amount:g} / "
-        f"({price:g} x {PRICE_DROP_BUFFER})))"
+        f"({price:g} x {PRICE_DROP_BUFFER}), lot {market.lot:g}))"
     )
     seed_clip = "max(min_base, min_quote / (last_px x 0.98))"
-    rounded_note = "rounded UP to the lot, so the rounded clip still meets the minimum"
+    rounded_note = "rounded UP to the lot (at least one), so the rounded clip meets the minimum"
     for path in ("quoting.min_size_units", "quoting.size_min_units"):
         numbers.append(
             SizedNumber(
                 path,
                 min_clip,
-                "ceil_lot(max(min_base_amount, min_quote_amount / (price x 0.98)))",
+                "ceil_lot(max(min_base_amount, min_quote_amount / (price x 0.98), lot))",
                 f"{clip_text} = {min_clip:g}",
                 seed_clip,
                 rounded_note,
@@ -228,18 +228,14 @@ def size_profile(request: SizingRequest) -> Sizing:
     )
 
     # 4. Limits.
-    position_usd = round(POSITION_PER_SOFT_CAP * soft_cap * price, 2)
-    margin_cap = floor_to(request.collateral_usd / imf, 2)
-    max_position_usd = min(position_usd, margin_cap)
+    max_position_usd = round(POSITION_PER_SOFT_CAP * soft_cap * price, 2)
     numbers.append(
         SizedNumber(
             "limits.max_position_usd",
             max_position_usd,
-            "min(2 x soft_cap x price, collateral / IMF)",
-            f"min(2 x {soft_cap:g} x {price:g}, {request.collateral_usd:g} / {imf:g}) "
-            f"= {max_position_usd:g}",
-            "guard max_inventory_notional = max_position_units x px",
-            "capped so the position limit's initial margin fits the collateral",
+            "round_cent(2 x soft_cap x price)",
+            f"round_cent(2 x {soft_cap:g} x {price:g}) = {max_position_usd:g}",
+            "guard max_inventory_notional = max_position_units x px (2 x soft cap)",
         )
     )
     numbers.append(
