@@ -204,3 +204,14 @@ def test_listed_figures_for_an_unknown_market_are_refused() -> None:
         FakeVenueConfig(market_stats={0: ListedStats(3000.0)})
     with pytest.raises(UsageError, match="needs mark_price > 0"):
         FakeVenueConfig(other_markets=(ETH,), market_stats={0: ListedStats(-1.0)})
+
+
+def test_size_refuses_a_market_of_another_venue(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(config / "profiles" / "x.yaml")
+    code, _, err = run(
+        capsys, "size", "--market", "binance-usdm:SOLUSDT", "--collateral", "500", "--out", out
+    )
+    assert code == 2
+    assert "binance-usdm:SOLUSDT is not" in err

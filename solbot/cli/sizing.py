@@ -49,6 +49,8 @@ def size_command(
     if out.exists() and not overwrite:
         raise UsageError(f"--out: {out} exists; use --overwrite to replace it")
     entry = resolve_market(market)
+    if entry.spec.venue != "lighter":
+        raise UsageError(f"--market: sizing reads Lighter's orderBookDetails; {entry.key} is not")
     target = SizeTarget(out, extends, entry.key)
     parent = resolve_profile(extends, ConfigDir(target.config_root))
     details = asyncio.run(fetch_details(rest_url, entry.spec.market_id))
@@ -101,6 +103,11 @@ def _print_sizing(sizing: Sizing, out: Path) -> None:
         typer.echo(f"      seed: {number.seed_formula}")
         if number.improved:
             typer.echo(f"      solbot: {number.improved}")
+    limit = sizing.value("limits.max_position_usd") or 0.0
+    typer.echo(
+        f"initial margin at the position limit: {limit:g} x {market.initial_margin_fraction:g} = "
+        f"{limit * market.initial_margin_fraction:.2f} USD of {request.collateral_usd:g}"
+    )
     typer.echo(f"wrote {out}")
 
 
