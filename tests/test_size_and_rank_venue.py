@@ -23,8 +23,10 @@ MARKETS = load_markets()
 ETH = MARKETS["lighter:ETH"].spec
 BTC = MARKETS["lighter:BTC"].spec
 # ETH: best funding and open interest; BTC: bigger open interest but a 30 bps spread (> 25, out);
-# SOL (the traded market): no funding, no open interest listed.
+# SOL (the traded market): no funding, no open interest, and 20 % initial margin (5x), so sizing
+# shrinks its inventories by 0.10 / 0.20 -- but never a clip below the venue minimum.
 STATS = {
+    2: ListedStats(150.0, default_initial_margin_fraction=2000),
     ETH.market_id: ListedStats(3000.0, 0.0001, 2000.0, 1.5),
     BTC.market_id: ListedStats(90000.0, 0.00005, 100.0, 30.0),
 }
@@ -122,6 +124,14 @@ def test_size_writes_a_profile_that_passes_rules_check_and_diffs_against_its_par
     assert numbers["quoting.min_size_units"]["value"] == clip
     assert numbers["hedger.max_clip_units"]["value"] == clip
     assert numbers["hedger.max_clip_units"]["improved"]
+    assert (
+        report["numbers"]
+        and "min(1, 0.1 / 0.2) = 0.5" in numbers["quoting.size_max_units"]["inputs"]
+    )
+    assert numbers["quoting.size_max_units"]["value"] == clip  # 0.5 x 1.18 x clip < clip
+    assert numbers["hedger.trigger_units"]["value"] >= round(
+        numbers["hedger.target_units"]["value"] + clip, 3
+    )
     text = out_path.read_text(encoding="utf-8")
     assert "extends: defensive" in text
     assert f"min_size_units: {clip:g}" in text and "ceil_lot(max(0.05, 10 / (" in text
@@ -215,3 +225,23 @@ def test_size_refuses_a_market_of_another_venue(
     )
     assert code == 2
     assert "binance-usdm:SOLUSDT is not" in err
+
+
+def test_size_never_overwrites_its_own_parent_chain(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = config / "profiles" / "base.yaml"
+    before = base.read_bytes()
+    code, _, err = run(
+        capsys,
+        "size",
+        "--market", "SOL",
+        "--collateral", "500",
+        "--extends", "defensive",
+        "--out", str(base),
+        "--overwrite",
+        "--rest-url", "http://127.0.0.1:9",
+    )  # fmt: skip
+    assert code == 2
+    assert "one of its parents" in err
+    assert base.read_bytes() == before

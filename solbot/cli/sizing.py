@@ -53,6 +53,9 @@ def size_command(
         raise UsageError(f"--market: sizing reads Lighter's orderBookDetails; {entry.key} is not")
     target = SizeTarget(out, extends, entry.key)
     parent = resolve_profile(extends, ConfigDir(target.config_root))
+    chain = {(target.config_root / shown).resolve() for shown in parent.files}
+    if out.resolve() in chain:
+        raise UsageError(f"--out: {out} is {extends} or one of its parents; choose a new file")
     details = asyncio.run(fetch_details(rest_url, entry.spec.market_id))
     sizing = size_profile(sizing_request(details, collateral, parent.profile, price))
     uses_usd = parent.profile.quoting.size_min_usd is not None
