@@ -42,6 +42,7 @@ COMMAND_MODULES = (
     "solbot.cli.metrics",
     "solbot.cli.data",
     "solbot.cli.run",
+    "solbot.cli.sizing",
     "solbot.cli.venue",
 )
 

@@ -15,7 +15,8 @@ from solbot.cli.progress import Update, no_bar, progress_bar
 from solbot.errors import UsageError
 
 if TYPE_CHECKING:
-    from solbot.adapters.venues.fake_lighter import FakeLighterVenue
+    from solbot.adapters.venues.fake_lighter import FakeLighterVenue, ListedStats
+    from solbot.core.model import MarketSpec
 
 FAKE_VENUE_HELP = "\n\n".join(
     [
@@ -48,6 +49,39 @@ def _parse_api_keys(values: list[str]) -> dict[int, str]:
     return keys
 
 
+EXTRA_MARKET_HELP = (
+    "SYMBOL:PRICE[:FUNDING_RATE[:OPEN_INTEREST[:SPREAD_BPS]]] another Lighter market the fake "
+    "lists (orderBookDetails, funding-rates, a one-level book) for `solbot markets rank` and "
+    "`solbot size`; repeat. SYMBOL is a lighter market of markets.yaml (ids, decimals). "
+    "Defaults: funding 0, open interest 0, spread 2 bps."
+)
+
+
+def parse_extra_market(text: str) -> tuple[MarketSpec, ListedStats]:
+    """`ETH:3000:0.0001:5000:1.5` -> the market's spec and its listed figures."""
+    from solbot.adapters.venues.fake_lighter import ListedStats
+    from solbot.config.markets import load_markets
+
+    parts = text.split(":")
+    lighter = {
+        key.split(":", 1)[1].upper(): e
+        for key, e in load_markets().items()
+        if key.startswith("lighter:")
+    }
+    if not 2 <= len(parts) <= 5 or parts[0].upper() not in lighter:
+        raise UsageError(
+            f"--extra-market: expected SYMBOL:PRICE[:FUNDING_RATE[:OPEN_INTEREST[:SPREAD_BPS]]] "
+            f"with SYMBOL one of {', '.join(sorted(lighter))}, found {text!r}"
+        )
+    try:
+        numbers = [float(value) for value in parts[1:]]
+    except ValueError:
+        raise UsageError(f"--extra-market: figures must be numbers, found {text!r}") from None
+    defaults = [0.0, 0.0, 2.0]  # funding rate, open interest, spread bps
+    price, funding, open_interest, spread = [*numbers, *defaults[len(numbers) - 1 :]]
+    return lighter[parts[0].upper()].spec, ListedStats(price, funding, open_interest, spread)
+
+
 def _banner(venue: FakeLighterVenue) -> None:
     config = venue.config
     market = config.market
@@ -58,6 +92,9 @@ def _banner(venue: FakeLighterVenue) -> None:
         f"  market  {market.symbol} (market_id {market.market_id}), account "
         f"{config.account_index}, tier {config.tier}"
     )
+    for other in config.other_markets:
+        if other.market_id in config.market_stats:
+            typer.echo(f"  listed  {other.symbol} (market_id {other.market_id}), no matching")
     typer.echo(f"  feed    {venue.feed_description}")
     typer.echo(
         f"  state   GET {venue.base_url}/_fake/state, faults POST {venue.base_url}/_fake/faults"
@@ -106,6 +143,9 @@ def fake_venue_command(
     duration_s: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,
+    extra_market: Annotated[
+        list[str] | None, typer.Option("--extra-market", help=EXTRA_MARKET_HELP)
+    ] = None,
 ) -> None:
     """Serve a fake Lighter exchange on 127.0.0.1 (REST + WebSocket) with fault knobs."""
     from solbot.adapters.venues.fake_lighter import (
@@ -123,6 +163,7 @@ def fake_venue_command(
         faults = faults_from_assignments(fault or [])
     except FaultError as error:
         raise UsageError(f"--fault: {error}") from None
+    extras = [parse_extra_market(text) for text in extra_market or []]
     config = FakeVenueConfig(
         host=host,
         port=port,
@@ -139,6 +180,8 @@ def fake_venue_command(
         ping_interval_s=ping_interval_s,
         min_scheduled_cancel_ms=min_scheduled_cancel_ms,
         faults=faults,
+        other_markets=tuple(extra for extra, _ in extras),
+        market_stats={extra.market_id: stats for extra, stats in extras},
     )
     try:
         run_fake_venue(config, _banner, duration_s)

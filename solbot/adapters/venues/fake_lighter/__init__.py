@@ -8,6 +8,7 @@ from solbot.adapters.venues.fake_lighter.settings import (
     FakeVenueConfig,
     FaultError,
     FaultSettings,
+    ListedStats,
     apply_fault,
     faults_from_assignments,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "FakeVenueConfig",
     "FaultError",
     "FaultSettings",
+    "ListedStats",
     "apply_fault",
     "faults_from_assignments",
     "run_fake_venue",

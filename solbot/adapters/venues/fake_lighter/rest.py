@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import deque
 from collections.abc import Callable
@@ -13,7 +14,9 @@ from aiohttp import web
 from solbot.adapters.venues.fake_lighter import wire
 from solbot.adapters.venues.fake_lighter.account import FakeOrder
 from solbot.adapters.venues.fake_lighter.exchange import FakeExchange
+from solbot.adapters.venues.fake_lighter.settings import ListedStats
 from solbot.adapters.venues.fake_lighter.txs import TxRejected
+from solbot.core.model import MarketSpec
 
 MINUTE_NS = 60_000_000_000
 _TOKEN = re.compile(r"^(\d+):(\d+):(\d+):([0-9a-fA-F]+)$")
@@ -103,6 +106,7 @@ class RestApi:
             web.get("/api/v1/orderBookDetails", self.order_book_details),
             web.get("/api/v1/orderBooks", self.order_books),
             web.get("/api/v1/orderBookOrders", self.order_book_orders),
+            web.get("/api/v1/funding-rates", self.funding_rates),
             web.get("/api/v1/recentTrades", self.recent_trades),
             web.get("/api/v1/trades", self.trades),
             web.get("/api/v1/apikeys", self.api_keys),
@@ -119,32 +123,16 @@ class RestApi:
     def _market_row(self, detailed: bool) -> dict[str, Any]:
         exchange = self.exchange
         market = exchange.market
-        row: dict[str, Any] = {
-            "symbol": market.symbol,
-            "market_id": market.market_id,
-            "market_type": "perp",
-            "status": "active",
-            "taker_fee": f"{market.taker_fee_bps / 100:.4f}",
-            "maker_fee": f"{market.maker_fee_bps / 100:.4f}",
-            "liquidation_fee": "1.0000",
-            "min_base_amount": wire.size_text(market.size_to_lots(market.min_base_amount), market),
-            "min_quote_amount": f"{market.min_quote_amount:.6f}",
-            "supported_size_decimals": market.size_decimals,
-            "supported_price_decimals": market.price_decimals,
-            "supported_quote_decimals": 6,
-            "order_quote_limit": "",
-        }
+        row = _listing(market)
         if detailed:
             stats = exchange.public.stats(self.clock())
+            listed = exchange.config.market_stats.get(market.market_id)
+            row.update(
+                {"size_decimals": market.size_decimals, "price_decimals": market.price_decimals}
+            )
+            row.update(_margins(listed or ListedStats(mark_price=1.0)))
             row.update(
                 {
-                    "size_decimals": market.size_decimals,
-                    "price_decimals": market.price_decimals,
-                    "quote_multiplier": 1,
-                    "default_initial_margin_fraction": 1000,
-                    "min_initial_margin_fraction": 400,
-                    "maintenance_margin_fraction": 240,
-                    "closeout_margin_fraction": 160,
                     "last_trade_price": float(stats["last_trade_price"]),
                     "daily_trades_count": len(exchange.public.trades),
                     "daily_base_token_volume": stats["daily_base_token_volume"],
@@ -152,7 +140,7 @@ class RestApi:
                     "daily_price_low": stats["daily_price_low"],
                     "daily_price_high": stats["daily_price_high"],
                     "daily_price_change": 0.0,
-                    "open_interest": 0.0,
+                    "open_interest": listed.open_interest if listed else 0.0,
                     "mark_price": stats["mark_price"],
                     "index_price": stats["index_price"],
                     "daily_chart": {},
@@ -161,17 +149,38 @@ class RestApi:
             )
         return row
 
-    def _wants_market(self, request: web.Request) -> bool:
+    def _listed_others(self) -> list[tuple[MarketSpec, ListedStats]]:
+        """Other markets of the fake that have listed figures, by market id."""
+        config = self.exchange.config
+        return [
+            (spec, config.market_stats[spec.market_id])
+            for spec in sorted(config.other_markets, key=lambda spec: spec.market_id)
+            if spec.market_id in config.market_stats
+        ]
+
+    def _rows(self, request: web.Request, detailed: bool) -> list[dict[str, Any]]:
         market_id = _int_param(request, "market_id", 255)
-        return market_id in (255, self.exchange.market.market_id)
+        rows = []
+        if market_id in (255, self.exchange.market.market_id):
+            rows.append(self._market_row(detailed))
+        for spec, listed in self._listed_others():
+            if market_id in (255, spec.market_id):
+                rows.append(_other_row(spec, listed, detailed))
+        return rows
 
     async def order_book_details(self, request: web.Request) -> web.Response:
-        rows = [self._market_row(detailed=True)] if self._wants_market(request) else []
+        rows = self._rows(request, detailed=True)
         return ok({"order_book_details": rows, "spot_order_book_details": []})
 
     async def order_books(self, request: web.Request) -> web.Response:
-        rows = [self._market_row(detailed=False)] if self._wants_market(request) else []
-        return ok({"order_books": rows})
+        return ok({"order_books": self._rows(request, detailed=False)})
+
+    async def funding_rates(self, request: web.Request) -> web.Response:
+        """`/api/v1/funding-rates`: one row per listed market (exchange "lighter")."""
+        market = self.exchange.market
+        rows = [_funding_row(market, self.exchange.config.funding_rate)]
+        rows += [_funding_row(spec, listed.funding_rate) for spec, listed in self._listed_others()]
+        return ok({"funding_rates": rows})
 
     def _check_market(self, request: web.Request) -> None:
         market_id = _int_param(request, "market_id")
@@ -179,6 +188,11 @@ class RestApi:
             raise TxRejected(21602, f"invalid market index {market_id}")
 
     async def order_book_orders(self, request: web.Request) -> web.Response:
+        other = {spec.market_id: (spec, listed) for spec, listed in self._listed_others()}
+        market_id = _int_param(request, "market_id")
+        if market_id in other:
+            _limit(request, 250)
+            return ok(_one_level_book(*other[market_id], self.clock() // 1_000))
         self._check_market(request)
         limit = _limit(request, 250)
         exchange = self.exchange
@@ -410,6 +424,98 @@ class RestApi:
         body = self.exchange.send_tx_batch(fields["tx_types"], fields["tx_infos"], self.clock())
         self.after_change()
         return web.json_response(body)
+
+
+def _listing(market: MarketSpec) -> dict[str, Any]:
+    """The `orderBooks` fields of one perp market."""
+    return {
+        "symbol": market.symbol,
+        "market_id": market.market_id,
+        "market_type": "perp",
+        "status": "active",
+        "taker_fee": f"{market.taker_fee_bps / 100:.4f}",
+        "maker_fee": f"{market.maker_fee_bps / 100:.4f}",
+        "liquidation_fee": "1.0000",
+        "min_base_amount": wire.size_text(market.size_to_lots(market.min_base_amount), market),
+        "min_quote_amount": f"{market.min_quote_amount:.6f}",
+        "supported_size_decimals": market.size_decimals,
+        "supported_price_decimals": market.price_decimals,
+        "supported_quote_decimals": 6,
+        "order_quote_limit": "",
+    }
+
+
+def _margins(listed: ListedStats) -> dict[str, Any]:
+    return {
+        "quote_multiplier": 1,
+        "default_initial_margin_fraction": listed.default_initial_margin_fraction,
+        "min_initial_margin_fraction": listed.min_initial_margin_fraction,
+        "maintenance_margin_fraction": listed.maintenance_margin_fraction,
+        "closeout_margin_fraction": 160,
+    }
+
+
+def _other_row(spec: MarketSpec, listed: ListedStats, detailed: bool) -> dict[str, Any]:
+    """The row of a market the fake does not trade, from its listed figures."""
+    row = _listing(spec)
+    if detailed:
+        price = round(listed.mark_price, spec.price_decimals)
+        row.update(_margins(listed))
+        row.update(
+            {
+                "size_decimals": spec.size_decimals,
+                "price_decimals": spec.price_decimals,
+                "last_trade_price": price,
+                "daily_trades_count": 0,
+                "daily_base_token_volume": 0.0,
+                "daily_quote_token_volume": 0.0,
+                "daily_price_low": price,
+                "daily_price_high": price,
+                "daily_price_change": 0.0,
+                "open_interest": listed.open_interest,
+                "mark_price": f"{price:.{spec.price_decimals}f}",
+                "index_price": f"{price:.{spec.price_decimals}f}",
+                "daily_chart": {},
+                "market_config": {"market_margin_mode": 0, "insurance_fund_account_index": 0},
+            }
+        )
+    return row
+
+
+def _funding_row(market: MarketSpec, rate: float) -> dict[str, Any]:
+    return {
+        "market_id": market.market_id,
+        "exchange": "lighter",
+        "symbol": market.symbol,
+        "rate": rate,
+    }
+
+
+def _one_level_book(spec: MarketSpec, listed: ListedStats, now_us: int) -> dict[str, Any]:
+    """One anonymous order a side at mark -/+ half the listed spread (rounded outward)."""
+    half = listed.mark_price * listed.spread_bps / 20_000
+    bid = math.floor((listed.mark_price - half) * spec.price_scale)
+    ask = math.ceil((listed.mark_price + half) * spec.price_scale)
+    size = spec.size_to_lots(max(spec.min_base_amount, 1.0))
+
+    def order(index: int, price: int) -> dict[str, Any]:
+        return {
+            "order_index": index,
+            "order_id": str(index),
+            "owner_account_index": 90_004,
+            "initial_base_amount": wire.size_text(size, spec),
+            "remaining_base_amount": wire.size_text(size, spec),
+            "price": wire.price_text(price, spec),
+            "order_expiry": 0,
+            "transaction_time": now_us,
+        }
+
+    return {
+        "total_asks": 1,
+        "asks": [order(2**50 + ask, ask)],
+        "total_bids": 1,
+        "bids": [order(2**50 + bid, bid)],
+    }
 
 
 def _public_key(key: str | None) -> str | None:

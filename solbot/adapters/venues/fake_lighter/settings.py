@@ -225,6 +225,23 @@ def faults_from_assignments(assignments: list[str]) -> FaultSettings:
 
 
 @dataclass(frozen=True)
+class ListedStats:
+    """Public figures of one market as the venue lists them (orderBookDetails, funding-rates).
+
+    For a market other than the traded one they are all the fake knows of it: its book is one
+    level a side at `mark_price` -/+ half of `spread_bps`.
+    """
+
+    mark_price: float
+    funding_rate: float = 0.0  # fraction per funding period, as `/api/v1/funding-rates` lists it
+    open_interest: float = 0.0  # base units
+    spread_bps: float = 2.0
+    default_initial_margin_fraction: int = 1000  # 1e-4 units: 1000 = 10 % (LIGHTER.md §4.1)
+    min_initial_margin_fraction: int = 400
+    maintenance_margin_fraction: int = 240
+
+
+@dataclass(frozen=True)
 class FakeVenueConfig:
     """Everything the fake venue needs at start; validated on construction."""
 
@@ -256,6 +273,10 @@ class FakeVenueConfig:
     # More markets of the same account: orders there rest without matching (no feed), so a
     # test can check that cancels scoped to `market` leave another strategy's orders alone.
     other_markets: tuple[MarketSpec, ...] = ()
+    # Listed figures by market id (the traded market or one of `other_markets`): open interest,
+    # funding, margin fractions and, for other markets, a price and a spread. Lets `markets rank`
+    # and `size` run end to end against the fake.
+    market_stats: Mapping[int, ListedStats] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_config(self)
@@ -309,6 +330,21 @@ def _check_config(config: FakeVenueConfig) -> None:
         )
     if any(not 0 <= market_id <= 254 for market_id in other_ids):
         problems.append(f"other_markets: market ids must be 0..254, found {other_ids}")
+    listed = {config.market.market_id, *other_ids}
+    for market_id, stats in config.market_stats.items():
+        if market_id not in listed:
+            problems.append(
+                f"market_stats: market {market_id} is neither the traded market nor one of "
+                f"other_markets {other_ids}"
+            )
+        numbers = (stats.mark_price, stats.funding_rate, stats.open_interest, stats.spread_bps)
+        if not all(math.isfinite(value) for value in numbers):
+            problems.append(f"market_stats: market {market_id} has a non-finite figure")
+        elif stats.mark_price <= 0 or stats.open_interest < 0 or stats.spread_bps <= 0:
+            problems.append(
+                f"market_stats: market {market_id} needs mark_price > 0, open_interest >= 0 "
+                f"and spread_bps > 0"
+            )
     if config.synthetic and config.data_paths:
         problems.append("data_paths: a synthetic feed takes no data files")
     if problems:

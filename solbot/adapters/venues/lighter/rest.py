@@ -69,6 +69,22 @@ class LighterRest:
             raise LighterError(f"orderBookDetails has no perp market {market_id}")
         return self._spec_from(rows[0])
 
+    async def order_book_details(self, market_id: int = 255) -> list[dict[str, Any]]:
+        """Raw `orderBookDetails` perp rows: one market, or all of them (255)."""
+        body = await self._get("/api/v1/orderBookDetails", {"market_id": market_id})
+        rows = body.get("order_book_details") or []
+        return [row for row in rows if isinstance(row, dict)]
+
+    async def funding_rates(self) -> list[dict[str, Any]]:
+        """Raw `/api/v1/funding-rates` rows (several exchanges; `exchange` says which)."""
+        body = await self._get("/api/v1/funding-rates", {})
+        rows = body.get("funding_rates") or []
+        return [row for row in rows if isinstance(row, dict)]
+
+    async def order_book_orders(self, market_id: int, limit: int = 1) -> dict[str, Any]:
+        """Raw `orderBookOrders` body: the best `limit` orders of each side."""
+        return await self._get("/api/v1/orderBookOrders", {"market_id": market_id, "limit": limit})
+
     def _spec_from(self, row: dict[str, Any]) -> MarketSpec:
         try:
             size_decimals = int(row["size_decimals"])
