@@ -151,31 +151,58 @@ def replay(
     done = 0
     settlements = list(funding)
     next_funding = settlements[0][0] if settlements else NEVER
-    book = driver.book
-    trade = driver.trade
+    # Driver.book and Driver.trade, inlined: this loop runs millions of times
     session = driver.session
     venue = driver.venue
-    wake = driver.wake_ns()
+    stats = session.stats
+    engine = session.engine
+    signals = engine.signals
+    advance = venue.advance
+    on_book_venue = venue.on_book
+    on_trade_venue = venue.on_trade
+    on_book = session.on_book
+    vouch = engine.vouch_feed
+    heartbeat = driver.feed_heartbeat_ns
+    last_bid = last_ask = -1
+    # The venue's next arrival only moves earlier when the session sends commands (it decided)
+    # and later when arrivals are applied (an event at or past it): re-read it only then.
+    decisions = stats.decisions
+    due = venue.next_due_ns()
+    wake = min(session.wake_ns, due)
     for count, rows in chunks:
         for ts, exchange_ts, kind, bid, bid_size, ask, ask_size, price, size, aggressor in rows:
             if ts > wake:
                 driver.catch_up(ts)
+                decisions = stats.decisions
+                due = venue.next_due_ns()
             if ts >= next_funding:
                 while settlements and settlements[0][0] <= ts:
                     funding_ns, rate = settlements.pop(0)
                     if settle is not None:
                         settle(funding_ns, rate)
                 next_funding = settlements[0][0] if settlements else NEVER
+            advance(ts)
             if kind == KIND_BOOK:
-                book(ts, exchange_ts, bid, bid_size, ask, ask_size)
+                on_book_venue(ts, exchange_ts, bid, bid_size, ask, ask_size)
+                if heartbeat:
+                    vouch(ts + heartbeat)
+                if bid != last_bid or ask != last_ask:
+                    last_bid, last_ask = bid, ask
+                    on_book(ts, exchange_ts, bid, bid_size, ask, ask_size)
+                else:  # Session.on_book_sizes: the feed is alive, no decision can change
+                    engine.bid_size, engine.ask_size = bid_size, ask_size
+                    if signals.last_event_ns:
+                        signals.last_event_ns = ts
             else:
-                trade(ts, exchange_ts, price, size, aggressor)
+                on_trade_venue(ts, exchange_ts, price, size, aggressor)
+            if stats.decisions != decisions or ts >= due:
+                decisions = stats.decisions
+                due = venue.next_due_ns()
             wake = session.wake_ns
-            due = venue.next_due_ns()
             if due < wake:
                 wake = due
         done += count
-        session.stats.events = done
+        stats.events = done
         if progress is not None:
             progress(done)
     if ts:
