@@ -247,3 +247,9 @@ def test_import_commands_have_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert code == 0 and "original" in out
     code, out, _ = _run(["metrics", "import-original", "--help"], capsys)
     assert code == 0 and "fills.jsonl" in out
+
+
+def test_docs_migrating_lists_every_key_of_the_mapping_table() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "migrating.md").read_text()
+    missing = [entry.key for entry in load_table() if f"| `{entry.key}` |" not in text]
+    assert missing == []
