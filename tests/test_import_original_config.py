@@ -253,3 +253,17 @@ def test_docs_migrating_lists_every_key_of_the_mapping_table() -> None:
     text = (Path(__file__).parent.parent / "docs" / "migrating.md").read_text()
     missing = [entry.key for entry in load_table() if f"| `{entry.key}` |" not in text]
     assert missing == []
+
+
+def test_null_is_accepted_only_where_base_has_no_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("guard:\n  max_position_units: null\n")
+    imported = import_original_config(config, "mine")
+    assert imported.overrides == []  # base has no unit limit either
+    config.write_text("maker:\n  spread_bps: null\n")
+    out = tmp_path / "mine.yaml"
+    code, _, err = _run(["import", "original-config", str(config), "--out", str(out)], capsys)
+    assert code == 3
+    assert err.startswith(f"{config}:2:") and "maker.spread_bps: expected a number" in err

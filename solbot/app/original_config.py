@@ -274,12 +274,10 @@ def _convert(
         converted: Any = _market(value, where)
     elif entry.convert == "tier":
         converted = "standard" if _number(value, where) == 0 else "premium"
-    elif isinstance(current, bool) or (entry.rules and isinstance(value, bool)):
+    elif isinstance(current, bool):
         converted = _boolean(value, where)
-    elif value is None and entry.convert == "same" and current is None:
-        converted = None
-    elif value is None and entry.convert == "same":
-        converted = None  # null: no limit (e.g. guard.max_position_units)
+    elif value is None and current is None:
+        converted = None  # null where base has null: no limit (guard.max_position_units)
     else:
         number = _number(value, where)
         if entry.convert == "negate":
