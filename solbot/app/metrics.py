@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from solbot.adapters.storage.ledger import Ledger
+from solbot.adapters.storage.original_fills import read_original_fills
 from solbot.adapters.storage.trade_import import read_lighter_trades
 from solbot.app.ledger_location import DB_ENV, LATEST_RUN
 from solbot.app.ledger_location import DEFAULT_DB as DEFAULT_DB  # re-exported
@@ -322,6 +323,57 @@ def import_trades(
         not_ours=parsed.not_ours,
         other_market=parsed.other_market,
         self_trades=parsed.self_trades,
+    )
+
+
+ORIGINAL_RUN = "original"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginalImportSummary:
+    """What an import of the original bot's fills.jsonl did."""
+
+    path: Path
+    run_id: str
+    lines: int
+    fills: int
+    inserted: int
+    duplicates: int
+    repeated_in_file: int
+    other_market: int
+    side_fixed: int
+
+
+def import_original_fills(
+    db: Path | str,
+    file: Path | str,
+    *,
+    venue: str = "lighter",
+    market: str = "SOL",
+    market_id: int = 2,
+) -> OriginalImportSummary:
+    """Book the original bot's FillEvent lines into run `original`; idempotent.
+
+    Fills are keyed by (venue, trade_id) like every import, so running it again, or importing the
+    same trades later from the venue (`import-json`, `fetch-trades`), adds nothing twice."""
+    file = Path(file)
+    parsed = read_original_fills(file, venue=venue, market=market, market_id=market_id)
+    with Ledger(db) as ledger:
+        if parsed.fills:
+            meta = {"imported_from": str(file), "bot": "original (lighter-bot)"}
+            started = parsed.fills[0].ts_ns
+            ledger.ensure_run(ORIGINAL_RUN, "run", started, "original", meta)
+        inserted, duplicates = ledger.record_fills(parsed.fills, run_id=ORIGINAL_RUN)
+    return OriginalImportSummary(
+        path=file,
+        run_id=ORIGINAL_RUN,
+        lines=parsed.lines,
+        fills=len(parsed.fills),
+        inserted=inserted,
+        duplicates=duplicates,
+        repeated_in_file=parsed.repeated,
+        other_market=parsed.other_market,
+        side_fixed=parsed.side_fixed,
     )
 
 

@@ -211,6 +211,44 @@ def import_json_command(
     )
 
 
+@metrics_app.command("import-original")
+def import_original_command(
+    file: Annotated[
+        Path, typer.Argument(help="The original bot's data/metrics/fills.jsonl (FillEvent lines).")
+    ],
+    venue: Annotated[str, typer.Option("--venue", help="Venue name stored with the fills.")] = (
+        "lighter"
+    ),
+    market: Annotated[str, typer.Option("--market", help="Market symbol stored.")] = "SOL",
+    market_id: Annotated[
+        int, typer.Option("--market-id", help="Import lines of market:<id> only (SOL is 2).")
+    ] = 2,
+    as_json: JsonOption = False,
+    db: DbOption = Path(DEFAULT_DB),
+) -> None:
+    """Import the original bot's fills into run `original`; stored trades are skipped.
+
+    The side comes from the sign of base_delta (a line whose side disagrees is corrected, and its
+    role flipped with it); a trade the original wrote twice is stored once. FIFO is solbot's:
+    `metrics window --run original` reads it (the original matched shorts LIFO).
+    """
+    from solbot.app import metrics
+
+    summary = metrics.import_original_fills(
+        db, file, venue=venue, market=market, market_id=market_id
+    )
+    if as_json:
+        payload = dataclasses.asdict(summary) | {"path": str(summary.path), "db": str(db)}
+        typer.echo(json.dumps(payload, sort_keys=True))
+        return
+    typer.echo(
+        f"{summary.path}: {summary.lines} lines, {summary.fills} fills: {summary.inserted} "
+        f"inserted into run {summary.run_id}, {summary.duplicates} already stored; "
+        f"{summary.repeated_in_file} repeated trade ids, {summary.other_market} of other "
+        f"markets skipped; side/role fixed on {summary.side_fixed}"
+    )
+
+
 @metrics_app.command("reset")
 def reset_command(
     confirm: Annotated[bool, typer.Option("--confirm", help="Really archive and start over.")] = (

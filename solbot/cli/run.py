@@ -39,8 +39,16 @@ def run_command(
         str | None, typer.Option(help="Stop after this long (e.g. 60s, 2h).")
     ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="Serve /metrics and /health on this port.")
+        int | None,
+        typer.Option(help="Serve /metrics and /health on this port.", envvar="SOLBOT_METRICS_PORT"),
     ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            help="Address /metrics and /health listen on (0.0.0.0 inside a container).",
+            envvar="SOLBOT_METRICS_HOST",
+        ),
+    ] = "127.0.0.1",
     log_format: Annotated[str, typer.Option(help="text or json.")] = "text",
     ack_kill: Annotated[
         str | None, typer.Option(help="Acknowledge a latched kill rule and start.")
@@ -76,6 +84,7 @@ def run_command(
         market=market,
         duration_s=seconds,
         metrics_port=metrics_port,
+        metrics_host=metrics_host,
         ack_kill=ack_kill,
         alert_webhook=alert_webhook,
         trace=trace,

@@ -205,6 +205,25 @@ class Ledger:
         self.run_id = run_id
         return run_id
 
+    def ensure_run(
+        self, run_id: str, kind: str, started_ns: int, profile: str, meta: dict[str, Any]
+    ) -> bool:
+        """Record a run under a fixed id unless it exists (imports); True when it was added.
+
+        Unlike `start_run` it does not become the default run of later records."""
+        if kind not in RUN_KINDS:
+            raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
+        self.flush()
+        with self._storage_errors(), self._db.atomic():
+            if self._db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                return False
+            meta_json = json.dumps(meta, sort_keys=True, default=str)
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, kind, started_ns, profile, "", "", meta_json),
+            )
+        return True
+
     def runs(self) -> list[dict[str, Any]]:
         """Every recorded run in the order they were recorded, with `meta` decoded."""
         self.flush()
