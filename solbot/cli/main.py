@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "solbot.cli.config_commands",
     "solbot.cli.simulate",
     "solbot.cli.metrics",
+    "solbot.cli.analyze",
     "solbot.cli.data",
     "solbot.cli.run",
     "solbot.cli.venue",
