@@ -72,11 +72,11 @@ def regimes_command(
 ) -> None:
     """A run's FIFO net PnL per window, by the candles' trend, volatility tercile and time.
 
-    Buckets: trend (up/down/flat by window return), volatility terciles (stdev of 1-minute
-    returns), their cross, UTC hour and weekday, session (US market hours / overnight / weekend).
-    Per bucket: windows, fills, volume, net PnL, per fill and per $ volume, fee what-ifs; Pearson
-    r of window PnL against return, |return|, range, volatility and inventory change. Exit 3 when
-    the run and the candles do not overlap (both spans printed).
+    Buckets: trend (up/down/flat by the window's return), volatility terciles (1m sigma),
+    their cross, UTC hour, UTC weekday, session (US market hours, overnight, weekend).
+    Per bucket: windows, fills, volume, net PnL, per fill, per $ volume, fee what-ifs.
+    Pearson r of window PnL against return, |return|, range, volatility, inventory change.
+    Exit 3 when the run and the candles do not overlap (both spans printed).
     """
     from solbot.app.analysis.fees import parse_fees
     from solbot.app.analysis.join import TrendThresholds
@@ -132,10 +132,10 @@ def volatility_command(
 ) -> None:
     """The bot's own vol_ema_bps against the candles' volatility, and the profile's lines.
 
-    Internal: the engine's SignalState recomputed on the run's marks with the profile's
-    half-life and sampling. External: sigma and mean |1-minute return| over the trailing 15 and
-    60 minutes. For each line (low-vol pause/resume, regime switch, high-vol clip, high-vol
-    pause/resume): the share of the run's time the rule would be active under each measure.
+    Internal: the engine's SignalState on the run's marks (profile half-life and sampling).
+    External: sigma and mean |1-minute return| over the trailing 15 and 60 minutes.
+    Lines: low-vol pause, regime switch, high-vol clip, high-vol pause.
+    Per line: the share of the run's time the rule would be active under each measure.
     """
     from solbot.app.analysis.render import render_volatility
     from solbot.app.analysis.volatility import analyze_volatility
