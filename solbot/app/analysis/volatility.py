@@ -64,14 +64,14 @@ def internal_series(
     marks: Sequence[tuple[int, float]], state: SignalState
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """(ts_ns, vol_ema_bps) after each mark once vol_ema_bps is ready (the engine's value)."""
-    slot, bit = state.index["vol_ema_bps"], state._bit["vol_ema_bps"]
     times: list[int] = []
     values: list[float] = []
     for ts_ns, mid in marks:
         state.on_book(ts_ns, ts_ns, mid, mid)
-        if state.ready & bit:
+        value = state.get("vol_ema_bps")
+        if value is not None:
             times.append(ts_ns)
-            values.append(state.values[slot])
+            values.append(value)
     return np.asarray(times, np.int64), np.asarray(values, np.float64)
 
 
