@@ -77,6 +77,38 @@ def test_bucket_totals_add_up_to_the_runs_fifo_net_from_metrics_window(
         assert sum(r["windows"] for r in rows) == 72
 
 
+def test_bucket_markouts_pool_to_the_runs_markouts_from_metrics_window(
+    simulated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = regimes_json(capsys, simulated, "--candles", str(BINANCE_1M))
+    code, out, _ = run_cli(capsys, "metrics", "window", "--db", str(simulated), "--json")
+    assert code == 0
+    window = json.loads(out)
+    for horizon in ("5", "30", "60"):
+        expected, samples = window["markouts_bps"][horizon], window["markout_samples"][horizon]
+        assert samples > 10
+        for dimension, rows in report["buckets"].items():
+            counts = [r[f"markout_{horizon}s_samples"] for r in rows]
+            pooled = sum(
+                r[f"markout_{horizon}s_bps"] * n for r, n in zip(rows, counts, strict=True) if n
+            )
+            assert sum(counts) == samples, dimension
+            assert pooled / samples == pytest.approx(expected, abs=1e-9), dimension
+
+
+def test_buckets_come_in_their_natural_order(
+    simulated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    buckets = regimes_json(capsys, simulated, "--candles", str(BINANCE_1M))["buckets"]
+    assert [r["bucket"] for r in buckets["volatility"]] == ["low", "mid", "high"]
+    assert [r["bucket"] for r in buckets["trend"]] == ["down", "flat", "up"]
+    assert [r["bucket"] for r in buckets["trend_x_vol"]][:3] == [
+        "down/low",
+        "down/mid",
+        "down/high",
+    ]
+
+
 def test_fee_what_ifs_change_net_by_exactly_fee_times_volume(
     simulated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -226,6 +258,9 @@ def test_json_output_schema_is_stable(simulated: Path, capsys: pytest.CaptureFix
             "bucket", "windows", "fills", "volume_usd", "maker_volume_usd", "taker_volume_usd",
             "fees_usd", "net_pnl_usd", "net_fees_0bps_usd", "total_pnl_usd", "mean_return_bps",
             "mean_vol_1m_bps", "net_per_window_usd", "net_per_fill_usd", "net_per_volume_bps",
+            "markout_1s_bps", "markout_5s_bps", "markout_30s_bps", "markout_60s_bps",
+            "markout_1s_samples", "markout_5s_samples", "markout_30s_samples",
+            "markout_60s_samples",
         ]
     )  # fmt: skip
     assert sorted(report["summary"]) == sorted(

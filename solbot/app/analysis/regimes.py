@@ -15,6 +15,7 @@ from solbot.app.analysis.fees import FeeSchedule, with_fee_columns
 from solbot.app.analysis.join import TrendThresholds, candle_features, join_windows, tercile_edges
 from solbot.app.analysis.timespan import overlaps, span_text
 from solbot.app.analysis.windows import NS_PER_S, ledger_windows
+from solbot.app.metrics_compute import MARKOUT_HORIZONS_S
 from solbot.errors import InvalidInput
 
 SCHEMA_VERSION = 1
@@ -28,6 +29,21 @@ CORRELATE_AGAINST = (
     "inventory_change",
 )
 CORRELATED = ("net_pnl_usd", "total_pnl_usd")
+LABEL_ORDER = {
+    "trend": ("down", "flat", "up"),
+    "volatility": ("low", "mid", "high", "unknown"),
+    "session": ("us_hours", "overnight", "weekend"),
+    "weekday_utc": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+
+def label_order(dimension: str, label: str) -> tuple[int, ...] | str:
+    """Sort key of a bucket label: the natural order (low < mid < high, Mon < Tue), else text."""
+    if dimension == "trend_x_vol":
+        trend, _, vol = label.partition("/")
+        return (LABEL_ORDER["trend"].index(trend), LABEL_ORDER["volatility"].index(vol))
+    order = LABEL_ORDER.get(dimension)
+    return (order.index(label),) if order and label in order else label
 
 
 @dataclass(frozen=True)
@@ -106,25 +122,23 @@ def bucket_table(
     joined: pl.DataFrame, dimension: str, net_columns: list[str]
 ) -> list[dict[str, Any]]:
     """One row per label of `dimension`: windows, fills, volume, PnL sums and ratios."""
-    table = (
-        joined.group_by(dimension)
-        .agg(
-            pl.len().alias("windows"),
-            pl.col("fills").sum(),
-            pl.col("volume_usd").sum(),
-            pl.col("maker_volume_usd").sum(),
-            pl.col("taker_volume_usd").sum(),
-            pl.col("fees_usd").sum(),
-            *(pl.col(name).sum() for name in net_columns),
-            pl.col("total_pnl_usd").sum(),
-            pl.col("return_bps").mean().alias("mean_return_bps"),
-            pl.col("vol_1m_bps").mean().alias("mean_vol_1m_bps"),
-        )
-        .sort(dimension)
+    table = joined.group_by(dimension).agg(
+        pl.len().alias("windows"),
+        pl.col("fills").sum(),
+        pl.col("volume_usd").sum(),
+        pl.col("maker_volume_usd").sum(),
+        pl.col("taker_volume_usd").sum(),
+        pl.col("fees_usd").sum(),
+        *(pl.col(name).sum() for name in net_columns),
+        pl.col("total_pnl_usd").sum(),
+        pl.col("return_bps").mean().alias("mean_return_bps"),
+        pl.col("vol_1m_bps").mean().alias("mean_vol_1m_bps"),
+        *_markout_sums(),
     )
     rows = []
     for row in table.iter_rows(named=True):
         net, fills, volume = row["net_pnl_usd"], row["fills"], row["volume_usd"]
+        markouts = _markout_means(row)
         rows.append(
             {
                 "bucket": row.pop(dimension),
@@ -132,9 +146,32 @@ def bucket_table(
                 "net_per_window_usd": net / row["windows"],
                 "net_per_fill_usd": net / fills if fills else None,
                 "net_per_volume_bps": net / volume * 1e4 if volume else None,
+                **markouts,
             }
         )
+    rows.sort(key=lambda r: label_order(dimension, str(r["bucket"])))
     return rows
+
+
+def _markout_sums() -> list[pl.Expr]:
+    """Per horizon: samples and the sample-weighted sum of the windows' mean markouts."""
+    exprs = []
+    for h in MARKOUT_HORIZONS_S:
+        mean, samples = pl.col(f"markout_{h}s_bps"), pl.col(f"markout_{h}s_samples")
+        exprs += [
+            samples.sum().alias(f"markout_{h}s_samples"),
+            (mean.fill_null(0.0) * samples).sum().alias(f"_markout_{h}s_weighted"),
+        ]
+    return exprs
+
+
+def _markout_means(row: dict[str, Any]) -> dict[str, float | None]:
+    """Mean markout over the bucket's fills (weighted by each window's samples), per horizon."""
+    means: dict[str, float | None] = {}
+    for h in MARKOUT_HORIZONS_S:
+        weighted, samples = row.pop(f"_markout_{h}s_weighted"), row[f"markout_{h}s_samples"]
+        means[f"markout_{h}s_bps"] = weighted / samples if samples else None
+    return means
 
 
 def best_and_worst(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from solbot.app.analysis.regimes import DIMENSIONS, RegimeReport
-from solbot.app.analysis.volatility import INTERNAL, VolatilityReport
+from solbot.app.analysis.timespan import utc
+from solbot.app.analysis.volatility import INTERNAL, VolatilityReport, downsample
+
+TEXT_SERIES_ROWS = 12
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
@@ -61,6 +64,8 @@ def render_regimes(report: RegimeReport) -> str:
             "net/window",
             "net/fill",
             "net bps/$vol",
+            "mo 5s bps",
+            "mo 60s bps",
         ]
         header += [f"net @{label}" for label, _ in fee_columns]
         rows = [header]
@@ -75,6 +80,8 @@ def render_regimes(report: RegimeReport) -> str:
                     number(row["net_per_window_usd"], 4),
                     number(row["net_per_fill_usd"], 4),
                     number(row["net_per_volume_bps"], 2),
+                    number(row["markout_5s_bps"], 2),
+                    number(row["markout_60s_bps"], 2),
                     *(number(row[column], 4) for _, column in fee_columns),
                 ]
             )
@@ -115,6 +122,11 @@ def render_volatility(report: VolatilityReport) -> str:
             ]
         )
     out.append(table(rows))
+    series = downsample(report.series, TEXT_SERIES_ROWS)
+    rows = [["side by side (UTC)", *series.columns[1:]]]
+    for row in series.iter_rows():
+        rows.append([utc(int(row[0])), *(number(value) for value in row[1:])])
+    out += ["", f"{series.height} of {report.series.height} candle closes:", table(rows)]
     names = list(measures)
     rows = [["rule (share of time active)", "line bps", *names]]
     for rule in report.rules:

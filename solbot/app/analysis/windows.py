@@ -17,6 +17,7 @@ from solbot.adapters.storage.ledger import Ledger
 from solbot.app.metrics import open_existing, resolve_run
 from solbot.app.metrics_compute import (
     MARKOUT_HORIZONS_S,
+    Markouts,
     PriceHistory,
     RunScope,
     compute_buckets,
@@ -59,6 +60,7 @@ WINDOW_SCHEMA: dict[str, type[pl.DataType]] = {
     "inventory_change": pl.Float64,
     "inventory_end": pl.Float64,
     **{f"markout_{h}s_bps": pl.Float64 for h in MARKOUT_HORIZONS_S},
+    **{f"markout_{h}s_samples": pl.Int64 for h in MARKOUT_HORIZONS_S},
 }
 
 
@@ -87,7 +89,7 @@ def ledger_windows(
     return LedgerWindows(db, scope, chosen, window_s, known_span, frame)
 
 
-def _row(bucket: dict[str, object], outs: dict[int, dict[str, float | None]]) -> tuple[object, ...]:
+def _row(bucket: dict[str, object], outs: dict[int, Markouts]) -> tuple[object, ...]:
     start_ns = int(bucket["bucket_start_ms"]) * NS_PER_MS  # type: ignore[call-overload]
     realized = float(bucket["realized_pnl_usd"])  # type: ignore[arg-type]
     fees = float(bucket["fees_usd"])  # type: ignore[arg-type]
@@ -95,7 +97,9 @@ def _row(bucket: dict[str, object], outs: dict[int, dict[str, float | None]]) ->
     net = realized - fees + funding
     total = bucket["true_pnl_usd"]
     unrealized_change = None if total is None else float(total) - net  # type: ignore[arg-type]
-    window_outs = outs.get(start_ns, {})
+    window_outs = outs.get(start_ns)
+    means = window_outs.bps if window_outs else {}
+    samples = window_outs.samples if window_outs else {}
     return (
         start_ns,
         bucket["fills"],
@@ -112,19 +116,20 @@ def _row(bucket: dict[str, object], outs: dict[int, dict[str, float | None]]) ->
         total,
         bucket["base_delta"],
         bucket["inventory_end"],
-        *(window_outs.get(str(h)) for h in MARKOUT_HORIZONS_S),
+        *(means.get(str(h)) for h in MARKOUT_HORIZONS_S),
+        *(samples.get(str(h), 0) for h in MARKOUT_HORIZONS_S),
     )
 
 
 def _markouts_by_window(
     fills: list[Fill], prices: PriceHistory, window_s: int
-) -> dict[int, dict[str, float | None]]:
+) -> dict[int, Markouts]:
     """Mean signed markout per horizon of each window's fills, keyed by window start (ns)."""
     width = window_s * NS_PER_S
     grouped: dict[int, list[Fill]] = defaultdict(list)
     for fill in fills:
         grouped[fill.ts_ns // width * width].append(fill)
-    return {start: markouts(group, prices).bps for start, group in grouped.items()}
+    return {start: markouts(group, prices) for start, group in grouped.items()}
 
 
 def _market(ledger: Ledger, market: str | None, run_id: str | None) -> str | None:
