@@ -291,3 +291,14 @@ def test_report_html_embeds_plotly_once(
     assert text.count("Plotly.newPlot") == 7  # six dimensions and the scatter
     assert text.count("plotly.js v") == 1
     assert len(text) < 6_000_000
+
+
+def test_windows_shorter_than_min_candles_bars_exit_3_with_the_remedy(
+    simulated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        capsys, "analyze", "regimes", "--db", str(simulated), "--candles", str(HYPERLIQUID_5M)
+    )
+    assert code == 3 and out == ""
+    assert "no 300 s window of the run holds 3 whole 5m candles" in err
+    assert "--window" in err and "--min-candles" in err

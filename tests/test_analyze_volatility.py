@@ -172,3 +172,13 @@ def test_text_output_shows_the_finding_at_a_glance(
     assert "at a glance: internal median 1.90 bps" in out
     assert "low-vol pause active 96.4 % of the time on the internal measure, 0.0 %" in out
     assert html.read_text().count("plotly.js v") == 1
+
+
+def test_regimes_of_a_run_without_fills_exit_3(
+    l1_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["analyze", "regimes", "--db", str(l1_runs["base"]), "--candles", str(AROUND_L1_5M)]
+    )
+    err = capsys.readouterr().err
+    assert code == 3 and "has no fills; nothing to slice" in err
