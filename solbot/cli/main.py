@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "solbot.cli.simulate",
     "solbot.cli.metrics",
     "solbot.cli.import_commands",
+    "solbot.cli.analyze",
     "solbot.cli.data",
     "solbot.cli.run",
     "solbot.cli.sizing",

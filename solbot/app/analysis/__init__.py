@@ -1,0 +1,1 @@
+"""`solbot analyze`: the notes' loop on the honest ledger (PnL windows by regime, volatility)."""
