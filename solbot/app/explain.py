@@ -11,6 +11,7 @@ from typing import Any
 from solbot.config.compile import compile_policy, compiled_expressions
 from solbot.config.loader import ConfigDir, resolve_profile
 from solbot.config.markets import config_dir_markets, markets_with, resolve_market
+from solbot.config.yamlio import decode_text
 from solbot.core.decision import merge
 from solbot.core.expressions import MISSING, evaluate_reference, explain_expression
 from solbot.core.hedger import plan_hedge
@@ -91,14 +92,7 @@ def _state_text(path: Path) -> str:
     if len(raw) > MAX_STATE_BYTES:
         message = f"file is over {MAX_STATE_BYTES:,} bytes; a state file is a few hundred"
         raise DataError(Problem(shown, 1, 1, "", message))
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        offset = error.start
-        line = raw.count(b"\n", 0, offset) + 1
-        column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
-        message = f"not UTF-8 text: byte 0x{raw[offset]:02x} at byte offset {offset}"
-        raise DataError(Problem(shown, line, column, "", message)) from None
+    return decode_text(raw, shown, DataError)
 
 
 def _refuse_constant(name: str) -> float:

@@ -14,7 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from solbot.errors import ConfigError, Problem
+from solbot.errors import ConfigError, InvalidInput, Problem
 
 Location = tuple[int, int]  # 1-based line and column
 
@@ -103,11 +103,11 @@ def load_yaml(path: Path, display_path: str | None = None) -> LoadedYaml:
     return parse_yaml_text(decode_text(raw, shown), shown)
 
 
-def decode_text(raw: bytes, shown: str) -> str:
+def decode_text(raw: bytes, shown: str, error_type: type[InvalidInput] = ConfigError) -> str:
     """UTF-8 text of a file; anything else is refused with the offending byte's position."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "file is UTF-16 (byte-order mark at byte offset 0); save it as UTF-8"
-        raise ConfigError(Problem(shown, 1, 1, "", message))
+        raise error_type(Problem(shown, 1, 1, "", message))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -115,7 +115,7 @@ def decode_text(raw: bytes, shown: str) -> str:
         line = raw.count(b"\n", 0, offset) + 1
         column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
         message = f"not UTF-8 text: byte 0x{raw[offset]:02x} at byte offset {offset}"
-        raise ConfigError(Problem(shown, line, column, "", message)) from None
+        raise error_type(Problem(shown, line, column, "", message)) from None
 
 
 def parse_yaml_text(text: str, shown: str) -> LoadedYaml:

@@ -21,11 +21,12 @@ replaces the original's LIFO short matching when the fills are read back.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solbot.adapters.storage.json_fields import FieldError, kind
+from solbot.adapters.storage.json_fields import number as field_number
 from solbot.core.model import Fill, Role, Side
 from solbot.core.times import epoch_to_ns
 from solbot.errors import DataError, Problem
@@ -79,12 +80,6 @@ def _order(fill: Fill) -> tuple[int, int, str]:
     return fill.ts_ns, number, fill.trade_id
 
 
-class _FieldError(Exception):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field_name, message
-
-
 class _Reader:
     def __init__(self, path: str, venue: str, market: str, market_key: str) -> None:
         self.path, self.venue, self.market, self.market_key = path, venue, market, market_key
@@ -106,11 +101,11 @@ class _Reader:
             self._problem(number, error.colno, "", f"invalid JSON: {error.msg}")
             return
         if not isinstance(event, dict):
-            self._problem(number, 1, "", f"expected a FillEvent object, found {_kind(event)}")
+            self._problem(number, 1, "", f"expected a FillEvent object, found {kind(event)}")
             return
         try:
             self._event(event)
-        except _FieldError as error:
+        except FieldError as error:
             self._problem(number, 1, error.field, error.message)
 
     def _event(self, event: dict[str, Any]) -> None:
@@ -128,12 +123,12 @@ class _Reader:
         self.fills.append(fill)
 
     def _fill(self, event: dict[str, Any], trade_id: str) -> tuple[Fill, bool]:
-        price = _number(event, "price")
+        price = field_number(event, "price")
         if price <= 0:
-            raise _FieldError("price", f"expected a positive number, found {event['price']!r}")
+            raise FieldError("price", f"expected a positive number, found {event['price']!r}")
         side, role, size, fixed = _side_role_size(event)
-        fee = _number(event, "fee_paid") if event.get("fee_paid") is not None else 0.0
-        mid = _number(event, "mid_price") if event.get("mid_price") is not None else None
+        fee = field_number(event, "fee_paid") if event.get("fee_paid") is not None else 0.0
+        mid = field_number(event, "mid_price") if event.get("mid_price") is not None else None
         source = str(event.get("source") or "account_listener")
         fill = Fill(
             venue=self.venue,
@@ -159,36 +154,36 @@ def _side_role_size(event: dict[str, Any]) -> tuple[Side, Role, float, bool]:
     """Our side, role and size, and whether the side/role fix applied (module docstring)."""
     recorded = str(event.get("side") or "").strip().lower()
     if recorded and recorded not in _SIDES:
-        raise _FieldError("side", f"expected bid or ask, found {event['side']!r}")
+        raise FieldError("side", f"expected bid or ask, found {event['side']!r}")
     role_text = str(event.get("role") or "").strip().lower()
     if role_text not in _ROLES:
         found = event.get("role")
-        raise _FieldError(
+        raise FieldError(
             "role", "missing" if found is None else f"expected maker or taker, found {found!r}"
         )
     role = _ROLES[role_text]
     fixed = False
-    delta = _number(event, "base_delta") if event.get("base_delta") is not None else None
+    delta = field_number(event, "base_delta") if event.get("base_delta") is not None else None
     if delta is None or delta == 0:
         if not recorded:
-            raise _FieldError("side", "missing, and no non-zero base_delta to take it from")
+            raise FieldError("side", "missing, and no non-zero base_delta to take it from")
         side = _SIDES[recorded]
-        size = _number(event, "size")
+        size = field_number(event, "size")
     else:
         side = Side.BID if delta > 0 else Side.ASK
         size = abs(delta)
         if event.get("size") is not None:
-            stated = _number(event, "size")
+            stated = field_number(event, "size")
             if abs(stated - size) > _SIZE_TOLERANCE * max(1.0, size):
                 message = (
                     f"size {event['size']!r} does not match |base_delta| {event['base_delta']!r}"
                 )
-                raise _FieldError("size", message)
+                raise FieldError("size", message)
         if recorded and _SIDES[recorded] is not side:
             role = Role.TAKER if role is Role.MAKER else Role.MAKER
             fixed = True
     if size <= 0:
-        raise _FieldError("size", f"expected a positive number, found {event.get('size')!r}")
+        raise FieldError("size", f"expected a positive number, found {event.get('size')!r}")
     return side, role, size, fixed
 
 
@@ -200,7 +195,7 @@ def _trade_id(event: dict[str, Any]) -> str:
         return value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    raise _FieldError(
+    raise FieldError(
         "trade_id",
         "missing: fills are keyed by trade id"
         if value is None
@@ -209,28 +204,9 @@ def _trade_id(event: dict[str, Any]) -> str:
 
 
 def _timestamp_ns(event: dict[str, Any]) -> int:
-    value = _number(event, "timestamp")
+    value = field_number(event, "timestamp")
     if value <= 0:
-        raise _FieldError(
+        raise FieldError(
             "timestamp", f"expected a positive epoch time, found {event['timestamp']!r}"
         )
     return epoch_to_ns(event["timestamp"])
-
-
-def _number(event: dict[str, Any], name: str) -> float:
-    if name not in event or event[name] is None:
-        raise _FieldError(name, "missing")
-    value = event[name]
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _FieldError(name, f"expected a number, found {_kind(value)}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise _FieldError(name, f"expected a number, found {value!r}") from None
-    if not math.isfinite(number):
-        raise _FieldError(name, f"expected a finite number, found {value!r}")
-    return number
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__

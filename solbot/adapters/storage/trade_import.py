@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from solbot.adapters.storage.json_fields import FieldError, kind
+from solbot.adapters.storage.json_fields import number as field_number
 from solbot.core.model import Fill, Role, Side
 from solbot.core.times import epoch_to_ns
 from solbot.errors import DataError, Problem
@@ -88,18 +89,18 @@ class _TradeReader:
         if len(self.problems) >= _MAX_PROBLEMS:
             return
         if not isinstance(item, dict):
-            self._problem(line, column, where, f"expected a trade object, found {_kind(item)}")
+            self._problem(line, column, where, f"expected a trade object, found {kind(item)}")
             return
         try:
             self._read_trade(item, where)
-        except _FieldError as error:
+        except FieldError as error:
             self._problem(line, column, f"{where}.{error.field}", error.message)
 
     def _read_trade(self, trade: dict[str, Any], where: str) -> None:
         ask_account = _optional_int(trade, "ask_account_id")
         bid_account = _optional_int(trade, "bid_account_id")
         if ask_account is None and bid_account is None:
-            raise _FieldError("ask_account_id", "missing: need ask_account_id or bid_account_id")
+            raise FieldError("ask_account_id", "missing: need ask_account_id or bid_account_id")
         ours_ask, ours_bid = ask_account == self.account, bid_account == self.account
         if ours_ask and ours_bid:
             self.self_trades += 1
@@ -121,7 +122,7 @@ class _TradeReader:
         price = _positive(trade, "price")
         size = _positive(trade, "size" if trade.get("size") is not None else "base_amount")
         rate_field = "maker_fee" if role is Role.MAKER else "taker_fee"
-        fee_rate = _number(trade, rate_field) if trade.get(rate_field) is not None else 0.0
+        fee_rate = field_number(trade, rate_field) if trade.get(rate_field) is not None else 0.0
         kind = str(trade.get("type") or "trade")
         client_id = _optional_int(trade, "ask_client_id" if side is Side.ASK else "bid_client_id")
         return Fill(
@@ -143,44 +144,19 @@ class _TradeReader:
         self.problems.append(Problem(self.path, line, column, field_name, message))
 
 
-class _FieldError(Exception):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field_name, message
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _number(trade: dict[str, Any], name: str) -> float:
-    if name not in trade or trade[name] is None:
-        raise _FieldError(name, "missing")
-    value = trade[name]
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _FieldError(name, f"expected a number, found {_kind(value)}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise _FieldError(name, f"expected a number, found {value!r}") from None
-    if not math.isfinite(number):
-        raise _FieldError(name, f"expected a finite number, found {value!r}")
-    return number
-
-
 def _positive(trade: dict[str, Any], name: str) -> float:
-    number = _number(trade, name)
+    number = field_number(trade, name)
     if number <= 0:
-        raise _FieldError(name, f"expected a positive number, found {trade[name]!r}")
+        raise FieldError(name, f"expected a positive number, found {trade[name]!r}")
     return number
 
 
 def _optional_int(trade: dict[str, Any], name: str) -> int | None:
     if trade.get(name) is None:
         return None
-    number = _number(trade, name)
+    number = field_number(trade, name)
     if number != int(number):
-        raise _FieldError(name, f"expected an integer, found {trade[name]!r}")
+        raise FieldError(name, f"expected an integer, found {trade[name]!r}")
     return int(number)
 
 
@@ -190,7 +166,7 @@ def _boolean(trade: dict[str, Any], name: str) -> bool:
         return value
     if value in (0, 1, "true", "false"):
         return value in (1, "true")
-    raise _FieldError(name, "missing" if value is None else f"expected true/false, found {value!r}")
+    raise FieldError(name, "missing" if value is None else f"expected true/false, found {value!r}")
 
 
 def venue_order(fill: Fill) -> tuple[int, int, str]:
@@ -206,13 +182,13 @@ def _trade_id(trade: dict[str, Any]) -> str:
             return str(value)
         if isinstance(value, str) and value.strip():
             return value.strip()
-    raise _FieldError("trade_id", "missing: need trade_id or trade_id_str")
+    raise FieldError("trade_id", "missing: need trade_id or trade_id_str")
 
 
 def _timestamp_ns(trade: dict[str, Any]) -> int:
-    value = _number(trade, "timestamp")
+    value = field_number(trade, "timestamp")
     if value <= 0:
-        raise _FieldError("timestamp", f"expected a positive epoch time, found {value!r}")
+        raise FieldError("timestamp", f"expected a positive epoch time, found {value!r}")
     return epoch_to_ns(trade["timestamp"])
 
 
@@ -237,9 +213,7 @@ def _trade_items(path: Path, text: str) -> tuple[list[Any], list[int]]:
         return document, _array_offsets(text, _skip(text, 0))
     if isinstance(document, dict) and isinstance(document.get("trades"), list):
         return document["trades"], _array_offsets(text, _member_start(text, "trades"))
-    message = (
-        f"expected a list of trades or an object with a 'trades' list, found {_kind(document)}"
-    )
+    message = f"expected a list of trades or an object with a 'trades' list, found {kind(document)}"
     raise DataError(Problem(str(path), 1, 1, "trades", message))
 
 
