@@ -1,24 +1,52 @@
-"""The decision trace: JSONL with a header, hashed as written so replays can be compared."""
+"""The decision trace: JSON lines with a header, hashed as written so replays can be compared.
+
+A path ending in `.gz` is written gzip-compressed as a stream (bounded memory, byte-identical
+for identical content: no file name or time in the gzip header). `sha256` covers the
+uncompressed lines, so it does not depend on the compression.
+
+Besides decisions, commands, updates and fills, the trace holds one `step` record per decision
+step: the inputs of that decision (signal values and readiness, book, inventory, regime, rule
+timers, risk backoff) as changes since the previous step, with a full snapshot every
+`SNAPSHOT_EVERY` steps. `StepDecoder` rebuilds the exact `DecisionInputs` at any step.
+"""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import math
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from solbot.core.engine import DecisionInputs
+
+SNAPSHOT_EVERY = 500  # decision steps between full snapshots of the inputs
+_FLUSH_BYTES = 1 << 16
+
 
 class TraceWriter:
-    """Appends one JSON object per line; `sha256` covers every byte written (header included)."""
+    """Appends one JSON object per line; `sha256` covers every line written (header included)."""
 
     def __init__(self, path: Path | None, header: dict[str, Any]) -> None:
         self.path = path
         self._hash = hashlib.sha256()
-        self._file: IO[str] | None = None
+        self._raw: IO[bytes] | None = None
+        self._file: IO[bytes] | gzip.GzipFile | None = None
+        self._buffer: list[bytes] = []
+        self._buffered = 0
         self.records = 0
+        self.bytes = 0  # uncompressed
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("w", encoding="utf-8")
+            self._raw = path.open("wb")
+            if path.suffix == ".gz":
+                self._file = gzip.GzipFile(
+                    filename="", mode="wb", fileobj=self._raw, compresslevel=6, mtime=0
+                )
+            else:
+                self._file = self._raw
         self._write({"type": "header", **header})
 
     def write(self, record: dict[str, Any]) -> None:
@@ -26,16 +54,155 @@ class TraceWriter:
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str) + "\n"
-        self._hash.update(line.encode())
+        line = (
+            json.dumps(record, sort_keys=True, separators=(",", ":"), default=str) + "\n"
+        ).encode()
+        self._hash.update(line)
+        self.bytes += len(line)
         if self._file is not None:
-            self._file.write(line)
+            self._buffer.append(line)
+            self._buffered += len(line)
+            if self._buffered >= _FLUSH_BYTES:
+                self.flush()
+
+    def flush(self) -> None:
+        """Hand buffered lines to the file (live runs call this so `tail` sees them)."""
+        if self._file is not None and self._buffer:
+            self._file.write(b"".join(self._buffer))
+            self._buffer.clear()
+            self._buffered = 0
+            self._file.flush()
 
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
     def close(self) -> None:
-        if self._file is not None:
+        self.flush()
+        if self._file is not None and self._file is not self._raw:
             self._file.close()
-            self._file = None
+        if self._raw is not None:
+            self._raw.close()
+        self._file = self._raw = None
+
+
+def open_trace(path: Path) -> IO[str]:
+    """A trace file for reading as text, compressed (`.gz`) or not."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def read_trace(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a trace, header first, one at a time (bounded memory)."""
+    with open_trace(path) as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+# ----- decision steps ----------------------------------------------------------------------------
+
+_SCALARS = (
+    ("mid", "mid"),
+    ("bid", "best_bid"),
+    ("ask", "best_ask"),
+    ("inv", "inventory_lots"),
+    ("feed_age_ns", "feed_age_ns"),
+    ("regime", "regime"),
+    ("regime_since", "regime_since_ns"),
+    ("hedge_at", "last_hedge_attempt_ns"),
+    ("ready", "ready"),
+    ("block_since", "block_since_ns"),
+)
+_LISTS = (("machines", "rules"), ("latched", "latched"), ("blocked_until", "blocked_until_ns"))
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+class StepEncoder:
+    """Turns the inputs of each decision step into a compact `step` record (changes only)."""
+
+    def __init__(self, names: Sequence[str], snapshot_every: int = SNAPSHOT_EVERY) -> None:
+        self.names = tuple(names)
+        self.snapshot_every = snapshot_every
+        self._previous: DecisionInputs | None = None
+        self._steps = 0
+
+    def encode(self, ts_ns: int, inputs: DecisionInputs) -> dict[str, Any]:
+        previous = None if self._steps % self.snapshot_every == 0 else self._previous
+        self._steps += 1
+        self._previous = inputs
+        record: dict[str, Any] = {"t": ts_ns, "type": "step"}
+        if previous is None:
+            record["full"] = True
+            record["signals"] = dict(zip(self.names, inputs.values, strict=True))
+        else:
+            changed = {
+                self.names[i]: value
+                for i, (value, old) in enumerate(zip(inputs.values, previous.values, strict=True))
+                if not _same(value, old)
+            }
+            if changed:
+                record["signals"] = changed
+        for key, field in _SCALARS + _LISTS:
+            value = getattr(inputs, field)
+            if previous is None or value != getattr(previous, field):
+                record[key] = value
+        return record
+
+
+class StepDecoder:
+    """Applies `step` records in trace order; `inputs` is then the state at the last one."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self._values: list[float] = []
+        self._fields: dict[str, Any] = {}
+        self.ts_ns = 0
+
+    @property
+    def started(self) -> bool:
+        return bool(self._fields)
+
+    def apply(self, record: dict[str, Any]) -> None:
+        signals: dict[str, float] = record.get("signals", {})
+        if record.get("full"):
+            unknown = sorted(set(signals) ^ set(self.names))
+            if unknown:
+                raise ValueError(f"trace signals differ from the profile's: {', '.join(unknown)}")
+            self._values = [float(signals[name]) for name in self.names]
+        elif not self._fields:
+            raise ValueError("a step delta before the first full snapshot")
+        else:
+            for name, value in signals.items():
+                self._values[self._index[name]] = float(value)
+        for key, field in _SCALARS + _LISTS:
+            if key in record:
+                self._fields[field] = record[key]
+        self.ts_ns = record["t"]
+
+    @property
+    def inputs(self) -> DecisionInputs:
+        fields = self._fields
+        return DecisionInputs(
+            values=tuple(self._values),
+            ready=int(fields["ready"]),
+            mid=float(fields["mid"]),
+            best_bid=int(fields["best_bid"]),
+            best_ask=int(fields["best_ask"]),
+            inventory_lots=int(fields["inventory_lots"]),
+            feed_age_ns=int(fields["feed_age_ns"]),
+            regime=str(fields["regime"]),
+            regime_since_ns=int(fields["regime_since_ns"]),
+            last_hedge_attempt_ns=int(fields["last_hedge_attempt_ns"]),
+            rules=tuple((int(a), int(b), int(c)) for a, b, c in fields["rules"]),
+            latched=tuple(str(rule) for rule in fields["latched"]),
+            blocked_until_ns=(
+                int(fields["blocked_until_ns"][0]),
+                int(fields["blocked_until_ns"][1]),
+            ),
+            block_since_ns=int(fields["block_since_ns"]),
+        )
