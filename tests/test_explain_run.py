@@ -192,3 +192,20 @@ def test_the_shipped_example_state_file_runs(capsys: pytest.CaptureFixture[str])
     report = json.loads(out)
     assert report["decision"]["state"] in ("QUOTING", "REDUCING", "HALTED")
     assert any(rule["fires"] for rule in report["rules"])
+
+
+def test_explain_checks_the_hashes_in_force_after_a_reload(
+    run: SimulationResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `reload` record (run's hot reload) changes the hashes explain compares from then on."""
+    lines = gzip.decompress(run.trace_path.read_bytes()).decode().splitlines(keepends=True)
+    first, second = decisions(run)[1:3]
+    cut = next(i for i, line in enumerate(lines) if f'"t":{second["t"]},' in line)
+    reload = {"t": second["t"], "type": "reload", "profile_sha256": "f" * 64,
+              "ruleset_sha256": "f" * 64}  # fmt: skip
+    lines.insert(cut, json.dumps(reload) + "\n")
+    (tmp_path / "trace.jsonl.gz").write_bytes(gzip.compress("".join(lines).encode()))
+    code, _, err = explain_at(capsys, "--run", str(tmp_path), "--at", str(first["t"]))
+    assert code == 0, err
+    code, _, err = explain_at(capsys, "--run", str(tmp_path), "--at", str(second["t"]))
+    assert code == 3 and "ffffffffffff in the run" in err

@@ -191,6 +191,8 @@ class LiveRunner:
                         "profile_sha256": policy.profile_sha256,
                         "ruleset_sha256": policy.ruleset_sha256,
                     },
+                    # a plain trace is written through line by line (tail -f, crash-safe)
+                    flush_bytes=0 if request.trace.suffix != ".gz" else 1 << 16,
                 )
             session = Session(
                 policy,

@@ -29,8 +29,12 @@ _FLUSH_BYTES = 1 << 16
 class TraceWriter:
     """Appends one JSON object per line; `sha256` covers every line written (header included)."""
 
-    def __init__(self, path: Path | None, header: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path | None, header: dict[str, Any], flush_bytes: int = _FLUSH_BYTES
+    ) -> None:
+        """`flush_bytes`: hand lines to the file once this many are buffered (0: every line)."""
         self.path = path
+        self.flush_bytes = flush_bytes
         self._hash = hashlib.sha256()
         self._raw: IO[bytes] | None = None
         self._file: IO[bytes] | gzip.GzipFile | None = None
@@ -62,7 +66,7 @@ class TraceWriter:
         if self._file is not None:
             self._buffer.append(line)
             self._buffered += len(line)
-            if self._buffered >= _FLUSH_BYTES:
+            if self._buffered >= self.flush_bytes:
                 self.flush()
 
     def flush(self) -> None:
