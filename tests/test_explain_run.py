@@ -203,7 +203,7 @@ def test_explain_checks_the_hashes_in_force_after_a_reload(
     cut = next(i for i, line in enumerate(lines) if f'"t":{second["t"]},' in line)
     reload = {"t": second["t"], "type": "reload", "profile_sha256": "f" * 64,
               "ruleset_sha256": "f" * 64}  # fmt: skip
-    lines.insert(cut, json.dumps(reload) + "\n")
+    lines.insert(cut, json.dumps(reload, sort_keys=True, separators=(",", ":")) + "\n")
     (tmp_path / "trace.jsonl.gz").write_bytes(gzip.compress("".join(lines).encode()))
     code, _, err = explain_at(capsys, "--run", str(tmp_path), "--at", str(first["t"]))
     assert code == 0, err

@@ -7,12 +7,14 @@ run the engine's own `evaluate`: the decision, active rules and quotes are the o
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from solbot.adapters.storage.trace import StepDecoder, read_trace
+from solbot.adapters.storage.trace import StepDecoder, open_trace, read_trace
 from solbot.app.explain import outcome_report, render
 from solbot.config.compile import compile_policy, compiled_expressions
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
@@ -52,40 +54,73 @@ def find_trace(run: Path) -> Path:
 
 
 def read_point(path: Path, at_ns: int, names: tuple[str, ...] | None = None) -> TracePoint:
-    """Stream the trace up to `at_ns`; the inputs of the last decision step at or before it."""
-    records = read_trace(path)
-    try:
-        header = next(records)
-    except (StopIteration, ValueError):
-        raise DataError(Problem(str(path), 1, 1, "", "not a solbot trace")) from None
-    if header.get("type") != "header":
-        raise DataError(Problem(str(path), 1, 1, "type", "the first line is not a trace header"))
-    decoder: StepDecoder | None = None
-    recorded: dict[str, Any] | None = None
-    hashes = (str(header.get("profile_sha256")), str(header.get("ruleset_sha256")))
-    in_force = hashes
-    line = 1
-    for line, record in enumerate(records, start=2):
-        kind = record.get("type")
-        if kind == "step":
-            if record["t"] > at_ns:
-                break
-            if decoder is None:
-                decoder = StepDecoder(names or tuple(record.get("signals", {})))
-            try:
-                decoder.apply(record)
-            except (KeyError, ValueError) as error:
-                raise DataError(Problem(str(path), line, 1, "step", str(error))) from None
-            in_force = hashes
-        elif kind == "decision" and decoder is not None and record["t"] <= at_ns:
-            recorded = record
-        elif kind == "reload":
-            hashes = (str(record["profile_sha256"]), str(record["ruleset_sha256"]))
-    if decoder is None or not decoder.started:
+    """Stream the trace up to `at_ns`; the inputs of the last decision step at or before it.
+
+    Only the step records since the last full snapshot before `at_ns` are parsed as JSON (at
+    most SNAPSHOT_EVERY of them); every other line is only scanned for its type and time.
+    """
+    with open_trace(path) as handle:
+        header = _parse(path, 1, handle.readline())
+        if header.get("type") != "header":
+            raise DataError(
+                Problem(str(path), 1, 1, "type", "the first line is not a trace header")
+            )
+        hashes = (str(header.get("profile_sha256")), str(header.get("ruleset_sha256")))
+        in_force = hashes
+        steps: list[tuple[int, str]] = []  # (line number, text) since the last full snapshot
+        decision: tuple[int, str] | None = None
+        number = 1
+        for number, text in enumerate(handle, start=2):
+            if _STEP in text:
+                if _time(path, number, text) > at_ns:
+                    break
+                if _FULL in text:
+                    steps.clear()
+                steps.append((number, text))
+                in_force = hashes
+            elif _DECISION in text:
+                if _time(path, number, text) <= at_ns:
+                    decision = (number, text)
+            elif _RELOAD in text:
+                record = _parse(path, number, text)
+                hashes = (str(record["profile_sha256"]), str(record["ruleset_sha256"]))
+    if not steps:
         raise DataError(
-            Problem(str(path), line, 1, "", "no decision step at or before that time in this run")
+            Problem(str(path), number, 1, "", "no decision step at or before that time in this run")
         )
+    first = _parse(path, steps[0][0], steps[0][1])
+    decoder = StepDecoder(names or tuple(first.get("signals", {})))
+    for line, text in steps:
+        try:
+            decoder.apply(first if line == steps[0][0] else _parse(path, line, text))
+        except (KeyError, ValueError) as error:
+            raise DataError(Problem(str(path), line, 1, "step", str(error))) from None
+    recorded = None if decision is None else _parse(path, *decision)
     return TracePoint(header, decoder.ts_ns, decoder.inputs, recorded, *in_force)
+
+
+_STEP = '"type":"step"'
+_FULL = '"full":true'
+_DECISION = '"type":"decision"'
+_RELOAD = '"type":"reload"'
+_T = re.compile(r'"t":(-?\d+)')
+
+
+def _parse(path: Path, line: int, text: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except ValueError as error:
+        raise DataError(Problem(str(path), line, 1, "", f"not a trace record: {error}")) from None
+    if not isinstance(record, dict):
+        raise DataError(Problem(str(path), line, 1, "", "not a trace record"))
+    return record
+
+
+def _time(path: Path, line: int, text: str) -> int:
+    found = _T.search(text)
+    if found is None:
+        raise DataError(Problem(str(path), line, 1, "t", "a record without a time"))
+    return int(found.group(1))
 
 
 def explain_at(
