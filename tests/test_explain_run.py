@@ -12,6 +12,7 @@ import pytest
 
 from solbot.adapters.data import sample_paths
 from solbot.adapters.storage.trace import StepDecoder, read_trace
+from solbot.app.session import step_names
 from solbot.app.simulate import SimulationRequest, SimulationResult, run_simulation
 from solbot.cli.main import main
 from solbot.core.engine import Engine, Plan
@@ -40,7 +41,7 @@ def outcome(plan: Plan) -> tuple[str, list[str], str]:
 def replay_steps(result: SimulationResult, reset_timers: bool = False) -> list[tuple[Any, ...]]:
     """Every decision step of the trace redone by a fresh engine: (t, computed, recorded)."""
     policy = result.session.policy
-    decoder = StepDecoder(policy.catalog.names)
+    decoder = StepDecoder(*step_names(policy))
     checked: list[tuple[Any, ...]] = []
     pending: tuple[int, Plan] | None = None
     last: tuple[str, list[str], str] | None = None

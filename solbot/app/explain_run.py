@@ -16,6 +16,7 @@ from typing import Any
 
 from solbot.adapters.storage.trace import StepDecoder, open_trace, read_trace
 from solbot.app.explain import outcome_report, render
+from solbot.app.session import step_names
 from solbot.config.compile import compile_policy, compiled_expressions
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
 from solbot.core.engine import CompiledPolicy, DecisionInputs, Engine
@@ -53,7 +54,9 @@ def find_trace(run: Path) -> Path:
     )
 
 
-def read_point(path: Path, at_ns: int, names: tuple[str, ...] | None = None) -> TracePoint:
+def read_point(
+    path: Path, at_ns: int, names: tuple[str, ...], rules: tuple[str, ...]
+) -> TracePoint:
     """Stream the trace up to `at_ns`; the inputs of the last decision step at or before it.
 
     Only the step records since the last full snapshot before `at_ns` are parsed as JSON (at
@@ -89,7 +92,7 @@ def read_point(path: Path, at_ns: int, names: tuple[str, ...] | None = None) -> 
             Problem(str(path), number, 1, "", "no decision step at or before that time in this run")
         )
     first = _parse(path, steps[0][0], steps[0][1])
-    decoder = StepDecoder(names or tuple(first.get("signals", {})))
+    decoder = StepDecoder(names, rules)
     for line, text in steps:
         try:
             decoder.apply(first if line == steps[0][0] else _parse(path, line, text))
@@ -136,7 +139,7 @@ def explain_at(
     resolved = resolve_profile(str(header["profile"]), ConfigDir.find(config_dir))
     market = _market(path, header)
     policy = compile_policy(resolved, market)
-    point = read_point(path, at_ns, tuple(policy.catalog.names))
+    point = read_point(path, at_ns, *step_names(policy))
     _check_hashes(path, point, resolved, force)
     engine = Engine(policy)
     try:

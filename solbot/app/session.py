@@ -109,7 +109,7 @@ class Session:
         self.run_id = run_id
         self.ledger = ledger
         self.trace = trace
-        self._steps = StepEncoder(policy.catalog.names) if trace is not None else None
+        self._steps = StepEncoder(*step_names(policy)) if trace is not None else None
         self._step_ns = 0
         self.alerts = alerts
         self.venue: Venue | None = None
@@ -402,7 +402,7 @@ class Session:
         if self.trace is None:
             return
         policy = self.policy
-        self._steps = StepEncoder(policy.catalog.names)
+        self._steps = StepEncoder(*step_names(policy))
         self.trace.write(
             {
                 "t": self.stats.last_ts_ns,
@@ -452,6 +452,11 @@ class Session:
             self._trace_commands(now_ns, commands)
             self.venue.submit(commands, now_ns)
         return commands
+
+
+def step_names(policy: CompiledPolicy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Signal names and rule ids in the policy's order: how step records name them."""
+    return tuple(policy.catalog.names), tuple(rule.id for rule in policy.rules)
 
 
 def quoted_sides(plan: Plan) -> dict[str, list[int] | None]:

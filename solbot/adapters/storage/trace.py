@@ -107,7 +107,6 @@ def read_trace(path: Path) -> Iterator[dict[str, Any]]:
 # ----- decision steps ----------------------------------------------------------------------------
 
 _SCALARS = (
-    ("mid", "mid"),
     ("bid", "best_bid"),
     ("ask", "best_ask"),
     ("inv", "inventory_lots"),
@@ -118,7 +117,7 @@ _SCALARS = (
     ("ready", "ready"),
     ("block_since", "block_since_ns"),
 )
-_LISTS = (("machines", "rules"), ("latched", "latched"), ("blocked_until", "blocked_until_ns"))
+_LISTS = (("latched", "latched"), ("blocked_until", "blocked_until_ns"))
 
 
 def _same(a: float, b: float) -> bool:
@@ -126,10 +125,17 @@ def _same(a: float, b: float) -> bool:
 
 
 class StepEncoder:
-    """Turns the inputs of each decision step into a compact `step` record (changes only)."""
+    """Turns the inputs of each decision step into a compact `step` record (changes only).
 
-    def __init__(self, names: Sequence[str], snapshot_every: int = SNAPSHOT_EVERY) -> None:
+    `names` are the catalog's signal names, `rules` the rule ids, both in the policy's order.
+    """
+
+    def __init__(
+        self, names: Sequence[str], rules: Sequence[str], snapshot_every: int = SNAPSHOT_EVERY
+    ) -> None:
         self.names = tuple(names)
+        self.rules = tuple(rules)
+        self._mid = self.names.index("mid")
         self.snapshot_every = snapshot_every
         self._previous: DecisionInputs | None = None
         self._steps = 0
@@ -150,6 +156,15 @@ class StepEncoder:
             }
             if changed:
                 record["signals"] = changed
+        machines = {
+            rule: list(state)
+            for i, (rule, state) in enumerate(zip(self.rules, inputs.rules, strict=True))
+            if previous is None or state != previous.rules[i]
+        }
+        if machines:
+            record["machines"] = machines
+        if inputs.mid != inputs.values[self._mid]:
+            record["mid"] = inputs.mid  # only when it differs from the `mid` signal (never seen)
         for key, field in _SCALARS + _LISTS:
             value = getattr(inputs, field)
             if previous is None or value != getattr(previous, field):
@@ -160,10 +175,14 @@ class StepEncoder:
 class StepDecoder:
     """Applies `step` records in trace order; `inputs` is then the state at the last one."""
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], rules: Sequence[str]) -> None:
         self.names = tuple(names)
+        self.rules = tuple(rules)
         self._index = {name: i for i, name in enumerate(self.names)}
+        self._rule_index = {rule: i for i, rule in enumerate(self.rules)}
         self._values: list[float] = []
+        self._machines: list[tuple[int, int, int]] = []
+        self._mid = 0.0
         self._fields: dict[str, Any] = {}
         self.ts_ns = 0
 
@@ -178,11 +197,19 @@ class StepDecoder:
             if unknown:
                 raise ValueError(f"trace signals differ from the profile's: {', '.join(unknown)}")
             self._values = [float(signals[name]) for name in self.names]
+            machines = record.get("machines", {})
+            unknown = sorted(set(machines) ^ set(self.rules))
+            if unknown:
+                raise ValueError(f"trace rules differ from the profile's: {', '.join(unknown)}")
+            self._machines = [(0, 0, 0)] * len(self.rules)
         elif not self._fields:
             raise ValueError("a step delta before the first full snapshot")
         else:
             for name, value in signals.items():
                 self._values[self._index[name]] = float(value)
+        for rule, (state, since, until) in record.get("machines", {}).items():
+            self._machines[self._rule_index[rule]] = (int(state), int(since), int(until))
+        self._mid = float(record.get("mid", self._values[self._index["mid"]]))
         for key, field in _SCALARS + _LISTS:
             if key in record:
                 self._fields[field] = record[key]
@@ -194,7 +221,7 @@ class StepDecoder:
         return DecisionInputs(
             values=tuple(self._values),
             ready=int(fields["ready"]),
-            mid=float(fields["mid"]),
+            mid=self._mid,
             best_bid=int(fields["best_bid"]),
             best_ask=int(fields["best_ask"]),
             inventory_lots=int(fields["inventory_lots"]),
@@ -202,7 +229,7 @@ class StepDecoder:
             regime=str(fields["regime"]),
             regime_since_ns=int(fields["regime_since_ns"]),
             last_hedge_attempt_ns=int(fields["last_hedge_attempt_ns"]),
-            rules=tuple((int(a), int(b), int(c)) for a, b, c in fields["rules"]),
+            rules=tuple(self._machines),
             latched=tuple(str(rule) for rule in fields["latched"]),
             blocked_until_ns=(
                 int(fields["blocked_until_ns"][0]),
