@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -120,10 +119,6 @@ _SCALARS = (
 _LISTS = (("latched", "latched"), ("blocked_until", "blocked_until_ns"))
 
 
-def _same(a: float, b: float) -> bool:
-    return a == b or (math.isnan(a) and math.isnan(b))
-
-
 class StepEncoder:
     """Turns the inputs of each decision step into a compact `step` record (changes only).
 
@@ -148,21 +143,24 @@ class StepEncoder:
         if previous is None:
             record["full"] = True
             record["signals"] = dict(zip(self.names, inputs.values, strict=True))
-        else:
+        elif inputs.values != previous.values:
+            names = self.names
+            # `v == v or o == o`: two NaNs are the same value
             changed = {
-                self.names[i]: value
-                for i, (value, old) in enumerate(zip(inputs.values, previous.values, strict=True))
-                if not _same(value, old)
+                names[i]: v
+                for i, (v, o) in enumerate(zip(inputs.values, previous.values, strict=True))
+                if v != o and (v == v or o == o)
             }
             if changed:
                 record["signals"] = changed
-        machines = {
-            rule: list(state)
-            for i, (rule, state) in enumerate(zip(self.rules, inputs.rules, strict=True))
-            if previous is None or state != previous.rules[i]
-        }
-        if machines:
-            record["machines"] = machines
+        if previous is None or inputs.rules != previous.rules:
+            machines = {
+                rule: list(state)
+                for i, (rule, state) in enumerate(zip(self.rules, inputs.rules, strict=True))
+                if previous is None or state != previous.rules[i]
+            }
+            if machines:
+                record["machines"] = machines
         if inputs.mid != inputs.values[self._mid]:
             record["mid"] = inputs.mid  # only when it differs from the `mid` signal (never seen)
         for key, field in _SCALARS + _LISTS:
