@@ -275,13 +275,9 @@ class Engine:
             regime=self.regime,
             regime_since_ns=self.regime_since_ns,
             last_hedge_attempt_ns=self.last_hedge_attempt_ns,
+            # RuleState is an IntEnum: equal to, and written as, its int
             rules=tuple(
-                zip(
-                    (int(state) for state in machines.state),
-                    machines.since_ns,
-                    machines.cooldown_until_ns,
-                    strict=True,
-                )
+                zip(machines.state, machines.since_ns, machines.cooldown_until_ns, strict=True)
             ),
             latched=tuple(sorted(machines.latched)),
             blocked_until_ns=(risk.blocked_until_ns[Side.BID], risk.blocked_until_ns[Side.ASK]),

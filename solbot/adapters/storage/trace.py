@@ -23,6 +23,8 @@ from solbot.core.engine import DecisionInputs
 
 SNAPSHOT_EVERY = 500  # decision steps between full snapshots of the inputs
 _FLUSH_BYTES = 1 << 16
+# one encoder for every line (json.dumps would build one per call with these options)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 class TraceWriter:
@@ -57,9 +59,7 @@ class TraceWriter:
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = (
-            json.dumps(record, sort_keys=True, separators=(",", ":"), default=str) + "\n"
-        ).encode()
+        line = (_ENCODER.encode(record) + "\n").encode()
         self._hash.update(line)
         self.bytes += len(line)
         if self._file is not None:
