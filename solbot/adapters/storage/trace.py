@@ -66,14 +66,21 @@ class TraceWriter:
             self._buffer.append(line)
             self._buffered += len(line)
             if self._buffered >= self.flush_bytes:
-                self.flush()
+                self._drain()
+                if self.flush_bytes == 0:
+                    self._file.flush()
 
-    def flush(self) -> None:
-        """Hand buffered lines to the file (live runs call this so `tail` sees them)."""
+    def _drain(self) -> None:
+        """Hand buffered lines to the file (no gzip sync flush: that would cost compression)."""
         if self._file is not None and self._buffer:
             self._file.write(b"".join(self._buffer))
             self._buffer.clear()
             self._buffered = 0
+
+    def flush(self) -> None:
+        """Everything written so far reaches the OS (a readable gzip member boundary too)."""
+        self._drain()
+        if self._file is not None:
             self._file.flush()
 
     @property
@@ -81,7 +88,7 @@ class TraceWriter:
         return self._hash.hexdigest()
 
     def close(self) -> None:
-        self.flush()
+        self._drain()
         if self._file is not None and self._file is not self._raw:
             self._file.close()
         if self._raw is not None:
