@@ -210,3 +210,27 @@ def test_explain_checks_the_hashes_in_force_after_a_reload(
     assert code == 0, err
     code, _, err = explain_at(capsys, "--run", str(tmp_path), "--at", str(second["t"]))
     assert code == 3 and "ffffffffffff in the run" in err
+
+
+def test_a_trace_still_being_written_explains_what_is_readable(
+    run: SimulationResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cut-off gzip stream (a live run writing it) ends where it can no longer be read."""
+    data = run.trace_path.read_bytes()
+    (tmp_path / "trace.jsonl.gz").write_bytes(data[: len(data) // 2])
+    at = str(decisions(run)[1]["t"])
+    code, out, err = explain_at(capsys, "--run", str(tmp_path), "--at", at, "--json")
+    assert code == 0, err
+    assert json.loads(out)["step_ns"] == int(at)
+
+
+def test_a_file_that_is_not_a_trace_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "trace.jsonl.gz").write_bytes(b"not gzip at all")
+    code, _, err = explain_at(capsys, "--run", str(tmp_path), "--at", "1723161256")
+    assert code == 3 and "unreadable trace" in err
+    (tmp_path / "trace.jsonl.gz").unlink()
+    (tmp_path / "trace.jsonl").write_text('{"type": "fill"}\n')
+    code, _, err = explain_at(capsys, "--run", str(tmp_path), "--at", "1723161256")
+    assert code == 3 and "not a solbot trace" in err

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from solbot.adapters.storage.trace import StepDecoder, open_trace, read_trace
+from solbot.adapters.storage.trace import StepDecoder, open_trace
 from solbot.app.explain import outcome_report, render
 from solbot.app.session import step_names
 from solbot.config.compile import compile_policy, compiled_expressions
@@ -62,31 +62,42 @@ def read_point(
     Only the step records since the last full snapshot before `at_ns` are parsed as JSON (at
     most SNAPSHOT_EVERY of them); every other line is only scanned for its type and time.
     """
-    with open_trace(path) as handle:
-        header = _parse(path, 1, handle.readline())
-        if header.get("type") != "header":
-            raise DataError(
-                Problem(str(path), 1, 1, "type", "the first line is not a trace header")
-            )
-        hashes = (str(header.get("profile_sha256")), str(header.get("ruleset_sha256")))
-        in_force = hashes
-        steps: list[tuple[int, str]] = []  # (line number, text) since the last full snapshot
-        decision: tuple[int, str] | None = None
-        number = 1
-        for number, text in enumerate(handle, start=2):
-            if _STEP in text:
-                if _time(path, number, text) > at_ns:
-                    break
-                if _FULL in text:
-                    steps.clear()
-                steps.append((number, text))
-                in_force = hashes
-            elif _DECISION in text:
-                if _time(path, number, text) <= at_ns:
-                    decision = (number, text)
-            elif _RELOAD in text:
-                record = _parse(path, number, text)
-                hashes = (str(record["profile_sha256"]), str(record["ruleset_sha256"]))
+    steps: list[tuple[int, str]] = []  # (line number, text) since the last full snapshot
+    decision: tuple[int, str] | None = None
+    number = 1
+    header: dict[str, Any] = {}
+    in_force = ("", "")
+    try:
+        with open_trace(path) as handle:
+            header = _parse(path, 1, handle.readline())
+            if header.get("type") != "header":
+                raise DataError(
+                    Problem(str(path), 1, 1, "type", "the first line is not a trace header")
+                )
+            hashes = (str(header.get("profile_sha256")), str(header.get("ruleset_sha256")))
+            in_force = hashes
+            for number, text in enumerate(handle, start=2):
+                if not text.endswith("\n"):
+                    break  # a line still being written (a live run's trace)
+                if _STEP in text:
+                    if _time(path, number, text) > at_ns:
+                        break
+                    if _FULL in text:
+                        steps.clear()
+                    steps.append((number, text))
+                    in_force = hashes
+                elif _DECISION in text:
+                    if _time(path, number, text) <= at_ns:
+                        decision = (number, text)
+                elif _RELOAD in text:
+                    record = _parse(path, number, text)
+                    hashes = (str(record["profile_sha256"]), str(record["ruleset_sha256"]))
+    except EOFError:
+        pass  # a compressed trace still being written: what is readable so far
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(Problem(str(path), number, 1, "", f"unreadable trace: {error}")) from None
+    if not header:
+        raise DataError(Problem(str(path), 1, 1, "", "not a solbot trace (no header)"))
     if not steps:
         raise DataError(
             Problem(str(path), number, 1, "", "no decision step at or before that time in this run")
@@ -169,11 +180,14 @@ def explain_at(
 
 
 def _header(path: Path) -> dict[str, Any]:
-    for record in read_trace(path):
-        if record.get("type") == "header" and "profile" in record:
-            return record
-        break
-    raise DataError(Problem(str(path), 1, 1, "", "not a solbot trace (no header)"))
+    try:
+        with open_trace(path) as handle:
+            record = _parse(path, 1, handle.readline())
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise DataError(Problem(str(path), 1, 1, "", f"unreadable trace: {error}")) from None
+    if record.get("type") != "header" or "profile" not in record:
+        raise DataError(Problem(str(path), 1, 1, "", "not a solbot trace (no header)"))
+    return record
 
 
 def _market(path: Path, header: dict[str, Any]) -> MarketSpec:
