@@ -150,3 +150,31 @@ def test_a_policy_that_fails_its_dry_run_is_never_swapped_in(tmp_path: Path) -> 
     runner._policy = exploding_program  # type: ignore[assignment,method-assign]
     assert runner.reload() is False
     assert session.engine.policy is running
+
+
+def test_a_reload_is_noted_in_the_trace_and_the_next_step_is_a_full_snapshot(
+    tmp_path: Path,
+) -> None:
+    from solbot.adapters.storage.trace import StepEncoder, TraceWriter, read_trace
+
+    runner = runner_in(tmp_path)
+    old = runner.session
+    assert old is not None
+    trace = TraceWriter(tmp_path / "trace.jsonl", {"profile": "defensive"}, flush_bytes=0)
+    session = Session(old.policy, market_key="SOL", trace=trace)
+    runner.session = session
+    encoder = session._steps
+    assert isinstance(encoder, StepEncoder)
+    encoder.encode(1, session.engine.inputs(0))  # a first step: the next one would be a delta
+    edit(
+        tmp_path / "config" / "profiles" / "defensive.yaml",
+        "trend_down_cooldown_s: 90",
+        "trend_down_cooldown_s: 75",
+    )
+    assert runner.reload() is True
+    records = list(read_trace(tmp_path / "trace.jsonl"))  # written through: no close needed
+    assert records[-1]["type"] == "reload"
+    assert records[-1]["profile_sha256"] == session.policy.profile_sha256
+    assert session._steps is not None and session._steps is not encoder
+    assert session._steps.encode(2, session.engine.inputs(0)).get("full") is True
+    trace.close()

@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from fault_support import FakeVenue, config_dir
 
+from solbot.adapters.storage.trace import read_trace
+
 SAMPLE = Path(__file__).resolve().parents[1] / "solbot" / "resources" / "sample"
 STEM = "binance_usdm_ETHUSDT_20240808T2354-20240808T2359"
 NS = 1_000_000_000
@@ -83,8 +85,7 @@ def _first_receive_ns() -> int:
 
 
 def _decisions(trace: Path) -> list[dict[str, Any]]:
-    with trace.open() as lines:
-        records = [json.loads(line) for line in lines][1:]
+    records = list(read_trace(trace))[1:]
     return [record for record in records if record.get("type") == "decision"]
 
 

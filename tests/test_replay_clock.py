@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from solbot.adapters.storage.trace import read_trace
 from solbot.cli.main import app
 
 SAMPLE = Path(__file__).resolve().parents[1] / "solbot" / "resources" / "sample"
@@ -82,8 +83,7 @@ def _simulate(folder: Path, out: Path) -> dict[str, Any]:
 
 
 def _trace(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    with path.open() as lines:
-        records = [json.loads(line) for line in lines]
+    records = list(read_trace(path))
     return records[0], records[1:]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from solbot.adapters.storage.trace import read_trace
 from solbot.cli.main import main
 from solbot.config.loader import shipped_config_dir
 from solbot.core.expressions import MISSING
@@ -78,10 +79,6 @@ def test_simulate_traces_and_counts_a_division_by_zero_that_fails_closed(
     summary = json.loads(capsys.readouterr().out)
     assert summary["rules"]["zero.divide"]["failed_closed_activations"] == 1
     assert summary["failed_closed_activations"] == 1
-    decisions = [
-        json.loads(line)
-        for line in (out / "trace.jsonl").read_text().splitlines()
-        if '"decision"' in line
-    ]
+    decisions = [row for row in read_trace(Path(summary["trace"])) if row["type"] == "decision"]
     marked = [row for row in decisions if "zero.divide" in row["rules"]]
     assert marked and all(row["failed_closed"] == ["zero.divide"] for row in marked)

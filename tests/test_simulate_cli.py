@@ -65,8 +65,8 @@ def test_json_has_the_documented_keys(naive_runs: list[dict]) -> None:
 def test_same_inputs_give_a_byte_identical_trace(naive_runs: list[dict]) -> None:
     first, second = naive_runs
     assert first["trace_sha256"] == second["trace_sha256"]
-    assert (first["out"] / "trace.jsonl").read_bytes() == (
-        second["out"] / "trace.jsonl"
+    assert (first["out"] / "trace.jsonl.gz").read_bytes() == (
+        second["out"] / "trace.jsonl.gz"
     ).read_bytes()
 
 

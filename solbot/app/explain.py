@@ -12,12 +12,12 @@ from solbot.config.compile import compile_policy, compiled_expressions
 from solbot.config.loader import ConfigDir, resolve_profile
 from solbot.config.markets import config_dir_markets, markets_with, resolve_market
 from solbot.config.yamlio import decode_text
-from solbot.core.decision import merge
+from solbot.core.decision import Decision, merge
 from solbot.core.expressions import MISSING, evaluate_reference, explain_expression
-from solbot.core.hedger import plan_hedge
+from solbot.core.hedger import HedgeOutcome, plan_hedge
 from solbot.core.model import MarketSpec
-from solbot.core.quoting import QuoteIntent, compute_quotes
-from solbot.core.risk import RiskState, check_quotes
+from solbot.core.quoting import QuoteIntent, Quotes, compute_quotes
+from solbot.core.risk import RiskResult, RiskState, check_quotes
 from solbot.errors import DataError, Problem
 
 NS = 1_000_000_000
@@ -197,6 +197,20 @@ def explain(profile: str, state_path: Path, config_dir: Path | None = None) -> d
         "regime": regime,
         "note": "one instant, stateless: hold/min_active/cooldown timers are not applied",
         "rules": rules_out,
+        **outcome_report(market, decision, quotes, risk, hedge, mid),
+    }
+
+
+def outcome_report(
+    market: MarketSpec,
+    decision: Decision,
+    quotes: Quotes,
+    risk: RiskResult,
+    hedge: HedgeOutcome,
+    mid: float,
+) -> dict[str, Any]:
+    """The decision, the quotes the guards let through and the hedge, as plain data."""
+    return {
         "decision": {
             "state": decision.state.value,
             "active_rules": list(decision.active_rules),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -195,9 +196,13 @@ class LiveRunner:
                     {
                         "profile": self._resolved.name,
                         "live": request.live,
+                        "market": entry.key,
+                        "market_spec": dataclasses.asdict(market),
                         "profile_sha256": policy.profile_sha256,
                         "ruleset_sha256": policy.ruleset_sha256,
                     },
+                    # a plain trace is written through line by line (tail -f, crash-safe)
+                    flush_bytes=0 if request.trace.suffix != ".gz" else 1 << 16,
                 )
             session = Session(
                 policy,
@@ -421,6 +426,7 @@ class LiveRunner:
             return False
         session.policy = policy
         session.engine.replace_policy(policy)
+        session.policy_reloaded()
         self._resolved = resolved
         self._watch_files()
         log.warning(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from solbot.adapters.storage.ledger import Ledger
+from solbot.adapters.storage.trace import read_trace
+from solbot.core.model import OrderStatus
 
 if TYPE_CHECKING:
     from solbot.app.simulate import SimulationResult
@@ -86,15 +87,80 @@ def svg_plot(title: str, series: list[Series], x_range: tuple[float, float], uni
     return f"{heading}{''.join(parts)}</svg><p>{legend}</p>"
 
 
-def _read_trace(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+MAX_POINTS = 2_000  # per series: the page stays small (< 5 MB) for any run length
+FINAL_STATUSES = frozenset(status.value for status in OrderStatus if status.is_final)
+MARK_WINDOWS = 64  # mid marks are read from the ledger in this many time slices
+
+
+class Downsampler:
+    """Keeps at most `2 * buckets` points of a series streamed in time order.
+
+    The x range is cut into equal buckets; each keeps its lowest and highest point (in time
+    order), so spikes stay visible however long the run. Memory is bounded by the bucket count.
+    """
+
+    def __init__(self, x_range: tuple[float, float], buckets: int = MAX_POINTS // 2) -> None:
+        self.low = x_range[0]
+        self.width = max(x_range[1] - x_range[0], 1e-9) / buckets
+        self.buckets = buckets
+        self._bucket = -1
+        self._min: tuple[float, float] | None = None
+        self._max: tuple[float, float] | None = None
+        self.points: list[tuple[float, float]] = []
+        self.seen = 0
+
+    def add(self, x: float, y: float) -> None:
+        self.seen += 1
+        bucket = min(self.buckets - 1, max(0, int((x - self.low) / self.width)))
+        if bucket != self._bucket:
+            self._close()
+            self._bucket = bucket
+            self._min = self._max = (x, y)
+            return
+        assert self._min is not None and self._max is not None
+        if y < self._min[1]:
+            self._min = (x, y)
+        if y > self._max[1]:
+            self._max = (x, y)
+
+    def _close(self) -> None:
+        if self._min is None or self._max is None:
+            return
+        if self._min == self._max:
+            self.points.append(self._min)
+        else:
+            self.points.extend(sorted((self._min, self._max)))
+        self._min = self._max = None
+
+    def finish(self) -> list[tuple[float, float]]:
+        self._close()
+        return self.points
+
+
+class SpanRecorder:
+    """Rule activation spans, merged when closer than a fraction of a pixel (bounded count)."""
+
+    def __init__(self, x_range: tuple[float, float], pixels: int = WIDTH) -> None:
+        self.gap = max(x_range[1] - x_range[0], 1e-9) / (2 * pixels)
+        self.spans: dict[str, list[tuple[float, float | None]]] = {}
+
+    def update(self, active: set[str], x: float) -> None:
+        for rule_id, items in self.spans.items():
+            if items and items[-1][1] is None and rule_id not in active:
+                items[-1] = (items[-1][0], x)
+        for rule_id in active:
+            items = self.spans.setdefault(rule_id, [])
+            if items and items[-1][1] is None:
+                continue
+            last_end = items[-1][1] if items else None
+            if last_end is not None and x - last_end < self.gap:
+                items[-1] = (items[-1][0], None)  # reopen: the gap is not visible
+            else:
+                items.append((x, None))
 
 
 def write_report(result: SimulationResult) -> Path:
-    """Render report.html next to the trace; returns its path."""
-    records = _read_trace(result.trace_path)
-    header = records[0]
+    """Render report.html next to the trace; returns its path (streams the trace)."""
     market = result.session.policy.market
     start = result.session.stats.first_ts_ns
     end = result.session.stats.last_ts_ns
@@ -103,19 +169,28 @@ def write_report(result: SimulationResult) -> Path:
     def sec(ts: int) -> float:
         return (ts - start) / NS
 
+    def sampler() -> Downsampler:
+        return Downsampler(x_range)
+
+    mid, bid, ask, buys, sells, inventory, pnl = (sampler() for _ in range(7))
     with Ledger(result.db_path) as ledger:
-        marks = ledger.marks(result.session.market_key)
-    mid = Series("mid", "#555", [(sec(ts), price) for ts, price in marks], step=False)
-    bid, ask = Series("our bid", "#1a7f37"), Series("our ask", "#cf222e")
-    buys = Series("fill: bought", "#1a7f37", markers=True)
-    sells = Series("fill: sold", "#cf222e", markers=True)
-    inventory = Series("inventory", "#0550ae")
-    pnl = Series("FIFO realized PnL", "#8250df")
+        window = max(1, (end - start) // MARK_WINDOWS + 1)
+        for begin in range(start, end + 1, window):
+            for ts, price in ledger.marks(
+                result.session.market_key, since_ns=begin, until_ns=begin + window - 1
+            ):
+                mid.add(sec(ts), price)
     orders: dict[int, str] = {}
     realized = 0.0
-    rule_spans: dict[str, list[tuple[float, float | None]]] = {}
-    for record in records[1:]:
+    spans = SpanRecorder(x_range)
+    header: dict[str, Any] = {}
+    for record in read_trace(result.trace_path):
         kind = record["type"]
+        if kind == "header":
+            header = record
+            continue
+        if kind == "step":
+            continue
         x = sec(record["t"])
         if kind == "command" and record["op"] in ("place", "modify"):
             side = record.get("side") or orders.get(record["id"], "")
@@ -123,29 +198,57 @@ def write_report(result: SimulationResult) -> Path:
             if record.get("tag", "quote") == "quote" or record["op"] == "modify":
                 target = bid if side == "bid" else ask if side == "ask" else None
                 if target is not None:
-                    target.points.append((x, market.ticks_to_price(record["price"])))
+                    target.add(x, market.ticks_to_price(record["price"]))
+        elif kind == "update" and record["status"] in FINAL_STATUSES:
+            orders.pop(record["id"], None)  # done: keeps the map as small as the open orders
         elif kind == "fill":
-            (buys if record["side"] == "bid" else sells).points.append((x, record["price"]))
-            inventory.points.append((x, record["inventory_lots"] * market.lot))
+            (buys if record["side"] == "bid" else sells).add(x, record["price"])
+            inventory.add(x, record["inventory_lots"] * market.lot)
             realized += record["realized"]
-            pnl.points.append((x, realized))
+            pnl.add(x, realized)
         elif kind == "decision":
-            _spans(rule_spans, set(record["rules"]), x)
-    timeline = _timeline(rule_spans, x_range)
+            spans.update(set(record["rules"]), x)
+    timeline = _timeline(spans.spans, x_range)
     summary = {k: v for k, v in result.summary.items() if not isinstance(v, dict)}
     rows = "".join(
         f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
         for k, v in sorted(summary.items())
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+    sampled = [s for s in (mid, bid, ask, buys, sells, inventory, pnl) if s.seen > len(s.points)]
+    if sampled:
+        notes += (
+            f"<li>long run: each chart shows the lowest and highest point of {MAX_POINTS // 2} "
+            "equal time buckets</li>"
+        )
+
+    def series(label: str, color: str, data: Downsampler, **options: bool) -> Series:
+        return Series(label, color, data.finish(), **options)
+
     body = "".join(
         [
-            f"<h1>solbot simulate: {html.escape(header['profile'])} "
-            f"on {html.escape(header['market'])}</h1>",
+            f"<h1>solbot simulate: {html.escape(str(header.get('profile', '')))} "
+            f"on {html.escape(str(header.get('market', '')))}</h1>",
             f"<ul>{notes}</ul>" if notes else "",
-            svg_plot("price, our quotes and fills", [mid, bid, ask, buys, sells], x_range, "USD"),
-            svg_plot("inventory", [inventory], x_range, "units"),
-            svg_plot("cumulative FIFO realized PnL", [pnl], x_range, "USD"),
+            svg_plot(
+                "price, our quotes and fills",
+                [
+                    series("mid", "#555", mid, step=False),
+                    series("our bid", "#1a7f37", bid),
+                    series("our ask", "#cf222e", ask),
+                    series("fill: bought", "#1a7f37", buys, markers=True),
+                    series("fill: sold", "#cf222e", sells, markers=True),
+                ],
+                x_range,
+                "USD",
+            ),
+            svg_plot("inventory", [series("inventory", "#0550ae", inventory)], x_range, "units"),
+            svg_plot(
+                "cumulative FIFO realized PnL",
+                [series("FIFO realized PnL", "#8250df", pnl)],
+                x_range,
+                "USD",
+            ),
             timeline,
             f"<h3>summary</h3><table>{rows}</table>",
         ]
@@ -159,16 +262,6 @@ def write_report(result: SimulationResult) -> Path:
     path = result.out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
-
-
-def _spans(spans: dict[str, list[tuple[float, float | None]]], active: set[str], x: float) -> None:
-    for rule_id, items in spans.items():
-        if items and items[-1][1] is None and rule_id not in active:
-            items[-1] = (items[-1][0], x)
-    for rule_id in active:
-        items = spans.setdefault(rule_id, [])
-        if not items or items[-1][1] is not None:
-            items.append((x, None))
 
 
 def _timeline(

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from solbot.adapters.storage.trace import TraceWriter
+from solbot.adapters.storage.trace import StepEncoder, TraceWriter
 from solbot.core.decision import TradingState
 from solbot.core.denials import DenialTally
-from solbot.core.engine import CompiledPolicy, Engine, Plan
+from solbot.core.engine import CompiledPolicy, DecisionInputs, Engine, Plan
 from solbot.core.model import (
     CancelAll,
     CancelOrder,
@@ -117,6 +117,8 @@ class Session:
         self.run_id = run_id
         self.ledger = ledger
         self.trace = trace
+        self._steps = StepEncoder(*step_names(policy)) if trace is not None else None
+        self._step_ns = 0
         self.alerts = alerts
         self.venue: Venue | None = None
         self.orders: OrderManager | None = None
@@ -329,7 +331,8 @@ class Session:
             return []
         engine = self.engine
         engine.tx_budget_left = self.orders.budget_left(now_ns)
-        plan = engine.decide(now_ns)
+        self._step_ns = now_ns
+        plan = engine.decide(now_ns, self._trace_step if self._steps is not None else None)
         self.last_plan = plan
         self.stats.decisions += 1
         self._record_plan(plan)
@@ -436,6 +439,27 @@ class Session:
                 "reasons": [f"{rule}: {text}" for rule, text in decision.reasons],
                 "denials": list(plan.risk.denials),
                 "hedge": plan.hedge.note or plan.hedge.mode,
+                "quotes": guarded_quotes(plan),
+            }
+        )
+
+    def _trace_step(self, inputs: DecisionInputs) -> None:
+        """The inputs of this decision, as changes since the last step (explain --at redoes it)."""
+        assert self.trace is not None and self._steps is not None
+        self.trace.write(self._steps.encode(self._step_ns, inputs))
+
+    def policy_reloaded(self) -> None:
+        """After a hot reload: note the new hashes; the next step is a full snapshot again."""
+        if self.trace is None:
+            return
+        policy = self.policy
+        self._steps = StepEncoder(*step_names(policy))
+        self.trace.write(
+            {
+                "t": self.stats.last_ts_ns,
+                "type": "reload",
+                "profile_sha256": policy.profile_sha256,
+                "ruleset_sha256": policy.ruleset_sha256,
             }
         )
 
@@ -485,6 +509,19 @@ def quoted_sides(plan: Plan) -> str:
     """Which sides the decision quotes after the guard: bid, ask, both or none."""
     bid, ask = plan.risk.bid is not None, plan.risk.ask is not None
     return "both" if bid and ask else "bid" if bid else "ask" if ask else "none"
+
+
+def step_names(policy: CompiledPolicy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Signal names and rule ids in the policy's order: how step records name them."""
+    return tuple(policy.catalog.names), tuple(rule.id for rule in policy.rules)
+
+
+def guarded_quotes(plan: Plan) -> dict[str, list[int] | None]:
+    """The quotes the risk guards let through: side -> [price ticks, size lots] or None."""
+    return {
+        side: None if quote is None else [quote.price, quote.size]
+        for side, quote in (("bid", plan.risk.bid), ("ask", plan.risk.ask))
+    }
 
 
 def engine_mid_ticks(session: Session) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -39,6 +40,7 @@ from solbot.errors import ConfigError, DataError, Problem, UsageError
 
 NS = 1_000_000_000
 KIND_BOOK = 0
+TRACE_NAME = "trace.jsonl.gz"  # gzip-compressed JSON lines, streamed (see adapters/storage/trace)
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def run_simulation(
     ).hexdigest()[:12]
     out_dir = request.out_dir or Path("runs") / f"{resolved.name}-{run_key}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    trace_path = out_dir / "trace.jsonl"
+    trace_path = out_dir / TRACE_NAME
     db_path = request.db or out_dir / "ledger.db"
     mapping = PriceMapping.build(events, source_entry.spec, target, request.reference_price)
     header = {
@@ -158,6 +160,7 @@ def run_simulation(
         "profile_sha256": resolved.profile_sha256,
         "ruleset_sha256": resolved.ruleset_sha256,
         "market": target_entry.key,
+        "market_spec": dataclasses.asdict(target),
         "tier": tier_name,
         "data": [info.to_dict() for info in events.files],
         "seed": request.seed,

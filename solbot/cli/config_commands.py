@@ -177,20 +177,54 @@ def schema_command(
 
 def explain_command(
     profile: Annotated[
-        str, typer.Option("--profile", help="Profile to evaluate.", autocompletion=complete_profile)
-    ],
-    state: Annotated[Path, typer.Option("--state", help="JSON file with a 'signals' object.")],
+        str | None,
+        typer.Option(
+            "--profile", help="Profile to evaluate (with --state).", autocompletion=complete_profile
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="JSON file with a 'signals' object.")
+    ] = None,
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            "--run", help="A simulate run folder (or a trace file) to explain (with --at)."
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Moment of the run: ISO-8601 (UTC) or epoch s/ms/us/ns."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Explain even if the profile changed since the run.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
-    """Evaluate the rules on a signal state: which fire and why, the decision and the quotes."""
-    from solbot.app.explain import explain, render
+    """Explain a decision: on a signal state, or the one in force at a moment of a run.
 
-    report = explain(profile, state, config_dir)
+    --profile P --state FILE evaluates the rules on one signal state (no timers). --run DIR
+    --at TIME redoes, with the engine itself, the decision in force at TIME in a simulate run
+    (or a `run --trace` file), from the inputs the trace recorded.
+    """
+    if run is not None or at is not None:
+        if run is None or at is None or profile is not None or state is not None:
+            raise UsageError("give --run DIR --at TIME, or --profile P --state FILE")
+        from solbot.app.explain_run import explain_at, render_at
+
+        report = explain_at(run, at, config_dir, force)
+        text = render_at(report) if not as_json else ""
+    else:
+        if profile is None or state is None:
+            raise UsageError("give --profile P --state FILE, or --run DIR --at TIME")
+        from solbot.app.explain import explain, render
+
+        report = explain(profile, state, config_dir)
+        text = render(report) if not as_json else ""
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:
-        typer.echo(render(report), nl=False)
+        typer.echo(text, nl=False)
 
 
 def init_command(

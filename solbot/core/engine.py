@@ -15,11 +15,11 @@ from solbot.core.deadlines import (
 )
 from solbot.core.decision import Decision, merge
 from solbot.core.hedger import HedgeOutcome, HedgeParams, plan_hedge
-from solbot.core.model import Fill, MarketSpec
+from solbot.core.model import Fill, MarketSpec, Side
 from solbot.core.pnl import FifoBook
 from solbot.core.quoting import QuoteParams, Quotes, compute_quotes
 from solbot.core.risk import RiskParams, RiskResult, RiskState, check_quotes
-from solbot.core.rules import RuleMachines, RuleSpec
+from solbot.core.rules import RuleMachines, RuleSpec, RuleState
 from solbot.core.seed import SeedState
 from solbot.core.signals import SignalSettings, SignalState
 
@@ -68,6 +68,30 @@ class Plan:
     hedge: HedgeOutcome
     regime: str
     regime_changed: bool
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """Everything `Engine.evaluate` reads besides the policy, taken just before a decision.
+
+    Recorded in the trace at every decision step, it lets `explain --run --at` redo that
+    decision exactly with the engine's own code: restore it into a fresh engine, evaluate.
+    """
+
+    values: tuple[float, ...]  # the signal vector (catalog order), engine-owned values filled in
+    ready: int  # readiness bit mask, bit i = catalog signal i
+    mid: float
+    best_bid: int  # ticks
+    best_ask: int
+    inventory_lots: int
+    feed_age_ns: int
+    regime: str
+    regime_since_ns: int
+    last_hedge_attempt_ns: int
+    rules: tuple[tuple[int, int, int], ...]  # per rule: (RuleState, since_ns, cooldown_until_ns)
+    latched: tuple[str, ...]
+    blocked_until_ns: tuple[int, int]  # risk backoff: (bid, ask)
+    block_since_ns: int
 
 
 class Engine:
@@ -166,8 +190,17 @@ class Engine:
 
     # ----- the decision --------------------------------------------------------------------------
 
-    def decide(self, now_ns: int) -> Plan:
-        policy = self.policy
+    def decide(self, now_ns: int, observe: Callable[[DecisionInputs], None] | None = None) -> Plan:
+        """Bring the signals up to now and run the policy once; `observe` sees the inputs."""
+        self.gather(now_ns)
+        signals = self.signals
+        feed_age_ns = max(0, now_ns - signals.feed_origin_ns) if signals.last_event_ns else 0
+        if observe is not None:
+            observe(self.inputs(feed_age_ns))
+        return self.evaluate(now_ns, feed_age_ns)
+
+    def gather(self, now_ns: int) -> None:
+        """Refresh time-derived signals and fill in the values the engine itself owns."""
         signals = self.signals
         signals.refresh(now_ns)
         values = signals.values
@@ -185,7 +218,15 @@ class Engine:
         values[index["regime_age_s"]] = (
             (now_ns - self.regime_since_ns) / NS if self.regime_since_ns else 0.0
         )
-        values[self._regime_index] = 1.0 if self.regime == policy.flagged_regime else 0.0
+        values[self._regime_index] = 1.0 if self.regime == self.policy.flagged_regime else 0.0
+
+    def evaluate(self, now_ns: int, feed_age_ns: int) -> Plan:
+        """Rules -> decision -> regime -> quotes -> risk -> hedge on the gathered signals."""
+        policy = self.policy
+        signals = self.signals
+        values = signals.values
+        index = signals.index
+        mid = signals.mid
         results = policy.program(values, signals.ready, self._params)
         active = self.machines.step(now_ns, results, policy.missing, self._params)
         decision = merge(policy.rules, active, results, self.inventory_lots)
@@ -214,7 +255,7 @@ class Engine:
             self.inventory_lots,
             quotes.bid,
             quotes.ask,
-            max(0, now_ns - signals.feed_origin_ns) if signals.last_event_ns else 0,
+            feed_age_ns,
         )
         exposure = values[index["exposure_s"]]
         hedge = plan_hedge(
@@ -231,6 +272,63 @@ class Engine:
         )
         self.last_hedge_mode = hedge.mode
         return Plan(now_ns, decision, quotes, risk, hedge, self.regime, changed)
+
+    # ----- decision inputs (trace and explain) ---------------------------------------------------
+
+    def inputs(self, feed_age_ns: int) -> DecisionInputs:
+        """The state `evaluate` reads, as immutable data."""
+        machines = self.machines
+        risk = self.risk_state
+        return DecisionInputs(
+            values=tuple(self.signals.values),
+            ready=self.signals.ready,
+            mid=self.signals.mid,
+            best_bid=self.best_bid,
+            best_ask=self.best_ask,
+            inventory_lots=self.inventory_lots,
+            feed_age_ns=feed_age_ns,
+            regime=self.regime,
+            regime_since_ns=self.regime_since_ns,
+            last_hedge_attempt_ns=self.last_hedge_attempt_ns,
+            # RuleState is an IntEnum: equal to, and written as, its int
+            rules=tuple(
+                zip(machines.state, machines.since_ns, machines.cooldown_until_ns, strict=True)
+            ),
+            latched=tuple(sorted(machines.latched)),
+            blocked_until_ns=(risk.blocked_until_ns[Side.BID], risk.blocked_until_ns[Side.ASK]),
+            block_since_ns=risk.block_since_ns,
+        )
+
+    def restore(self, inputs: DecisionInputs) -> None:
+        """Put the engine in the state `inputs` describes (a fresh engine, for explain)."""
+        if len(inputs.values) != len(self.signals.values):
+            raise ValueError("the recorded signal vector does not match this policy's catalog")
+        if len(inputs.rules) != len(self.machines.rules):
+            raise ValueError("the recorded rule states do not match this policy's rules")
+        if inputs.regime not in self.policy.params_by_regime:
+            raise ValueError(f"regime {inputs.regime!r} is not in this policy")
+        signals = self.signals
+        signals.values[:] = inputs.values
+        signals.ready = inputs.ready
+        signals.mid = inputs.mid
+        self.best_bid, self.best_ask = inputs.best_bid, inputs.best_ask
+        self.inventory_lots = inputs.inventory_lots
+        self.regime = inputs.regime
+        self.regime_since_ns = inputs.regime_since_ns
+        self._params = self.policy.params_by_regime[inputs.regime]
+        self.last_hedge_attempt_ns = inputs.last_hedge_attempt_ns
+        machines = self.machines
+        for index, (state, since, until) in enumerate(inputs.rules):
+            machines.state[index] = RuleState(state)
+            machines.since_ns[index] = since
+            machines.cooldown_until_ns[index] = until
+        machines.latched = set(inputs.latched)
+        risk = self.risk_state
+        risk.blocked_until_ns = {
+            Side.BID: inputs.blocked_until_ns[0],
+            Side.ASK: inputs.blocked_until_ns[1],
+        }
+        risk.block_since_ns = inputs.block_since_ns
 
     # ----- time ----------------------------------------------------------------------------------
 
