@@ -16,7 +16,7 @@ from typing import Any
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
-from solbot.adapters.telemetry.alerts import AlertSender
+from solbot.adapters.telemetry.alerts import AlertSender, BurstWindow
 from solbot.adapters.telemetry.metrics import Telemetry
 from solbot.adapters.telemetry.server import TelemetryServer
 from solbot.adapters.venues.lighter.events import LighterEvent
@@ -44,6 +44,27 @@ from solbot.errors import ConfigError, KillLatched, RuntimeFailure, SolbotError,
 
 log = logging.getLogger("solbot.run")
 NS = 1_000_000_000
+TRACE_FLUSH_S = 1.0  # a kill -9 loses at most this much of the trace
+RECONNECT_BURST = 3  # reconnects within RECONNECT_WINDOW_S raise the `reconnects` alert
+RECONNECT_WINDOW_S = 60.0
+RELOAD_SETTLE_S = 1.0  # an edited file is reloaded once its size and time held this long
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What identifies one version of a watched file; inode changes on an atomic rename."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+
+    @staticmethod
+    def of(path: Path) -> FileStamp:
+        try:
+            stat = path.stat()
+        except OSError:
+            return FileStamp(-1, -1, -1)
+        return FileStamp(stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 @dataclass(frozen=True)
@@ -85,8 +106,14 @@ class LiveRunner:
         self.telemetry: Telemetry | None = None
         self.alerts: AlertSender | None = None
         self._resolved: ResolvedProfile | None = None
-        self._watched: dict[Path, float] = {}
+        self._watched: dict[Path, FileStamp] = {}
+        self._pending: dict[Path, FileStamp] = {}  # changed, waiting to hold still
+        self._pending_since = 0.0
+        self._monotonic: Callable[[], float] = time.monotonic
         self._last_reconnects = 0
+        self._reconnect_burst = BurstWindow(RECONNECT_BURST, RECONNECT_WINDOW_S)
+        self.trace: TraceWriter | None = None
+        self._next_trace_flush = 0.0
         self._last_resyncs = 0
         self._budget_exhausted = False
         self._flattening = False
@@ -195,6 +222,7 @@ class LiveRunner:
                         "ruleset_sha256": policy.ruleset_sha256,
                     },
                 )
+            self.trace = trace
             session = Session(
                 policy,
                 market_key=market.symbol,
@@ -279,7 +307,7 @@ class LiveRunner:
         """Clock ticks at the decision interval (wall time), then status, reload and stop."""
         driver = self.driver
         assert driver is not None
-        self._started = time.monotonic()
+        self._started = self._monotonic()
         await run_clock(
             driver,
             lambda: driver.session.policy.decision_interval_ns,
@@ -293,10 +321,13 @@ class LiveRunner:
         assert session is not None
         if session.halted:
             self._halt()
-        monotonic = time.monotonic()
+        monotonic = self._monotonic()
         if monotonic >= self._next_status:
             self._next_status = monotonic + request.status_interval_s
             self._status(now_ns)
+        if self.trace is not None and monotonic >= self._next_trace_flush:
+            self._next_trace_flush = monotonic + TRACE_FLUSH_S
+            self.trace.flush()
         if self._reload.is_set() or self._files_changed():
             self._reload.clear()
             self.reload()
@@ -399,10 +430,27 @@ class LiveRunner:
         return files
 
     def _watch_files(self) -> None:
-        self._watched = {path: _mtime(path) for path in self._config_files()}
+        self._watched = {path: FileStamp.of(path) for path in self._config_files()}
+        self._pending = {}
 
     def _files_changed(self) -> bool:
-        return any(_mtime(path) != stamp for path, stamp in self._watched.items())
+        """True once an edit is complete: the changed files were replaced by an atomic rename,
+        or their size and time held still for RELOAD_SETTLE_S (an editor may still be writing
+        a file that parses at half length)."""
+        now = self._monotonic()
+        current = {path: FileStamp.of(path) for path in self._watched}
+        if current == self._watched:
+            self._pending = {}
+            return False
+        renamed = all(
+            stamp.inode not in (-1, self._watched[path].inode)
+            for path, stamp in current.items()
+            if stamp != self._watched[path]
+        )
+        if current != self._pending:
+            self._pending, self._pending_since = current, now
+            return renamed
+        return renamed or now - self._pending_since >= RELOAD_SETTLE_S
 
     def reload(self) -> bool:
         """Validate the edited profile and rules fully, then swap; a bad edit keeps the old one."""
@@ -450,10 +498,17 @@ class LiveRunner:
                 session.halted,
             )
             reconnects = int(health.get("reconnects", 0))
-            for _ in range(reconnects - self._last_reconnects):
+            new = reconnects - self._last_reconnects
+            for _ in range(new):
                 self.telemetry.count_reconnect()
-            if reconnects - self._last_reconnects >= 3 and self.alerts is not None:
-                self.alerts.event("reconnects", "warning", f"{reconnects} venue reconnects so far")
+            burst = self._reconnect_burst.add(new, self._monotonic())
+            if burst and self.alerts is not None:
+                self.alerts.event(
+                    "reconnects",
+                    "warning",
+                    f"{RECONNECT_BURST} or more venue reconnects within {RECONNECT_WINDOW_S:.0f} s"
+                    f" ({reconnects} so far)",
+                )
             self._last_reconnects = reconnects
             resyncs = int(health.get("resyncs", 0))
             for _ in range(resyncs - self._last_resyncs):
@@ -507,13 +562,6 @@ def status_snapshot(
         "halted": session.halted,
         "stop_reason": reason,
     }
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return -1.0
 
 
 def json_status_printer(stream: Any) -> Callable[[dict[str, Any]], None]:

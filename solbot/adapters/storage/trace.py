@@ -31,6 +31,11 @@ class TraceWriter:
         if self._file is not None:
             self._file.write(line)
 
+    def flush(self) -> None:
+        """Push what is written to the OS, so a killed process leaves a usable trace."""
+        if self._file is not None:
+            self._file.flush()
+
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
