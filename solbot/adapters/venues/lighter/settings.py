@@ -58,6 +58,8 @@ class LighterSettings:
     subscribe_market_stats: bool = True
     subscribe_ticker: bool = False
     subscribe_account_orders: bool = True
+    account_stale_s: float = 5.0  # an unanswered account subscribe is a silent stream after this
+    fill_reconcile_s: float = 5.0  # REST read-back of our trades while the account stream has a gap
     ws: WsSettings = field(default_factory=WsSettings)
 
     def __post_init__(self) -> None:
