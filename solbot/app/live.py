@@ -47,6 +47,7 @@ NS = 1_000_000_000
 TRACE_FLUSH_S = 1.0  # a kill -9 loses at most this much of the trace
 RECONNECT_BURST = 3  # reconnects within RECONNECT_WINDOW_S raise the `reconnects` alert
 RECONNECT_WINDOW_S = 60.0
+DEFAULT_STALE_S = 10.0  # /health's limit when the profile sets no stale-feed limit
 RELOAD_SETTLE_S = 1.0  # an edited file is reloaded once its size and time held this long
 
 
@@ -104,6 +105,7 @@ class LiveRunner:
         self.venue: LighterVenue | None = None
         self.feed: PublicFeed | None = None
         self.telemetry: Telemetry | None = None
+        self.server: TelemetryServer | None = None
         self.alerts: AlertSender | None = None
         self._resolved: ResolvedProfile | None = None
         self._watched: dict[Path, FileStamp] = {}
@@ -162,6 +164,7 @@ class LiveRunner:
             chain_id=chain_id,
             market_id=entry.spec.market_id,
             dead_man_switch=dead_man_switch_from_environment(),
+            account_stale_s=self._profile_stale_s(),
         )
         signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):
@@ -174,6 +177,18 @@ class LiveRunner:
         # fills made while we were down (after the newest one booked) are booked now
         await self.venue.start(booked_until_ns=ledger.newest_fill_ns("lighter", entry.spec.symbol))
         return self.venue.market, self.venue.events()
+
+    def _profile_stale_s(self) -> float:
+        """The profile's stale limit (guard.stale_feed), before the policy can be compiled."""
+        config_dir = ConfigDir.find(self.request.config_dir)
+        stale_s = resolve_profile(self.request.profile, config_dir).profile.guard.stale_feed
+        return stale_s if stale_s > 0 else DEFAULT_STALE_S
+
+    def _stale_s(self) -> float:
+        """The running policy's stale limit: book and account stream freshness (/health)."""
+        session = self.session
+        stale_ns = session.policy.risk.stale_feed_ns if session is not None else 0
+        return stale_ns / NS if stale_ns > 0 else DEFAULT_STALE_S
 
     async def _start_paper(
         self, entry: MarketEntry, ledger: Ledger
@@ -249,7 +264,13 @@ class LiveRunner:
             self.telemetry = Telemetry(entry.key, self._resolved.name)
             server = None
             if request.metrics_port is not None:
-                server = TelemetryServer(self.telemetry, request.metrics_host, request.metrics_port)
+                server = TelemetryServer(
+                    self.telemetry,
+                    request.metrics_host,
+                    request.metrics_port,
+                    stale_after_s=self._stale_s(),
+                )
+                self.server = server
                 port = await server.start()
                 log.info("metrics on http://%s:%d/metrics and /health", request.metrics_host, port)
             self._install_signal_handlers()
@@ -350,6 +371,28 @@ class LiveRunner:
                 "cancelled, solbot stopped (restart with --ack-kill RULE)",
             )
         self.stop("kill rule latched")
+
+    def _follow_stale_limit(self) -> None:
+        """/health and the account stream's silence check use the running policy's limit (a
+        hot reload may change it)."""
+        stale_s = self._stale_s()
+        if self.server is not None:
+            self.server.stale_after_s = stale_s
+        if self.venue is not None:
+            self.venue.account_stale_s = stale_s
+
+    def _account_alert(self) -> None:
+        """The account stream was refused, went silent or dropped: quoting is paused, say so."""
+        venue = self.venue
+        if venue is None or not venue.account_alerts:
+            return
+        reasons, venue.account_alerts = venue.account_alerts, []
+        if self.alerts is not None:
+            self.alerts.event(
+                "account_stream",
+                "critical",
+                f"{reasons[-1]}: our fills are not visible, quoting paused",
+            )
 
     def _budget_alert(self, session: Session) -> None:
         """Edge-triggered alert when the tx budget runs out (and again after it recovered)."""
@@ -496,7 +539,11 @@ class LiveRunner:
                 bool(health.get("book_valid")),
                 float("nan") if feed_age is None else feed_age,
                 session.halted,
+                book_age_s=health.get("book_age_s"),
+                account_stream=str(health.get("account_stream", "none")),
+                account_live=bool(health.get("account_live", True)),
             )
+            self.telemetry.set_venue_duplicate_fills(int(health.get("duplicate_fills", 0)))
             reconnects = int(health.get("reconnects", 0))
             new = reconnects - self._last_reconnects
             for _ in range(new):
@@ -514,6 +561,8 @@ class LiveRunner:
             for _ in range(resyncs - self._last_resyncs):
                 self.telemetry.count_resync()
             self._last_resyncs = resyncs
+        self._follow_stale_limit()
+        self._account_alert()
         self._budget_alert(session)
         flattening = bool(session.last_plan and session.last_plan.decision.flatten)
         if flattening and not self._flattening and self.alerts is not None:
