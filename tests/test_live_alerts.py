@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from test_live_reload import FakeMonotonic, runner_in
 
 from solbot.adapters.storage.trace import TraceWriter
-from solbot.adapters.telemetry import AlertSender, Telemetry
+from solbot.adapters.telemetry import AlertSender, Telemetry, health_report
+from solbot.core.model import Command, FeedStatus
+
+NS = 1_000_000_000
 
 
 class RecordingAlerts(AlertSender):
@@ -71,3 +75,53 @@ def test_the_trace_reaches_the_file_within_a_second_without_a_close(tmp_path: Pa
     runner._after_tick(0)
     assert len(path.read_text().splitlines()) == 3
     trace.close()
+
+
+class NullVenue:
+    def submit(self, commands: Sequence[Command], now_ns: int) -> None:
+        pass
+
+
+class RefusedAccountVenue:
+    """What LighterVenue reports once the venue refused our account subscription."""
+
+    def __init__(self) -> None:
+        self.account_stale_s = 0.0
+        self.account_alerts = ["account stream refused: ws error 20001: auth field is required"]
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "connected": True,
+            "book_valid": True,
+            "feed_age_s": 0.1,
+            "book_age_s": 0.2,
+            "account_live": False,
+            "account_stream": "refused",
+        }
+
+
+def test_a_refused_account_stream_alerts_pauses_quoting_and_fails_health(
+    tmp_path: Path,
+) -> None:
+    runner = runner_in(tmp_path)
+    session = runner.session
+    assert session is not None
+    runner.telemetry = Telemetry("lighter:SOL", "defensive")
+    alerts = RecordingAlerts()
+    runner.alerts = alerts
+    venue = RefusedAccountVenue()
+    runner.venue = venue  # type: ignore[assignment]
+    session.attach(NullVenue())
+    for second in range(1, 4):
+        session.on_book(second * NS, second * NS, 149_990, 1000, 150_010, 1000)
+    session.on_feed_status(FeedStatus(4 * NS, True, True, "account refused", account_live=False))
+    session.tick(4 * NS + NS // 2)
+    runner._status(4 * NS + NS // 2)
+    assert [(key, level) for key, level, _ in alerts.events] == [("account_stream", "critical")]
+    assert venue.account_alerts == []  # drained: alerted once
+    assert venue.account_stale_s == 10.0  # the profile's guard.stale_feed (base.yaml: 10s)
+    healthy, body = health_report(runner.telemetry.status(), 10.0)
+    assert not healthy and body["account_live"] is False and body["account_stream"] == "refused"
+    plan = session.last_plan
+    assert plan is not None and "feed.stale" in plan.decision.active_rules
+    assert plan.quotes.bid is None and plan.quotes.ask is None

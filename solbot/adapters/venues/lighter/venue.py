@@ -411,7 +411,7 @@ class LighterVenue:
                 continue
             try:
                 await self.reconcile_fills(since_ns)
-            except LighterError as error:  # rate limited or refused: try again next round
+            except (LighterError, ValueError, KeyError, TypeError) as error:  # next round again
                 log.warning("lighter: fill reconciliation from REST failed: %s", error)
                 continue
             self.account.reconciled(since_ns)
