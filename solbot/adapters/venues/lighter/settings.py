@@ -78,5 +78,7 @@ class LighterSettings:
             problems.append("dead_man_refresh_s must be positive and below dead_man_delay_s")
         if not 60 <= self.auth_token_lifetime_s <= AUTH_TOKEN_MAX_S:
             problems.append(f"auth_token_lifetime_s {self.auth_token_lifetime_s} outside 60..28800")
+        if not (self.account_stale_s > 0 and self.fill_reconcile_s > 0):
+            problems.append("account_stale_s and fill_reconcile_s must be positive")
         if problems:
             raise ConfigError("lighter settings: " + "; ".join(problems))

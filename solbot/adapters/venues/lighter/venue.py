@@ -338,7 +338,7 @@ class LighterVenue:
         )
         if account.state in (AccountState.REFUSED, AccountState.SILENT):
             self.last_error = reason
-            self.account_alerts.append(reason)
+            self.account_alerts = [*self.account_alerts[-9:], reason]  # bounded if nobody reads
             log.error("lighter: %s; quoting paused", reason)
         elif account.live:
             log.info("lighter: account stream live")
