@@ -13,6 +13,7 @@ from lighter_mini_venue import wait_for
 
 from solbot.adapters.venues.fake_lighter.server import FakeLighterVenue
 from solbot.adapters.venues.fake_lighter.settings import FakeVenueConfig
+from solbot.adapters.venues.lighter.account_stream import AccountState, AccountStream
 from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import UnsignedTestSigner
 from solbot.adapters.venues.lighter.venue import LighterVenue
@@ -173,3 +174,23 @@ async def test_a_resent_fill_is_counted_as_a_duplicate(fake: FakeLighterVenue) -
         assert len(collector.of(Fill)) == 1
     finally:
         await collector.close()
+
+
+def test_account_stream_states_and_the_gap_to_read_back() -> None:
+    stream = AccountStream(known_good_ns=100)
+    assert stream.subscribed(110) and not stream.live
+    assert stream.confirmed(120) and stream.live
+    assert stream.gap_since_ns is None  # a first connect leaves nothing to read back
+    assert not stream.confirmed(130)  # already live: no change to report
+    stream.disconnected(200, "dropped")
+    assert stream.state is AccountState.DOWN and stream.gap_since_ns == 200
+    stream.subscribed(210)
+    assert stream.check_silence(800, 500) and stream.state is AccountState.SILENT
+    stream.reconciled(200)
+    assert stream.gap_since_ns == 200  # not live yet: the gap stays open
+    stream.confirmed(900)
+    stream.reconciled(200)
+    assert stream.live and stream.gap_since_ns is None
+    refused = AccountStream(known_good_ns=50)
+    refused.subscribed(60)
+    assert refused.refused(70, "ws error 20001") and refused.gap_since_ns == 50
