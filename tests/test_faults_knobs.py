@@ -126,6 +126,12 @@ def test_resend_old_trades_is_not_double_counted(scenario: Scenario) -> None:
     venue.faults(resend_old_trades=50)
     # one-shot: the knob is back at 0 once the venue re-sent trades and fills to the bot
     wait_until(lambda: venue.state()["faults"]["resend_old_trades"] == 0, 5, "the resend")
+    ours = len(venue.state()["fills"])  # every fill of ours was among the last 50 trades
+    wait_until(
+        lambda: scenario.metric("solbot_duplicate_fills_total") >= min(ours, 50),
+        5,
+        "the re-sent fills counted as duplicates",
+    )
     scenario.keeps_trading()
     scenario.close()  # ledger == venue: each re-sent fill booked once
 

@@ -83,9 +83,14 @@ def test_kill_9_then_restart_cancels_the_orphans(venue: FakeVenue, workdir: Path
     with BotRun(venue, workdir, name="first", db=db) as first:
         first.wait_quoting()
         wait_until(lambda: fills_on(venue) >= 1, 30, "a fill", interval_s=0.25)
+        resting = {o["client_order_index"] for o in active_orders(venue.state())}
+        time.sleep(1.5)  # the trace is flushed at least once a second
         first.kill9()
     orphans = {o["client_order_index"] for o in active_orders(venue.state())}
     assert orphans, "kill -9 left nothing resting: nothing to reconcile"
+    # what kill -9 left of the trace is usable: it reaches the orders that rested at the kill
+    first_placed = {r["id"] for r in first.trace_records() if r.get("op") == "place"}
+    assert resting and resting <= first_placed, "the trace lost the orders resting at the kill"
     # an orphan that fills while no bot runs: the restart should book that fill
     filled_before = fills_on(venue)
     wait_until(lambda: fills_on(venue) > filled_before, 30, "an orphan to fill", interval_s=0.2)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fault_support import (
     BotRun,
@@ -19,6 +20,7 @@ from fault_support import (
     assert_no_unknown_orders,
     config_dir,
     finish,
+    free_port,
     wait_until,
 )
 
@@ -39,6 +41,10 @@ def venue(gate: FeedGate) -> Iterator[FakeVenue]:
         yield fake
 
 
+def health_status(port: int) -> int:
+    return httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code
+
+
 def created_after(state: dict[str, Any], wall_ns: int) -> list[dict[str, Any]]:
     """Orders the venue received after `wall_ns`."""
     return [order for order in state["orders"] if order["created_at"] * 1_000_000 > wall_ns]
@@ -49,8 +55,14 @@ def test_quoting_pauses_within_the_stale_limit(
     venue: FakeVenue, gate: FeedGate, tmp_path: Path, silent: bool
 ) -> None:
     config_dir(tmp_path)
-    with BotRun(venue, tmp_path, profile="faults") as bot, StateSampler(venue) as sampler:
+    port = free_port()
+    extra = ["--metrics-port", str(port)]
+    with (
+        BotRun(venue, tmp_path, profile="faults", extra=extra) as bot,
+        StateSampler(venue) as sampler,
+    ):
         bot.wait_quoting(30)
+        assert health_status(port) == 200
         if silent:
             venue.faults(stop_pings=True)  # nothing at all arrives on the socket any more
         gate.close()
@@ -65,5 +77,7 @@ def test_quoting_pauses_within_the_stale_limit(
         assert active_orders(state) == []
         status = bot.last_status()
         assert status is not None and "feed.stale" in status["active_rules"]
+        # a frozen book is unhealthy, however many pings and market stats still arrive
+        wait_until(lambda: health_status(port) == 503, 10, "/health 503 on a frozen book")
         finish(bot, sampler)
     assert_no_unknown_orders(sampler.samples, [bot.trace_records()])

@@ -40,6 +40,14 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_a_valid_edit_is_swapped_in_keeping_inventory_and_latches(tmp_path: Path) -> None:
     runner = runner_in(tmp_path)
     session = runner.session
@@ -48,7 +56,11 @@ def test_a_valid_edit_is_swapped_in_keeping_inventory_and_latches(tmp_path: Path
     session.engine.machines.latched.add("pnl.daily_kill")
     before = session.policy.profile_sha256
     profile = tmp_path / "config" / "profiles" / "defensive.yaml"
+    clock = FakeMonotonic()
+    runner._monotonic = clock
     edit(profile, "trend_down_cooldown_s: 90", "trend_down_cooldown_s: 75")
+    runner._files_changed()  # seen changed; reloaded once it held still for the settle time
+    clock.now += 1.5
     assert runner._files_changed()
     assert runner.reload() is True
     assert session.policy.profile_sha256 != before

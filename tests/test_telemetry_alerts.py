@@ -174,13 +174,30 @@ async def test_alert_returns_at_once_while_the_webhook_hangs(webhook: Webhook) -
         await asyncio.sleep(0)  # let the sender start its (hanging) post
     enqueue_s = time.perf_counter() - started
     assert enqueue_s < 0.5
-    await eventually(lambda: alerts.failed >= 1)  # the first post timed out, not the caller
+    await eventually(lambda: alerts.unconfirmed >= 1)  # the first post timed out, not the caller
     closing = time.perf_counter()
     await alerts.close()  # bounded: at most 2 x timeout_s, then the rest is dropped
     assert time.perf_counter() - closing < 1.5
     await task
     assert alerts.sent == 0
-    assert alerts.failed + alerts.dropped == 50
+    assert alerts.failed + alerts.unconfirmed + alerts.dropped == 50
+
+
+async def test_a_slow_webhook_gets_each_alert_once(webhook: Webhook) -> None:
+    """It reads the post but answers after the timeout: no retry, no re-post at close."""
+    webhook.hang = True
+    alerts = AlertSender(webhook.url, timeout_s=0.2)
+    alerts.retry_delays_s = (0.01, 0.01)
+    task = asyncio.create_task(alerts.run())
+    alerts.alert("rule.slow", "warning", "the webhook is slow", 1)
+    await asyncio.sleep(1.0)  # five timeouts: room for every retry the old sender made
+    assert [body["rule"] for body in webhook.bodies] == ["rule.slow"]
+    alerts.alert("rule.later", "warning", "in flight at close", 2)
+    await eventually(lambda: len(webhook.bodies) == 2)
+    await alerts.close()  # cuts the second post short: it is not posted again
+    await task
+    assert [body["rule"] for body in webhook.bodies] == ["rule.slow", "rule.later"]
+    assert alerts.unconfirmed == 2 and alerts.failed == 0 and alerts.sent == 0
 
 
 async def test_close_delivers_what_is_queued_after_run_was_cancelled(webhook: Webhook) -> None:

@@ -235,7 +235,9 @@ def test_counters_latency_histogram_and_venue_state() -> None:
     telemetry.count_resync()
     for seconds in (0.0002, 0.0004, 0.003, 2.0, float("nan"), -1.0):
         telemetry.observe_decision_latency(seconds)
-    telemetry.set_venue(connected=True, book_valid=False, feed_age_s=1.5, latched=False)
+    telemetry.set_venue(
+        connected=True, book_valid=False, feed_age_s=1.5, latched=False, book_age_s=1.5
+    )
     clock.now += 2.0
     parsed = samples(telemetry)
     assert value(parsed, "solbot_ws_reconnects_total") == 2
@@ -250,7 +252,9 @@ def test_counters_latency_histogram_and_venue_state() -> None:
     assert value(parsed, "solbot_feed_age_seconds") == pytest.approx(3.5)  # aged since report
     assert value(parsed, "solbot_uptime_seconds") == pytest.approx(2.0)
     assert value(parsed, "solbot_kill_latched") == 0.0
-    telemetry.set_venue(connected=False, book_valid=False, feed_age_s=float("nan"), latched=True)
+    telemetry.set_venue(
+        connected=False, book_valid=False, feed_age_s=float("nan"), latched=True, book_age_s=None
+    )
     parsed = samples(telemetry)
     assert value(parsed, "solbot_kill_latched") == 1.0
     assert math.isnan(value(parsed, "solbot_feed_age_seconds"))
@@ -325,3 +329,56 @@ def test_inventory_clock_and_drawdown_gauges_follow_their_signals() -> None:
     assert value(parsed, "solbot_over_trigger_seconds") == signals.get("over_trigger_s") > 0
     assert value(parsed, "solbot_drawdown_usd") == pytest.approx(signals.get("drawdown_usd"))
     assert value(parsed, "solbot_drawdown_day_usd") == pytest.approx(0.2 + 0.002, abs=1e-6)
+
+
+ORIGINAL_MIRRORS = {  # the original bot's gauge -> the solbot series it must equal
+    "maker_regime_state": "solbot_regime_aggressive",
+    "maker_fifo_realized_quote": "solbot_fifo_realized_net_usd",
+    "maker_fifo_realized_quote_market_2": "solbot_fifo_realized_net_usd",
+    "maker_guard_block_active": "solbot_guard_block_active",
+    "hedger_guard_emergency": "solbot_hedger_emergency",
+    "maker_volatility_bps": "solbot_volatility_bps",
+}
+
+
+def test_the_original_gauge_names_are_real_series(traded: Session) -> None:
+    """Its Grafana panels and alerts query these names: they must exist and carry the truth."""
+    telemetry = make_telemetry()
+    telemetry.update_from_session(traded, at(22.5))
+    parsed = samples(telemetry)
+    for original, mirror in ORIGINAL_MIRRORS.items():
+        expected = value(parsed, mirror)
+        got = value(parsed, original)
+        assert got == pytest.approx(expected, nan_ok=True), original
+    assert value(parsed, "maker_fifo_realized_quote") == pytest.approx(0.04 - 0.004)
+    assert value(parsed, "maker_pnl_guard_realized_window") == pytest.approx(0.036)
+    active = labelled(parsed, "solbot_rule_active", "rule")
+    assert value(parsed, "maker_pnl_guard_active") == active["pnl.guard"]
+    assert value(parsed, "maker_trend_down_guard") == max(
+        active["trend.down"], active["trend.fast_down"]
+    )
+    assert value(parsed, "maker_volatility_paused") == active["vol.high_pause"]
+    assert value(parsed, "maker_low_volatility_paused") == active["vol.low_pause"]
+    mode = traded.last_plan.hedge.mode if traded.last_plan else None
+    assert value(parsed, "hedger_force_aggressive") == float(mode == "aggressive")
+    assert value(parsed, "uptime_seconds") >= 0
+    assert value(parsed, "app_start_ts") > 1.7e9
+
+
+def test_original_guard_block_gauge_follows_a_crossed_book() -> None:
+    session = new_session()
+    feed_books(session, 0, 3)
+    for second in range(3, 7):
+        session.on_book(at(second), at(second), 140_020, 1000, 140_000, 1000)  # crossed
+    telemetry = make_telemetry()
+    telemetry.update_from_session(session, at(6.5))
+    assert value(samples(telemetry), "maker_guard_block_active") == 1.0
+
+
+def test_duplicates_the_venue_adapter_dropped_are_counted(traded: Session) -> None:
+    telemetry = make_telemetry()
+    telemetry.update_from_session(traded, at(22.5))
+    telemetry.set_venue_duplicate_fills(3)  # resent fills the stream parser dropped
+    assert value(samples(telemetry), "solbot_duplicate_fills_total") == 1 + 3
+    telemetry.update_from_session(traded, at(22.6))
+    assert value(samples(telemetry), "solbot_duplicate_fills_total") == 1 + 3

@@ -74,7 +74,9 @@ async def test_health_is_503_before_the_venue_reports(base_url: str) -> None:
 async def test_health_is_200_when_fresh_connected_and_not_latched(
     base_url: str, telemetry: Telemetry
 ) -> None:
-    telemetry.set_venue(connected=True, book_valid=True, feed_age_s=0.4, latched=False)
+    telemetry.set_venue(
+        connected=True, book_valid=True, feed_age_s=0.4, latched=False, book_age_s=0.4
+    )
     response = await get(f"{base_url}/health")
     body = response.json()
     assert response.status_code == 200
@@ -86,24 +88,31 @@ async def test_health_is_200_when_fresh_connected_and_not_latched(
 
 
 @pytest.mark.parametrize(
-    ("connected", "feed_age_s", "latched", "failing"),
+    ("connected", "book_age_s", "account_live", "latched", "failing"),
     [
-        (False, 0.4, False, "venue_connected"),
-        (True, 10.5, False, "feed_fresh"),
-        (True, float("nan"), False, "feed_fresh"),
-        (True, 0.4, True, "latched"),
+        (False, 0.4, True, False, "venue_connected"),
+        (True, 10.5, True, False, "feed_fresh"),
+        (True, float("nan"), True, False, "feed_fresh"),
+        (True, 0.4, False, False, "account_live"),
+        (True, 0.4, True, True, "latched"),
     ],
 )
 async def test_health_is_503_for_each_failing_condition(
     base_url: str,
     telemetry: Telemetry,
     connected: bool,
-    feed_age_s: float,
+    book_age_s: float,
+    account_live: bool,
     latched: bool,
     failing: str,
 ) -> None:
     telemetry.set_venue(
-        connected=connected, book_valid=True, feed_age_s=feed_age_s, latched=latched
+        connected=connected,
+        book_valid=True,
+        feed_age_s=0.1,  # frames keep coming (pings, stats): that is not a fresh book
+        latched=latched,
+        book_age_s=book_age_s,
+        account_live=account_live,
     )
     response = await get(f"{base_url}/health")
     body = response.json()
@@ -116,12 +125,14 @@ async def test_health_turns_503_when_reports_stop_arriving(
     base_url: str, telemetry: Telemetry, clock: FakeMonotonic
 ) -> None:
     """A stalled loop stops calling set_venue: the last fresh age must not stay healthy."""
-    telemetry.set_venue(connected=True, book_valid=True, feed_age_s=0.5, latched=False)
+    telemetry.set_venue(
+        connected=True, book_valid=True, feed_age_s=0.5, latched=False, book_age_s=0.5
+    )
     assert (await get(f"{base_url}/health")).status_code == 200
     clock.now += STALE_AFTER_S
     response = await get(f"{base_url}/health")
     assert response.status_code == 503
-    assert response.json()["feed_age_s"] == pytest.approx(STALE_AFTER_S + 0.5)
+    assert response.json()["book_age_s"] == pytest.approx(STALE_AFTER_S + 0.5)
 
 
 async def test_unknown_path_is_404(base_url: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
-from solbot.adapters.telemetry.alerts import AlertSender
+from solbot.adapters.telemetry.alerts import AlertSender, BurstWindow
 from solbot.adapters.telemetry.metrics import Telemetry
 from solbot.adapters.telemetry.server import TelemetryServer
 from solbot.adapters.venues.lighter.events import LighterEvent
@@ -46,6 +46,28 @@ from solbot.errors import KillLatched, RuntimeFailure, SolbotError, UsageError
 
 log = logging.getLogger("solbot.run")
 NS = 1_000_000_000
+TRACE_FLUSH_S = 1.0  # a kill -9 loses at most this much of the trace
+RECONNECT_BURST = 3  # reconnects within RECONNECT_WINDOW_S raise the `reconnects` alert
+RECONNECT_WINDOW_S = 60.0
+DEFAULT_STALE_S = 10.0  # /health's limit when the profile sets no stale-feed limit
+RELOAD_SETTLE_S = 1.0  # an edited file is reloaded once its size and time held this long
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What identifies one version of a watched file; inode changes on an atomic rename."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+
+    @staticmethod
+    def of(path: Path) -> FileStamp:
+        try:
+            stat = path.stat()
+        except OSError:
+            return FileStamp(-1, -1, -1)
+        return FileStamp(stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 @dataclass(frozen=True)
@@ -85,10 +107,17 @@ class LiveRunner:
         self.venue: LighterVenue | None = None
         self.feed: PublicFeed | None = None
         self.telemetry: Telemetry | None = None
+        self.server: TelemetryServer | None = None
         self.alerts: AlertSender | None = None
         self._resolved: ResolvedProfile | None = None
-        self._watched: dict[Path, float] = {}
+        self._watched: dict[Path, FileStamp] = {}
+        self._pending: dict[Path, FileStamp] = {}  # changed, waiting to hold still
+        self._pending_since = 0.0
+        self._monotonic: Callable[[], float] = time.monotonic
         self._last_reconnects = 0
+        self._reconnect_burst = BurstWindow(RECONNECT_BURST, RECONNECT_WINDOW_S)
+        self.trace: TraceWriter | None = None
+        self._next_trace_flush = 0.0
         self._last_resyncs = 0
         self._budget_exhausted = False
         self._flattening = False
@@ -140,6 +169,7 @@ class LiveRunner:
             chain_id=chain_id,
             market_id=entry.spec.market_id,
             dead_man_switch=dead_man_switch_from_environment(),
+            account_stale_s=self._profile_stale_s(),
         )
         signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):
@@ -152,6 +182,18 @@ class LiveRunner:
         # fills made while we were down (after the newest one booked) are booked now
         await self.venue.start(booked_until_ns=ledger.newest_fill_ns("lighter", entry.spec.symbol))
         return self.venue.market, self.venue.events()
+
+    def _profile_stale_s(self) -> float:
+        """The profile's stale limit (guard.stale_feed), before the policy can be compiled."""
+        config_dir = ConfigDir.find(self.request.config_dir)
+        stale_s = resolve_profile(self.request.profile, config_dir).profile.guard.stale_feed
+        return stale_s if stale_s > 0 else DEFAULT_STALE_S
+
+    def _stale_s(self) -> float:
+        """The running policy's stale limit: book and account stream freshness (/health)."""
+        session = self.session
+        stale_ns = session.policy.risk.stale_feed_ns if session is not None else 0
+        return stale_ns / NS if stale_ns > 0 else DEFAULT_STALE_S
 
     async def _start_paper(
         self, entry: MarketEntry, ledger: Ledger
@@ -204,6 +246,7 @@ class LiveRunner:
                     # a plain trace is written through line by line (tail -f, crash-safe)
                     flush_bytes=0 if request.trace.suffix != ".gz" else 1 << 16,
                 )
+            self.trace = trace
             session = Session(
                 policy,
                 market_key=market.symbol,
@@ -230,7 +273,13 @@ class LiveRunner:
             self.telemetry = Telemetry(entry.key, self._resolved.name)
             server = None
             if request.metrics_port is not None:
-                server = TelemetryServer(self.telemetry, request.metrics_host, request.metrics_port)
+                server = TelemetryServer(
+                    self.telemetry,
+                    request.metrics_host,
+                    request.metrics_port,
+                    stale_after_s=self._stale_s(),
+                )
+                self.server = server
                 port = await server.start()
                 log.info("metrics on http://%s:%d/metrics and /health", request.metrics_host, port)
             self._install_signal_handlers()
@@ -287,7 +336,7 @@ class LiveRunner:
         """Clock ticks at the decision interval (wall time), then status, reload and stop."""
         driver = self.driver
         assert driver is not None
-        self._started = time.monotonic()
+        self._started = self._monotonic()
         await run_clock(
             driver,
             lambda: driver.session.policy.decision_interval_ns,
@@ -301,10 +350,13 @@ class LiveRunner:
         assert session is not None
         if session.halted:
             self._halt()
-        monotonic = time.monotonic()
+        monotonic = self._monotonic()
         if monotonic >= self._next_status:
             self._next_status = monotonic + request.status_interval_s
             self._status(now_ns)
+        if self.trace is not None and monotonic >= self._next_trace_flush:
+            self._next_trace_flush = monotonic + TRACE_FLUSH_S
+            self.trace.flush()
         if self._reload.is_set() or self._files_changed():
             self._reload.clear()
             self.reload()
@@ -327,6 +379,28 @@ class LiveRunner:
                 "cancelled, solbot stopped (restart with --ack-kill RULE)",
             )
         self.stop("kill rule latched")
+
+    def _follow_stale_limit(self) -> None:
+        """/health and the account stream's silence check use the running policy's limit (a
+        hot reload may change it)."""
+        stale_s = self._stale_s()
+        if self.server is not None:
+            self.server.stale_after_s = stale_s
+        if self.venue is not None:
+            self.venue.account_stale_s = stale_s
+
+    def _account_alert(self) -> None:
+        """The account stream was refused, went silent or dropped: quoting is paused, say so."""
+        venue = self.venue
+        if venue is None or not venue.account_alerts:
+            return
+        reasons, venue.account_alerts = venue.account_alerts, []
+        if self.alerts is not None:
+            self.alerts.event(
+                "account_stream",
+                "critical",
+                f"{reasons[-1]}: our fills are not visible, quoting paused",
+            )
 
     def _budget_alert(self, session: Session) -> None:
         """Edge-triggered alert when the tx budget runs out (and again after it recovered)."""
@@ -407,10 +481,27 @@ class LiveRunner:
         return files
 
     def _watch_files(self) -> None:
-        self._watched = {path: _mtime(path) for path in self._config_files()}
+        self._watched = {path: FileStamp.of(path) for path in self._config_files()}
+        self._pending = {}
 
     def _files_changed(self) -> bool:
-        return any(_mtime(path) != stamp for path, stamp in self._watched.items())
+        """True once an edit is complete: the changed files were replaced by an atomic rename,
+        or their size and time held still for RELOAD_SETTLE_S (an editor may still be writing
+        a file that parses at half length)."""
+        now = self._monotonic()
+        current = {path: FileStamp.of(path) for path in self._watched}
+        if current == self._watched:
+            self._pending = {}
+            return False
+        renamed = all(
+            stamp.inode not in (-1, self._watched[path].inode)
+            for path, stamp in current.items()
+            if stamp != self._watched[path]
+        )
+        if current != self._pending:
+            self._pending, self._pending_since = current, now
+            return renamed
+        return renamed or now - self._pending_since >= RELOAD_SETTLE_S
 
     def reload(self) -> bool:
         """Validate the edited profile and rules fully, then swap; a bad edit keeps the old one."""
@@ -459,17 +550,30 @@ class LiveRunner:
                 bool(health.get("book_valid")),
                 float("nan") if feed_age is None else feed_age,
                 session.halted,
+                book_age_s=health.get("book_age_s"),
+                account_stream=str(health.get("account_stream", "none")),
+                account_live=bool(health.get("account_live", True)),
             )
+            self.telemetry.set_venue_duplicate_fills(int(health.get("duplicate_fills", 0)))
             reconnects = int(health.get("reconnects", 0))
-            for _ in range(reconnects - self._last_reconnects):
+            new = reconnects - self._last_reconnects
+            for _ in range(new):
                 self.telemetry.count_reconnect()
-            if reconnects - self._last_reconnects >= 3 and self.alerts is not None:
-                self.alerts.event("reconnects", "warning", f"{reconnects} venue reconnects so far")
+            burst = self._reconnect_burst.add(new, self._monotonic())
+            if burst and self.alerts is not None:
+                self.alerts.event(
+                    "reconnects",
+                    "warning",
+                    f"{RECONNECT_BURST} or more venue reconnects within {RECONNECT_WINDOW_S:.0f} s"
+                    f" ({reconnects} so far)",
+                )
             self._last_reconnects = reconnects
             resyncs = int(health.get("resyncs", 0))
             for _ in range(resyncs - self._last_resyncs):
                 self.telemetry.count_resync()
             self._last_resyncs = resyncs
+        self._follow_stale_limit()
+        self._account_alert()
         self._budget_alert(session)
         flattening = bool(session.last_plan and session.last_plan.decision.flatten)
         if flattening and not self._flattening and self.alerts is not None:
@@ -530,13 +634,6 @@ def status_snapshot(
         "halted": session.halted,
         "stop_reason": reason,
     }
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return -1.0
 
 
 def json_status_printer(stream: Any) -> Callable[[dict[str, Any]], None]:

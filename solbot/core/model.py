@@ -262,16 +262,19 @@ class MarkPrice:
 
 @dataclass(frozen=True, slots=True)
 class FeedStatus:
-    """Book validity or connection changed; quoting must pause while not `quoting_safe`."""
+    """Book validity, connection or the account stream changed; quoting must pause while not
+    `quoting_safe`. `account_live` is False while the venue's account stream (our fills and
+    orders) is refused, silent or down: quoting blind to our own fills is not safe."""
 
     ts_ns: int
     connected: bool
     book_valid: bool
     reason: str = ""
+    account_live: bool = True
 
     @property
     def quoting_safe(self) -> bool:
-        return self.connected and self.book_valid
+        return self.connected and self.book_valid and self.account_live
 
 
 @dataclass(slots=True)

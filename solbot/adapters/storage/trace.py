@@ -78,7 +78,8 @@ class TraceWriter:
             self._buffered = 0
 
     def flush(self) -> None:
-        """Everything written so far reaches the OS (a readable gzip member boundary too)."""
+        """Everything written so far reaches the OS, so a killed process leaves a usable trace
+        (for a .gz trace, a sync point the reader can decompress up to)."""
         self._drain()
         if self._file is not None:
             self._file.flush()

@@ -6,6 +6,11 @@ queue (the oldest alert is dropped and counted when it is full) and `run` posts 
 Unlike the original, an HTTP 4xx does not switch alerts off for good: it is counted and later
 alerts are still tried. The webhook URL's path and query are secrets (Discord and Slack put the
 token there) and never reach a log line, ours or httpx's.
+
+Each alert is posted at most once past the point where the webhook may have read it: a post that
+got no answer within the timeout (the webhook is slow, not down) is counted `unconfirmed` and not
+sent again, and a post cut short by shutdown is not queued again. Only a post the webhook surely
+did not take (connection refused, a 429 or a 5xx answer) is retried.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ class AlertSender:
         self.dropped = 0
         self.failed = 0
         self.suppressed = 0  # rate-limited: same key within min_interval_s
+        self.unconfirmed = 0  # posted, no answer in time: may have arrived, never re-sent
         self._monotonic = monotonic
         self._queue: deque[_Alert] = deque()
         self._wakeup = asyncio.Event()
@@ -103,6 +109,7 @@ class AlertSender:
         self._closing = False
         self._abandoned = False
         self._runner: asyncio.Task[None] | None = None
+        self._posting = False
         self._client: httpx.AsyncClient | None = None
         self.target = "log only"
         self._redact: _RedactUrl | None = None
@@ -196,10 +203,14 @@ class AlertSender:
     async def _drain(self) -> None:
         while self._queue:
             alert = self._queue.popleft()
+            self._posting = False
             try:
                 await self._deliver(alert)
             except asyncio.CancelledError:
-                self._queue.appendleft(alert)  # cancelled mid-post: close() may still deliver it
+                if self._posting:  # the webhook may have it already: never post it twice
+                    self.unconfirmed += 1
+                else:  # cancelled before posting: close() may still deliver it
+                    self._queue.appendleft(alert)
                 raise
 
     async def _deliver(self, alert: _Alert) -> None:
@@ -209,10 +220,21 @@ class AlertSender:
         reason = ""
         for attempt in range(attempts):
             if wait_s > 0:
+                self._posting = False  # the last post was answered: re-queueing is safe
                 await asyncio.sleep(wait_s)
             outcome, reason, retry_after_s = await self._post(body)
             if outcome == "sent":
                 self.sent += 1
+                return
+            if outcome == "unconfirmed":
+                self.unconfirmed += 1
+                log.warning(
+                    "alert %s: %s gave no answer in %.1f s (%s); not re-sent, it may have arrived",
+                    alert.key,
+                    self.target,
+                    self.timeout_s,
+                    reason,
+                )
                 return
             if outcome == "rejected" or attempt + 1 == attempts:
                 break
@@ -221,13 +243,18 @@ class AlertSender:
         log.warning("alert %s not delivered to %s: %s", alert.key, self.target, reason)
 
     async def _post(self, body: dict[str, Any]) -> tuple[str, str, float | None]:
-        """('sent' | 'retry' | 'rejected', reason, Retry-After seconds)."""
+        """('sent' | 'retry' | 'unconfirmed' | 'rejected', reason, Retry-After seconds)."""
         assert self.url is not None
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
+        self._posting = True
         try:
             response = await self._client.post(self.url, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            return "retry", type(error).__name__, None  # the webhook never saw this post
         except httpx.HTTPError as error:
+            if isinstance(error, httpx.TimeoutException | httpx.RemoteProtocolError):
+                return "unconfirmed", type(error).__name__, None  # sent, answer lost
             # The exception text may quote the URL: report the type only.
             return "retry", type(error).__name__, None
         except Exception as error:  # the delivery task must survive anything
@@ -254,6 +281,28 @@ class AlertSender:
             "ts": stamp,
             "ts_ns": alert.ts_ns,
         }
+
+
+class BurstWindow:
+    """Counts events in a sliding window: "3 reconnects within 60 s", however they are spread
+    over the status ticks that report them."""
+
+    def __init__(self, count: int = 3, window_s: float = 60.0) -> None:
+        if count < 1 or not (math.isfinite(window_s) and window_s > 0):
+            raise ValueError(f"a burst needs count >= 1 and window_s > 0, got {count}, {window_s}")
+        self.count = count
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def add(self, events: int, now_s: float) -> bool:
+        """Record `events` new events at `now_s`; True when the window now holds a burst."""
+        for _ in range(max(0, events)):
+            self._times.append(now_s)
+        while self._times and now_s - self._times[0] > self.window_s:
+            self._times.popleft()
+        while len(self._times) > self.count:  # only the newest `count` matter
+            self._times.popleft()
+        return events > 0 and len(self._times) >= self.count
 
 
 def _describe_url(url: str) -> tuple[str, tuple[str, ...]]:

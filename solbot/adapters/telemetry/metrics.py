@@ -59,7 +59,9 @@ PLAIN_GAUGES: tuple[tuple[str, str], ...] = (
     ("solbot_kill_latched", "1 when a kill rule is latched (needs an acknowledgement)."),
     ("solbot_venue_connected", "1 when the venue reports its market-data stream connected."),
     ("solbot_book_valid", "1 when the venue reports the order book consistent."),
-    ("solbot_feed_age_seconds", "Age of the venue's last market-data frame (NaN if unknown)."),
+    ("solbot_feed_age_seconds", "Age of the venue's last frame of any kind (NaN if unknown)."),
+    ("solbot_book_age_seconds", "Age of the last order book frame applied (NaN if unknown)."),
+    ("solbot_account_stream_live", "1 while the venue's account stream (our fills) is live."),
     ("solbot_market_data_age_seconds", "Age of the last book event the session saw."),
     ("solbot_decision_age_seconds", "Age of the session's last decision (NaN before one)."),
 )
@@ -81,6 +83,43 @@ SIGNAL_GAUGES: tuple[tuple[str, str, str], ...] = (
         "drawdown_day_usd",
         "Realized + unrealized PnL below its peak of the UTC day (kept over restarts).",
     ),
+)
+# The original bot's gauge names (original-system.md §5), exported as real series so its
+# Grafana panels and alerts keep working. Each reads the same state as a solbot_* series.
+RULE_FLAGS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("maker_trend_down_guard", ("trend.down", "trend.fast_down"), "1 in a downtrend guard."),
+    (
+        "maker_trend_down_cooldown_active",
+        ("trend.down",),
+        "1 while the downtrend rule (and its cooldown timer) is active.",
+    ),
+    ("maker_pnl_guard_active", ("pnl.guard",), "1 while the PnL guard widens and shrinks quotes."),
+    ("maker_volatility_paused", ("vol.high_pause",), "1 while quoting is paused on high vol."),
+    ("maker_low_volatility_paused", ("vol.low_pause",), "1 while quoting is paused on low vol."),
+    ("maker_high_vol_clip_active", ("vol.high_clip", "vol.clip_curve"), "1 while size is clipped."),
+)
+ORIGINAL_GAUGES: tuple[tuple[str, str], ...] = (
+    ("uptime_seconds", "Seconds since telemetry started (= solbot_uptime_seconds)."),
+    ("app_start_ts", "Unix time the run started."),
+    ("maker_regime_state", "1 in the aggressive regime, 0 otherwise (= solbot_regime_aggressive)."),
+    (
+        "maker_fifo_realized_quote",
+        "FIFO realized PnL net of fees (= solbot_fifo_realized_net_usd).",
+    ),
+    ("maker_pnl_guard_realized_window", "FIFO realized PnL over 5 min, net of fees."),
+    (
+        "maker_guard_block_active",
+        "1 while the risk guard blocks quoting (= solbot_guard_block_active).",
+    ),
+    ("maker_volatility_bps", "Volatility EMA in bps (= solbot_volatility_bps)."),
+    ("maker_quote_size", "Size of the last quote in base units (NaN before one)."),
+    ("maker_trend_bias", "+1 in an uptrend, -1 in a downtrend, 0 otherwise."),
+    (
+        "hedger_guard_emergency",
+        "1 when the hedger is in emergency mode (= solbot_hedger_emergency).",
+    ),
+    ("hedger_force_aggressive", "1 when the hedger crosses the spread (aggressive mode)."),
+    *((name, documentation) for name, _, documentation in RULE_FLAGS),
 )
 # Totals that live in the session; exported with counter semantics by a custom collector.
 SNAPSHOT_COUNTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -153,6 +192,9 @@ class TelemetryStatus:
     book_valid: bool
     latched: bool
     feed_age_s: float | None
+    book_age_s: float | None
+    account_live: bool
+    account_stream: str
     market_data_age_s: float | None
     decision_age_s: float | None
     uptime_s: float
@@ -274,6 +316,9 @@ class Telemetry:
         self._venue_latched = False
         self._session_latched = False
         self._feed_age = _Age(monotonic)
+        self._book_age = _Age(monotonic)
+        self._account_live = False
+        self._account_stream = "unknown"
         self._market_data_age = _Age(monotonic)
         self._decision_age = _Age(monotonic)
         self._activations = _Activations()
@@ -310,12 +355,20 @@ class Telemetry:
         self._realized_window = self._gauge(
             "solbot_realized_window_usd", "FIFO realized PnL over a window.", "window"
         )
+        self._original = {
+            name: self._gauge(name, documentation).labels(market)
+            for name, documentation in ORIGINAL_GAUGES
+        }
+        # the original's per-market copy of its FIFO gauge (market_N = the venue's market id)
+        self._fifo_by_market: Gauge | None = None
         self._counters = _SnapshotCounters(market)
         self.registry.register(self._counters)
         self._latency = _LatencyHistogram(market)
         self.registry.register(self._latency)
         self._reconnects = 0
         self._resyncs = 0
+        self._session_duplicates = 0
+        self._venue_duplicates = 0
         self._init_values()
 
     def _init_values(self) -> None:
@@ -326,8 +379,14 @@ class Telemetry:
         plain["solbot_venue_connected"].set(0.0)
         plain["solbot_book_valid"].set(0.0)
         plain["solbot_uptime_seconds"].set_function(lambda: self._monotonic() - self._started)
+        for gauge in self._original.values():
+            gauge.set(NAN)
+        self._original["uptime_seconds"].set_function(lambda: self._monotonic() - self._started)
+        self._original["app_start_ts"].set(time.time())
         plain["solbot_kill_latched"].set_function(lambda: 1.0 if self._latched() else 0.0)
         plain["solbot_feed_age_seconds"].set_function(self._feed_age.gauge_value)
+        plain["solbot_book_age_seconds"].set_function(self._book_age.gauge_value)
+        plain["solbot_account_stream_live"].set(0.0)
         plain["solbot_market_data_age_seconds"].set_function(self._market_data_age.gauge_value)
         plain["solbot_decision_age_seconds"].set_function(self._decision_age.gauge_value)
         self._counters.values["solbot_ws_reconnects_total"] = {(): 0.0}
@@ -348,6 +407,7 @@ class Telemetry:
         self._update_rules(engine)
         self._update_plan(session, now_ns)
         self._update_counters(session)
+        self._update_original(session)
         self._session_latched = session.halted or bool(engine.machines.latched)
 
     def count_reconnect(self) -> None:
@@ -358,16 +418,39 @@ class Telemetry:
         self._resyncs += 1
         self._counters.values["solbot_book_resyncs_total"] = {(): float(self._resyncs)}
 
+    def set_venue_duplicate_fills(self, total: int) -> None:
+        """Our fills the venue's stream sent again and its adapter dropped before the session
+        (the session counts the ones that reach it); both are duplicates the venue sent."""
+        self._venue_duplicates = total
+        self._export_duplicates()
+
+    def _export_duplicates(self) -> None:
+        total = self._session_duplicates + self._venue_duplicates
+        self._counters.values["solbot_duplicate_fills_total"] = {(): float(total)}
+
     def observe_decision_latency(self, seconds: float) -> None:
         """One decision's wall time; nonsense (negative, NaN) is ignored, not recorded."""
         if math.isfinite(seconds) and seconds >= 0.0:
             self._latency.observe(seconds)
 
     def set_venue(
-        self, connected: bool, book_valid: bool, feed_age_s: float | None, latched: bool
+        self,
+        connected: bool,
+        book_valid: bool,
+        feed_age_s: float | None,
+        latched: bool,
+        *,
+        book_age_s: float | None,
+        account_stream: str = "none",
+        account_live: bool = True,
     ) -> None:
-        """The venue's view: connection, book, age of its last frame (None/NaN = unknown)."""
+        """The venue's view: connection, book, age of its last frame and of its last book frame
+        (None/NaN = unknown), the account stream's state (paper runs have none: live)."""
         self._venue_reported = True
+        self._book_age.set(book_age_s)
+        self._account_live = account_live
+        self._account_stream = account_stream
+        self._plain["solbot_account_stream_live"].set(1.0 if account_live else 0.0)
         self._venue_connected = connected
         self._book_valid = book_valid
         self._venue_latched = latched
@@ -391,6 +474,9 @@ class Telemetry:
             book_valid=self._book_valid,
             latched=self._latched(),
             feed_age_s=self._feed_age.now(),
+            book_age_s=self._book_age.now(),
+            account_live=self._account_live,
+            account_stream=self._account_stream,
             market_data_age_s=self._market_data_age.now(),
             decision_age_s=self._decision_age.now(),
             uptime_s=self._monotonic() - self._started,
@@ -484,6 +570,49 @@ class Telemetry:
         orders = session.orders
         self._plain["solbot_open_orders"].set(float(len(orders.orders)) if orders else 0.0)
 
+    def _update_original(self, session: SessionView) -> None:
+        """The original's gauges, read from the same state as the solbot_* series they mirror."""
+        engine = session.engine
+        original = self._original
+        plan = session.last_plan
+        mode = plan.hedge.mode if plan is not None else None
+        net_realized = engine.fifo.net_realized_usd
+        original["maker_regime_state"].set(1.0 if engine.regime == "aggressive" else 0.0)
+        original["maker_guard_block_active"].set(
+            1.0 if engine.risk_state.block_since_ns != 0 else 0.0
+        )
+        original["maker_fifo_realized_quote"].set(net_realized)
+        original["hedger_guard_emergency"].set(1.0 if mode == "emergency" else 0.0)
+        original["hedger_force_aggressive"].set(1.0 if mode == "aggressive" else 0.0)
+        original["maker_volatility_bps"].set(self._signal(engine, "vol_ema_bps"))
+        original["maker_pnl_guard_realized_window"].set(self._signal(engine, "realized_5m_usd"))
+        machines = engine.machines
+        active = {
+            rule.id
+            for index, rule in enumerate(machines.rules)
+            if machines.state[index] == RuleState.ACTIVE
+        }
+        for name, rules, _ in RULE_FLAGS:
+            original[name].set(1.0 if active.intersection(rules) else 0.0)
+        down = bool(active.intersection(("trend.down", "trend.fast_down", "trend.ema_down")))
+        up = bool(active.intersection(("trend.up", "trend.ema_up")))
+        original["maker_trend_bias"].set(float(up) - float(down))
+        if plan is not None:
+            sizes = [q.size for q in (plan.quotes.bid, plan.quotes.ask) if q is not None]
+            original["maker_quote_size"].set((max(sizes) if sizes else 0) * engine.market.lot)
+        if self._fifo_by_market is None:
+            name = f"maker_fifo_realized_quote_market_{engine.market.market_id}"
+            self._fifo_by_market = self._gauge(
+                name, "maker_fifo_realized_quote of this market (the original's per-market copy)."
+            ).labels(self.market)
+        self._fifo_by_market.set(net_realized)
+
+    @staticmethod
+    def _signal(engine: Engine, name: str) -> float:
+        signals = engine.signals
+        value = signals.get(name) if name in signals.index else None
+        return NAN if value is None else value
+
     def _update_counters(self, session: SessionView) -> None:
         stats = session.stats
         values = self._counters.values
@@ -492,7 +621,8 @@ class Telemetry:
             ("taker",): float(stats.taker_fills),
         }
         values["solbot_volume_usd_total"] = {(): stats.volume_usd}
-        values["solbot_duplicate_fills_total"] = {(): float(stats.duplicate_fills)}
+        self._session_duplicates = stats.duplicate_fills
+        self._export_duplicates()
         values["solbot_decisions_total"] = {(): float(stats.decisions)}
         values["solbot_commands_total"] = {(): float(stats.commands)}
         values["solbot_alerts_total"] = {(): float(stats.alerts)}

@@ -1,9 +1,10 @@
 """GET /metrics (Prometheus text) and GET /health (200 or 503 JSON) for one run.
 
-Healthy means: the venue's market-data feed is fresh, the venue is connected, and no kill rule is
-latched. The original reported healthy whenever any heartbeat ticked, including its synthetic
-feed; here the feed age comes from the venue, keeps growing if the reporting loop stalls, and an
-unknown age is not fresh.
+Healthy means: the order book is fresh (its last frame is no older than the profile's stale
+limit; pings, market stats and other frames do not count), the account stream that carries our
+fills is live, the venue is connected, and no kill rule is latched. The original reported healthy
+whenever any heartbeat ticked, including its synthetic feed; here the ages come from the venue,
+keep growing if the reporting loop stalls, and an unknown age is not fresh.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from solbot.errors import RuntimeFailure
 
 def health_report(status: TelemetryStatus, stale_after_s: float) -> tuple[bool, dict[str, Any]]:
     """(healthy, JSON body) for a status snapshot."""
-    age = status.feed_age_s
-    feed_fresh = age is not None and age <= stale_after_s
-    healthy = feed_fresh and status.venue_connected and not status.latched
+    age = status.book_age_s
+    book_fresh = age is not None and age <= stale_after_s
+    healthy = book_fresh and status.account_live and status.venue_connected and not status.latched
     body: dict[str, Any] = {
         "status": "ok" if healthy else "unhealthy",
-        "feed_fresh": feed_fresh,
+        "feed_fresh": book_fresh,
+        "account_live": status.account_live,
+        "account_stream": status.account_stream,
         "venue_connected": status.venue_connected,
         "latched": status.latched,
-        "feed_age_s": _rounded(age),
+        "book_age_s": _rounded(age),
+        "feed_age_s": _rounded(status.feed_age_s),
         "stale_after_s": stale_after_s,
         "book_valid": status.book_valid,
         "venue_reported": status.venue_reported,

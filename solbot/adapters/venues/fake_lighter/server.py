@@ -107,6 +107,7 @@ class FakeLighterVenue:
             self._ws_auth,
             self.clock,
         )
+        self.hub.require_auth = self.config.require_auth
         rest = RestApi(exchange, self.clock, self.dispatch)
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(rest.routes())

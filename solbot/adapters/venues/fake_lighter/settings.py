@@ -270,6 +270,7 @@ class FakeVenueConfig:
     min_scheduled_cancel_ms: int = 300_000
     funding_rate: float = 0.0
     faults: FaultSettings = field(default_factory=FaultSettings)
+    require_auth: bool = False  # refuse account subscriptions without a valid auth token
     # More markets of the same account: orders there rest without matching (no feed), so a
     # test can check that cancels scoped to `market` leave another strategy's orders alone.
     other_markets: tuple[MarketSpec, ...] = ()

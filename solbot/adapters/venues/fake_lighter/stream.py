@@ -132,6 +132,7 @@ class StreamHub:
         self.closed_reasons: list[str] = []
         self.frames_sent = 0
         self.stop_pings = False  # fault knob: neither send pings nor answer the client's
+        self.require_auth = False  # account_all needs a valid auth token too (refused: 20001)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """aiohttp handler of `/stream`."""
@@ -212,7 +213,7 @@ class StreamHub:
         except ChannelError as error:
             session.send(wire.ws_error(error.code, error.message))
             return
-        if channel.needs_auth:
+        if channel.needs_auth or (self.require_auth and channel.kind == "account"):
             token = message.get("auth")
             problem = self._auth_check(token if isinstance(token, str) else None, channel.account)
             if problem is not None:

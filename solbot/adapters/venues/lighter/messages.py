@@ -99,7 +99,9 @@ class FrameParser:
         self._fills_seen = RecentIds(dedupe_capacity)
         self._last_top: tuple[int, int, int, int] | None = None
         self._funding_paid: float | None = None
-        self.duplicate_trades = 0
+        self.duplicate_trades = 0  # public prints and our fills the venue sent again
+        self.duplicate_fills = 0  # of those, our own fills
+        self.last_book_ns = 0  # receive time of the last order book frame applied
 
     @property
     def market_key(self) -> str:
@@ -157,6 +159,7 @@ class FrameParser:
                 result.events.append(FeedStatus(recv_ns, True, False, self.book.invalid_reason))
                 result.resync_channels.append(f"order_book/{self.market_key}")
             return
+        self.last_book_ns = recv_ns
         if not was_valid:
             result.events.append(FeedStatus(recv_ns, True, True, "book snapshot"))
         exchange_ns = _frame_time_ns(frame, recv_ns)
@@ -264,6 +267,7 @@ class FrameParser:
         ts_ns = _trade_time_ns(trade, recv_ns)
         if trade_id in self._fills_seen:
             self.duplicate_trades += 1
+            self.duplicate_fills += 1
             return []
         if snapshot and (self.history_cutoff_ns is None or ts_ns <= self.history_cutoff_ns):
             self._fills_seen.add(trade_id)  # history before this session: never a new fill
@@ -271,6 +275,10 @@ class FrameParser:
         self._fills_seen.add(trade_id)
         suffix = len(sides) > 1  # self-trade: one fill per side, ids kept unique
         return [self._fill(trade, side, trade_id, ts_ns, suffix) for side in sides]
+
+    def fills_from_rest(self, trade: dict[str, Any], recv_ns: int) -> list[Fill]:
+        """Our fills in one trade read from REST (reconciliation): deduped with the stream's."""
+        return self._fills_of(trade, False, recv_ns)
 
     def _fill(
         self, trade: dict[str, Any], side: Side, trade_id: str, ts_ns: int, suffix: bool

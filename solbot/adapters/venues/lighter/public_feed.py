@@ -89,6 +89,9 @@ class PublicFeed:
             "connected": bool(ws and ws.connected),
             "book_valid": bool(parser and parser.book.valid),
             "feed_age_s": (time.time_ns() - last) / 1e9 if last else None,
+            "book_age_s": (time.time_ns() - parser.last_book_ns) / 1e9
+            if parser is not None and parser.last_book_ns
+            else None,
             "reconnects": ws.reconnects if ws else 0,
             "resyncs": ws.resyncs if ws else 0,
             "bad_frames": self.bad_frames,

@@ -58,6 +58,8 @@ class LighterSettings:
     subscribe_market_stats: bool = True
     subscribe_ticker: bool = False
     subscribe_account_orders: bool = True
+    account_stale_s: float = 5.0  # an unanswered account subscribe is a silent stream after this
+    fill_reconcile_s: float = 5.0  # REST read-back of our trades while the account stream has a gap
     ws: WsSettings = field(default_factory=WsSettings)
 
     def __post_init__(self) -> None:
@@ -76,5 +78,7 @@ class LighterSettings:
             problems.append("dead_man_refresh_s must be positive and below dead_man_delay_s")
         if not 60 <= self.auth_token_lifetime_s <= AUTH_TOKEN_MAX_S:
             problems.append(f"auth_token_lifetime_s {self.auth_token_lifetime_s} outside 60..28800")
+        if not (self.account_stale_s > 0 and self.fill_reconcile_s > 0):
+            problems.append("account_stale_s and fill_reconcile_s must be positive")
         if problems:
             raise ConfigError("lighter settings: " + "; ".join(problems))

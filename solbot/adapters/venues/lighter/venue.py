@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import random
@@ -10,10 +11,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import Any
 
+from solbot.adapters.venues.lighter.account_stream import AccountState, AccountStream
 from solbot.adapters.venues.lighter.auth import AuthTokens
 from solbot.adapters.venues.lighter.budget import RequestBudget
+from solbot.adapters.venues.lighter.errors import LighterError
 from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent
-from solbot.adapters.venues.lighter.messages import FrameParser
+from solbot.adapters.venues.lighter.messages import ALREADY_SUBSCRIBED, FrameParser
 from solbot.adapters.venues.lighter.nonce import NonceManager
 from solbot.adapters.venues.lighter.orders import OrderTable
 from solbot.adapters.venues.lighter.rest import LighterRest
@@ -21,7 +24,7 @@ from solbot.adapters.venues.lighter.sender import TxSender
 from solbot.adapters.venues.lighter.settings import LighterSettings
 from solbot.adapters.venues.lighter.signer import Signer
 from solbot.adapters.venues.lighter.ws import Subscription, WsConnection
-from solbot.core.model import CancelAll, CancelOrder, Command, MarketSpec, OrderUpdate
+from solbot.core.model import CancelAll, CancelOrder, Command, Fill, MarketSpec, OrderUpdate
 from solbot.errors import RuntimeFailure
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,10 @@ class LighterVenue:
         self.last_error = ""
         self.failed_task = ""
         self.dead_man_armed = False  # a schedule was queued: abort it on a clean stop
+        self.account = AccountStream(known_good_ns=wall_ns())
+        self.account_stale_s = settings.account_stale_s  # the profile's stale limit
+        self.account_alerts: list[str] = []  # why the account stream went bad, for the runner
+        self.rest_fills = 0  # fills found by reading trades back from REST
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -95,6 +102,7 @@ class LighterVenue:
         start_ns = self._wall_ns()
         cutoff = start_ns if booked_until_ns is None else min(start_ns, booked_until_ns)
         self.parser = FrameParser(self.market, settings.account_index, history_cutoff_ns=cutoff)
+        self.account = AccountStream(known_good_ns=cutoff)
         self.sender = TxSender(
             self.market,
             self.rest,
@@ -122,6 +130,7 @@ class LighterVenue:
         self._tasks = [
             asyncio.create_task(self.ws.run(), name="lighter-ws"),
             asyncio.create_task(self.sender.run(), name="lighter-sender"),
+            asyncio.create_task(self._fill_reconcile_loop(), name="lighter-fill-reconcile"),
         ]
         if settings.dead_man_switch == "schedule":
             self._tasks.append(asyncio.create_task(self._dead_man_loop(), name="lighter-dead-man"))
@@ -161,7 +170,12 @@ class LighterVenue:
 
     def _subscriptions(self) -> list[Subscription]:
         market, account = self.settings.market_id, self.settings.account_index
-        channels = [Subscription(f"order_book/{market}"), Subscription(f"account_all/{account}")]
+        channels = [
+            Subscription(f"order_book/{market}"),
+            # Lighter serves account_all without a token today, but a venue that wants one
+            # refuses it (20001) and we would be blind to our own fills: always send it.
+            Subscription(self.account_channel, private=True),
+        ]
         if self.settings.subscribe_account_orders:
             channels.append(Subscription(f"account_orders/{market}/{account}", private=True))
         if self.settings.subscribe_trades:
@@ -171,6 +185,10 @@ class LighterVenue:
         if self.settings.subscribe_ticker:
             channels.append(Subscription(f"ticker/{market}"))
         return channels
+
+    @property
+    def account_channel(self) -> str:
+        return f"account_all/{self.settings.account_index}"
 
     async def cancel_all_and_close(self) -> None:
         """Cancel our market's orders now (even past the budget), then stop and close.
@@ -237,7 +255,11 @@ class LighterVenue:
         self.sender.submit(commands, now_ns)
 
     def advance(self, now_ns: int) -> None:
-        """The venue matches and reports on its own stream: nothing is due locally."""
+        """The venue matches and reports on its own stream; here only the account stream's
+        silence is timed (a subscribe the venue never answers)."""
+        wall_ns = self._wall_ns()
+        if self.account.check_silence(wall_ns, int(self.account_stale_s * 1e9)):
+            self._account_changed(wall_ns)
 
     def next_due_ns(self) -> int:
         return NEVER_NS
@@ -266,10 +288,16 @@ class LighterVenue:
         ws, parser, sender = self.ws, self.parser, self.sender
         last_frame = ws.last_frame_ns if ws is not None else 0
         errors = [e for e in (self.last_error, sender.last_error if sender else "") if e]
+        last_book = parser.last_book_ns if parser is not None else 0
+        account = self.account
         return {
             "connected": bool(ws and ws.connected) and not self.failed_task,
             "book_valid": bool(parser and parser.book.valid),
             "feed_age_s": (now_ns - last_frame) / 1e9 if last_frame else None,
+            "book_age_s": (now_ns - last_book) / 1e9 if last_book else None,
+            "account_live": account.live,
+            "account_stream": account.state.value,
+            "account_reason": account.reason,
             "budget_remaining": self.budget.remaining(self._monotonic()),
             "signature_failed": bool(sender and sender.signature_failed),
             "failed_task": self.failed_task,
@@ -285,6 +313,8 @@ class LighterVenue:
             "resyncs": ws.resyncs if ws else 0,
             "book_gaps": self.parser.book.gaps if self.parser else 0,
             "duplicate_trades": self.parser.duplicate_trades if self.parser else 0,
+            "duplicate_fills": self.parser.duplicate_fills if self.parser else 0,
+            "rest_fills": self.rest_fills,
             "bad_frames": self.bad_frames + (ws.bad_frames if ws else 0),
             "rest_requests": self.rest.requests_sent,
         }
@@ -295,10 +325,31 @@ class LighterVenue:
     # --- plumbing --------------------------------------------------------------------------
 
     def _emit(self, event: LighterEvent) -> None:
+        if isinstance(event, FeedStatus):  # every status carries the account stream's state
+            event = dataclasses.replace(event, account_live=self.account.live)
         self._events.put_nowait(event)
+
+    def _account_changed(self, now_ns: int) -> None:
+        """The account stream became live or stopped being live: tell the session."""
+        account = self.account
+        ws, parser = self.ws, self.parser
+        reason = f"account stream {account.state.value}" + (
+            f": {account.reason}" if account.reason else ""
+        )
+        if account.state in (AccountState.REFUSED, AccountState.SILENT):
+            self.last_error = reason
+            self.account_alerts = [*self.account_alerts[-9:], reason]  # bounded if nobody reads
+            log.error("lighter: %s; quoting paused", reason)
+        elif account.live:
+            log.info("lighter: account stream live")
+        connected = bool(ws and ws.connected) and not self.failed_task
+        self._emit(FeedStatus(now_ns, connected, bool(parser and parser.book.valid), reason))
 
     def _on_frame(self, frame: dict[str, Any], recv_ns: int) -> None:
         assert self.parser is not None and self.ws is not None
+        kind = str(frame.get("type", ""))
+        if kind.endswith("/account_all") and self.account.confirmed(recv_ns):
+            self._account_changed(recv_ns)
         try:
             result = self.parser.parse(frame, recv_ns)
         except (ValueError, KeyError, TypeError) as exc:
@@ -315,16 +366,27 @@ class LighterVenue:
         for error in result.errors:
             self.last_error = f"ws error {error.code}: {error.message}"
             log.warning("lighter: %s", self.last_error)
+            refused = error.code != ALREADY_SUBSCRIBED and self._about_account(error.message)
+            if refused and self.account.refused(recv_ns, f"ws error {error.code}: {error.message}"):
+                self._account_changed(recv_ns)
+
         for channel in result.resync_channels:
             self.ws.request_resync(channel)
+
+    def _about_account(self, message: str) -> bool:
+        channel = self.account_channel
+        return channel in message or channel.replace("/", ":") in message
 
     def _on_ws_state(self, connected: bool, reason: str) -> None:
         if self.parser is None:
             return
+        now_ns = self._wall_ns()
         if not connected:
             self.parser.book.invalidate(f"disconnected: {reason}")
+            self.account.disconnected(now_ns, reason)
         else:
             self._rearm.set()
+            self.account.subscribed(now_ns)  # the subscribes went out before this callback
         self._emit(FeedStatus(self._wall_ns(), connected, self.parser.book.valid, reason))
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
@@ -338,6 +400,41 @@ class LighterVenue:
         if self.parser is not None:
             self.parser.book.invalidate(self.failed_task)
         self._emit(FeedStatus(self._wall_ns(), False, False, self.failed_task))
+
+    async def _fill_reconcile_loop(self) -> None:
+        """While the account stream has a gap, read our trades back from REST: every
+        `fill_reconcile_s` while it stays down, and once more after it is live again."""
+        while True:
+            await asyncio.sleep(self.settings.fill_reconcile_s)
+            since_ns = self.account.gap_since_ns
+            if since_ns is None:
+                continue
+            try:
+                await self.reconcile_fills(since_ns)
+            except (LighterError, ValueError, KeyError, TypeError) as error:  # next round again
+                log.warning("lighter: fill reconciliation from REST failed: %s", error)
+                continue
+            self.account.reconciled(since_ns)
+
+    async def reconcile_fills(self, since_ns: int) -> list[Fill]:
+        """Our trades since `since_ns` from REST, as fills the stream has not delivered."""
+        assert self.parser is not None
+        since_ms = max(0, since_ns // 1_000_000 - 1_000)  # a second early: clocks differ
+        trades = await self.rest.trades(
+            self.settings.account_index, self.market.market_id, since_ms=since_ms
+        )
+        now_ns = self._wall_ns()
+        found: list[Fill] = []
+        for trade in reversed(trades):  # oldest first, as they happened
+            found.extend(self.parser.fills_from_rest(trade, now_ns))
+        for fill in found:
+            self._emit(fill)
+        if found:
+            self.rest_fills += len(found)
+            log.warning(
+                "lighter: %d fill(s) the stream missed were read back from REST", len(found)
+            )
+        return found
 
     async def _fetch_nonce(self, api_key_index: int) -> int:
         return await self.rest.next_nonce(self.settings.account_index, api_key_index)
