@@ -36,7 +36,7 @@ from solbot.app.driver import Driver, SystemClock, run_clock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
-from solbot.config.markets import MarketEntry
+from solbot.config.markets import MarketEntry, config_dir_markets, markets_with
 from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import Clock
 from solbot.core.engine import CompiledPolicy, Engine
@@ -77,6 +77,7 @@ class RunRequest:
     ws_url: str
     db: Path
     config_dir: Path | None = None
+    markets: Path | None = None  # a markets file adding to or overriding the bundled one
     live: bool = False
     chain_id: int | None = None
     market: str | None = None
@@ -137,7 +138,10 @@ class LiveRunner:
         """The profile's market and a check of its tier (unknown ones are errors, not defaults)."""
         config_dir = ConfigDir.find(self.request.config_dir)
         resolved = resolve_profile(self.request.profile, config_dir)
-        entry = profile_market(resolved, self.request.market)
+        overlays = config_dir_markets(config_dir.root)
+        if self.request.markets is not None:
+            overlays.append(self.request.markets)
+        entry = profile_market(resolved, self.request.market, markets_with(overlays))
         profile_tier(entry, resolved)
         return entry
 

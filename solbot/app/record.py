@@ -37,7 +37,12 @@ from solbot.adapters.venues.lighter.errors import TransportError
 from solbot.adapters.venues.lighter.events import LighterEvent
 from solbot.adapters.venues.lighter.public_feed import PublicFeed
 from solbot.adapters.venues.lighter.ws import WsSettings
-from solbot.config.markets import MarketEntry, infer_market_from_filename, resolve_market
+from solbot.config.markets import (
+    MarketEntry,
+    infer_market_from_filename,
+    markets_with,
+    resolve_market,
+)
 from solbot.core.model import BookTop, FeedStatus, MarketSpec, MarkPrice, TradePrint
 from solbot.errors import RuntimeFailure, UsageError
 
@@ -62,6 +67,7 @@ class RecordRequest:
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     ws_settings: WsSettings | None = None
     overwrite: bool = False
+    markets: Path | None = None  # a markets file adding to or overriding the bundled one
 
 
 @dataclass(frozen=True)
@@ -264,9 +270,10 @@ def simulate_command(out: Path, entry: MarketEntry) -> str:
     return f"solbot simulate --data {out}{market}"
 
 
-def lighter_entry(market: str) -> MarketEntry:
-    """The markets.yaml entry of a Lighter market (`SOL` or `lighter:SOL`)."""
-    entry = resolve_market(market)
+def lighter_entry(market: str, markets: Path | None = None) -> MarketEntry:
+    """The markets.yaml entry of a Lighter market (`SOL` or `lighter:SOL`); `markets` adds to or
+    overrides the bundled file."""
+    entry = resolve_market(market, markets_with([markets]) if markets else None)
     if entry.spec.venue != "lighter":
         raise UsageError(f"--market: {entry.key} is not a Lighter market")
     return entry
@@ -287,7 +294,7 @@ async def record(
     request: RecordRequest, stop: asyncio.Event, on_progress: Progress | None = None
 ) -> RecordSummary:
     """Record until `stop` is set or the duration has passed; return what the file holds."""
-    entry = lighter_entry(request.market)
+    entry = lighter_entry(request.market, request.markets)
     if request.out.exists() and not request.overwrite:
         raise UsageError(f"--out: {request.out} exists; pass --overwrite to replace it")
     file = RecordingFile(request.out, request.flush_events)  # a bad --out fails before any I/O

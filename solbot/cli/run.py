@@ -62,6 +62,13 @@ def run_command(
     config_dir: Annotated[
         Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
     ] = None,
+    markets: Annotated[
+        Path | None,
+        typer.Option(
+            "--markets",
+            help="Markets file (markets.yaml schema) adding or overriding market specs.",
+        ),
+    ] = None,
 ) -> None:
     """Run the engine on live market data; Ctrl-C cancels all orders, flushes, exits 0."""
     import asyncio
@@ -79,6 +86,7 @@ def run_command(
         ws_url=ws_url,
         db=db,
         config_dir=config_dir,
+        markets=markets,
         live=live,
         chain_id=chain_id,
         market=market,

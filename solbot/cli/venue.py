@@ -239,6 +239,13 @@ def record_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
     ] = False,
+    markets: Annotated[
+        Path | None,
+        typer.Option(
+            "--markets",
+            help="Markets file (markets.yaml schema) adding or overriding market specs.",
+        ),
+    ] = None,
 ) -> None:
     """Record public book tops and trades to Parquet until --duration or Ctrl-C."""
     from solbot.app.record import RecordRequest, run_record
@@ -252,6 +259,7 @@ def record_command(
         flush_events=flush_events,
         connect_timeout_s=_seconds(connect_timeout, "--connect-timeout") or 0.0,
         overwrite=overwrite,
+        markets=markets,
     )
     typer.echo(f"recording {market} from {ws_url} (Ctrl-C stops)", err=True)
     with progress_bar("recording", "events", enabled=not as_json) as update:
