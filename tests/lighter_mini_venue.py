@@ -36,6 +36,7 @@ class MiniLighter:
         self.auth_headers: list[str] = []
         self.connections = 0
         self.greet = True
+        self.close_after_greeting = False  # greet, then hang up (a flapping server)
         self.public_key = ""  # registered key of slot 4, as the venue returns it (no 0x)
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -148,6 +149,11 @@ class MiniLighter:
         self.sockets.append(socket)
         if self.greet:
             await socket.send_json({"type": "connected", "session_id": f"s{self.connections}"})
+        if self.close_after_greeting:
+            await asyncio.sleep(0.05)  # the client subscribes, then the server hangs up
+            await socket.close()
+            self.sockets.remove(socket)
+            return socket
         async for message in socket:
             if message.type != WSMsgType.TEXT:
                 break

@@ -274,3 +274,58 @@ async def test_reconcile_keeps_orders_the_caller_knows(mini: MiniLighter) -> Non
         assert cancels == [5, 281474976710601]  # adopted with its venue index
     finally:
         await run.close()
+
+
+async def test_greet_then_close_server_gets_growing_backoff_not_a_storm(
+    mini: MiniLighter,
+) -> None:
+    """A `connected` greeting alone is no proof of health: the backoff keeps growing."""
+    mini.close_after_greeting = True
+    delays: list[float] = []
+
+    async def record_sleep(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0)
+
+    ws = WsConnection(
+        f"ws://127.0.0.1:{mini.port}/stream",
+        [Subscription("order_book/2")],
+        lambda frame, recv_ns: None,
+        settings=WsSettings(backoff_initial_s=0.5, backoff_max_s=30.0),
+        backoff_sleep=record_sleep,
+    )
+    task = asyncio.create_task(ws.run())
+    try:
+        await wait_for(lambda: len(delays) >= 6)
+    finally:
+        await ws.stop()
+        await asyncio.wait_for(task, 5)
+    assert all(delay > 0 for delay in delays[:6]), delays
+    assert delays[5] > delays[0] * 4  # exponential: 0.25..0.5 s, then up to 16 s
+
+
+async def test_backoff_resets_after_a_healthy_connection(mini: MiniLighter) -> None:
+    """Book snapshot received and alive `healthy_after_s`: the next reconnect is at once."""
+    delays: list[float] = []
+
+    async def record_sleep(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0)
+
+    ws = WsConnection(
+        f"ws://127.0.0.1:{mini.port}/stream",
+        [Subscription("order_book/2")],
+        lambda frame, recv_ns: None,
+        settings=WsSettings(healthy_after_s=0.2),
+        backoff_sleep=record_sleep,
+    )
+    task = asyncio.create_task(ws.run())
+    try:
+        await wait_for(lambda: ws.connected)
+        await asyncio.sleep(0.3)
+        await mini.drop_all()
+        await wait_for(lambda: len(delays) >= 1)
+    finally:
+        await ws.stop()
+        await asyncio.wait_for(task, 5)
+    assert delays[0] == 0.0
