@@ -30,6 +30,7 @@ from solbot.core.model import (
     PositionSnapshot,
     Side,
 )
+from solbot.errors import RuntimeFailure
 
 pytestmark = pytest.mark.integration
 
@@ -220,6 +221,7 @@ async def test_silence_and_shutdown_notice_trigger_reconnects(mini: MiniLighter)
         await wait_for(lambda: mini.sockets)
         await mini.broadcast({"type": "shutdown", "close_in_ms": 1000})
         await wait_for(lambda: mini.connections > before)
+        await wait_for(lambda: len([s for s in mini.subscribes if s.get("auth")]) >= 3)
         tokens = [s["auth"] for s in mini.subscribes if s.get("auth")]
         assert len(tokens) == len(set(tokens)) >= 3  # a fresh token on every subscribe
         assert ws.reconnects >= 2
@@ -329,3 +331,28 @@ async def test_backoff_resets_after_a_healthy_connection(mini: MiniLighter) -> N
         await ws.stop()
         await asyncio.wait_for(task, 5)
     assert delays[0] == 0.0
+
+
+async def test_start_up_cancel_refused_429_backs_off_and_gives_up(mini: MiniLighter) -> None:
+    """A leftover order's cancel answered 429 again and again: bounded retries that honour the
+    venue's cooldown, then a clear runtime failure (exit 1), never a tight retry loop."""
+    mini.orders[5] = order(5, "open", order_index=281474976710600)
+    mini.refuse_txs = "0.05"
+    settings = LighterSettings(
+        account_index=ACCOUNT,
+        api_key_index=4,
+        rest_url=mini.url,
+        ws_url=f"ws://127.0.0.1:{mini.port}/stream",
+        retry_initial_s=0.02,
+        retry_max_s=0.1,
+        retry_max_attempts=4,
+        ws=FAST_WS,
+    )
+    venue = LighterVenue(settings, UnsignedTestSigner(mini.url, ACCOUNT, 4))
+    started_s = asyncio.get_running_loop().time()
+    with pytest.raises(RuntimeFailure, match="gave up after 4 attempt"):
+        await asyncio.wait_for(venue.start(), 10)
+    elapsed_s = asyncio.get_running_loop().time() - started_s
+    await venue.rest.aclose()
+    assert mini.refused == 4
+    assert elapsed_s >= 3 * 0.05  # each retry waited out the venue's Retry-After

@@ -35,7 +35,7 @@ from solbot.app.driver import Driver, SystemClock, run_clock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
-from solbot.config.markets import MarketEntry, resolve_market
+from solbot.config.markets import MarketEntry, VenueTier, resolve_market
 from solbot.core.clock import Clock
 from solbot.core.engine import CompiledPolicy
 from solbot.core.model import BookTop, FeedStatus, MarketSpec
@@ -135,6 +135,7 @@ class LiveRunner:
             chain_id=chain_id,
             market_id=entry.spec.market_id,
             dead_man_switch=dead_man_switch_from_environment(),
+            requests_per_minute=self._tier(entry).tx_per_minute,
         )
         signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):
@@ -143,7 +144,8 @@ class LiveRunner:
             except SolbotError as error:
                 await signer.close()
                 raise RuntimeFailure(f"the venue does not accept this API key: {error}") from None
-        self.venue = LighterVenue(settings, signer)
+        # the budget starts with what an earlier run of this account sent in the last minute
+        self.venue = LighterVenue(settings, signer, send_log=ledger)
         # fills made while we were down (after the newest one booked) are booked now
         await self.venue.start(booked_until_ns=ledger.newest_fill_ns("lighter", entry.spec.symbol))
         return self.venue.market, self.venue.events()
@@ -237,6 +239,12 @@ class LiveRunner:
                 if trace is not None:
                     trace.close()
         return self.exit_code
+
+    def _tier(self, entry: MarketEntry) -> VenueTier:
+        """The account tier the profile names (the venue's default tier when it names none)."""
+        config_dir = ConfigDir.find(self.request.config_dir)
+        name = resolve_profile(self.request.profile, config_dir).profile.tier
+        return entry.tiers.get(name or "", entry.tiers[entry.default_tier])
 
     def _paper_venue(
         self, entry: MarketEntry, market: MarketSpec, session: Session, run_id: str

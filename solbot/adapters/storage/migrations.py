@@ -111,3 +111,13 @@ def m001_initial(db: Database) -> None:
         },
         pk="run_id",
     )
+
+
+@migrations()
+def m_budget_venue_requests(db: Database) -> None:
+    """Requests sent to a venue account, kept a few minutes: a restart's budget counts them."""
+    db.table("venue_requests").create(
+        {"account_index": int, "at_ns": int},
+        not_null={"account_index", "at_ns"},
+    )
+    db.table("venue_requests").create_index(["account_index", "at_ns"])
