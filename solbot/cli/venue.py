@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from solbot.errors import UsageError
 
 if TYPE_CHECKING:
     from solbot.adapters.venues.fake_lighter import FakeLighterVenue
+    from solbot.core.model import MarketSpec
 
 FAKE_VENUE_HELP = "\n\n".join(
     [
@@ -30,7 +32,8 @@ FAKE_VENUE_HELP = "\n\n".join(
         "Fault knobs (--fault KNOB=VALUE at start, or POST /_fake/faults with a JSON object at "
         "run time): drop_socket=now|N, skip_book_nonce=N, resend_old_trades=N, "
         "rate_limit_after=N, nonce_error_once=true, delay_ms=D, shutdown=MS, stop_pings=true, "
-        "no_pong_close_s=T, ping_interval_s=K. GET /_fake/state shows orders, fills, position, "
+        "no_pong_close_s=T, ping_interval_s=K, frozen_book=true. GET /_fake/state shows "
+        "orders, fills, position, "
         "nonces and faults.",
     ]
 )
@@ -46,6 +49,11 @@ def _parse_api_keys(values: list[str]) -> dict[int, str]:
             raise UsageError(f"--api-key: expected INDEX[=PUBLIC_KEY], found {text!r}") from None
         keys[index] = public_key.strip()
     return keys
+
+
+def _other_market(base: MarketSpec, market_id: int) -> MarketSpec:
+    """Another market of the account, on the served market's grid (orders rest unmatched)."""
+    return dataclasses.replace(base, symbol=f"M{market_id}", market_id=market_id)
 
 
 def _banner(venue: FakeLighterVenue) -> None:
@@ -106,6 +114,36 @@ def fake_venue_command(
     duration_s: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,
+    order_latency_ms: Annotated[
+        int, typer.Option(help="Create/modify takes effect after this long (Standard: 200).")
+    ] = 0,
+    cancel_latency_ms: Annotated[
+        int, typer.Option(help="Cancel takes effect after this long (Standard: 200).")
+    ] = 0,
+    taker_latency_ms: Annotated[
+        int, typer.Option(help="Immediate-or-cancel order latency (Standard: 300).")
+    ] = 0,
+    require_auth: Annotated[
+        bool,
+        typer.Option(
+            "--require-auth", help="Account channels refuse subscriptions without a valid token."
+        ),
+    ] = False,
+    ws_connections_per_minute: Annotated[
+        int | None, typer.Option(help="WebSocket connections a rolling minute (Lighter: 80).")
+    ] = None,
+    ws_messages_per_minute: Annotated[
+        int | None,
+        typer.Option(help="Client messages per connection a rolling minute (Lighter: 200)."),
+    ] = None,
+    other_market: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--other-market",
+            help="Market id of another market of the account (repeat): orders rest there "
+            "unmatched, so scoped cancels are testable.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a fake Lighter exchange on 127.0.0.1 (REST + WebSocket) with fault knobs."""
     from solbot.adapters.venues.fake_lighter import (
@@ -138,6 +176,13 @@ def fake_venue_command(
         tier=tier,
         ping_interval_s=ping_interval_s,
         min_scheduled_cancel_ms=min_scheduled_cancel_ms,
+        order_latency_ms=order_latency_ms,
+        cancel_latency_ms=cancel_latency_ms,
+        taker_latency_ms=taker_latency_ms,
+        require_auth=require_auth,
+        ws_connections_per_minute=ws_connections_per_minute,
+        ws_messages_per_minute=ws_messages_per_minute,
+        other_markets=tuple(_other_market(spec, market_id) for market_id in other_market or ()),
         faults=faults,
     )
     try:

@@ -27,6 +27,10 @@ MARKETS: Mapping[str, MarketSpec] = {"SOL": SOL_MARKET}
 
 # Account tiers (LIGHTER.md §4.2): requests per rolling minute and maker/taker fees in bps.
 TIER_LIMITS: Mapping[str, int | None] = {"standard": 60, "premium": None}
+TIER_TX_LIMITS: Mapping[str, int | None] = {"standard": None, "premium": 4000}  # own bucket
+# Lighter's WebSocket limits per client (apidocs rate-limits): the defaults of the CLI knobs.
+WS_CONNECTIONS_PER_MINUTE = 80
+WS_MESSAGES_PER_MINUTE = 200
 TIER_FEES_BPS: Mapping[str, tuple[float, float]] = {"standard": (0.0, 0.0), "premium": (0.4, 2.8)}
 
 
@@ -49,6 +53,7 @@ class FaultSettings:
     stop_pings: bool = False
     no_pong_close_s: float | None = None
     ping_interval_s: float | None = None
+    frozen_book: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Current knob values, for `/_fake/state`."""
@@ -64,6 +69,7 @@ class FaultSettings:
             "stop_pings": self.stop_pings,
             "no_pong_close_s": self.no_pong_close_s,
             "ping_interval_s": self.ping_interval_s,
+            "frozen_book": self.frozen_book,
         }
 
 
@@ -183,7 +189,12 @@ def _set_ping_interval_s(faults: FaultSettings, value: Any) -> None:
     faults.ping_interval_s = seconds
 
 
+def _set_frozen_book(faults: FaultSettings, value: Any) -> None:
+    faults.frozen_book = _as_bool("frozen_book", value)
+
+
 KNOBS: Mapping[str, Callable[[FaultSettings, Any], None]] = {
+    "frozen_book": _set_frozen_book,
     "drop_socket": _set_drop_socket,
     "skip_book_nonce": _set_skip_book_nonce,
     "resend_old_trades": _set_resend_old_trades,
@@ -256,6 +267,16 @@ class FakeVenueConfig:
     # More markets of the same account: orders there rest without matching (no feed), so a
     # test can check that cancels scoped to `market` leave another strategy's orders alone.
     other_markets: tuple[MarketSpec, ...] = ()
+    # As strict as the real venue (LIGHTER.md §4.2): txs take effect after these latencies
+    # (Standard: 200 ms maker and cancel, 300 ms taker; 0 = at once), account channels refuse a
+    # subscription without a valid token, and a client may open `ws_connections_per_minute`
+    # connections and send `ws_messages_per_minute` messages a rolling minute (None: no limit).
+    order_latency_ms: int = 0
+    cancel_latency_ms: int = 0
+    taker_latency_ms: int = 0
+    require_auth: bool = False
+    ws_connections_per_minute: int | None = None
+    ws_messages_per_minute: int | None = None
 
     def __post_init__(self) -> None:
         _check_config(self)
@@ -309,6 +330,13 @@ def _check_config(config: FakeVenueConfig) -> None:
         )
     if any(not 0 <= market_id <= 254 for market_id in other_ids):
         problems.append(f"other_markets: market ids must be 0..254, found {other_ids}")
+    latencies = (config.order_latency_ms, config.cancel_latency_ms, config.taker_latency_ms)
+    if any(not 0 <= value <= 60_000 for value in latencies):
+        problems.append(f"order/cancel/taker latency: expected 0..60000 ms, found {latencies}")
+    for name in ("ws_connections_per_minute", "ws_messages_per_minute"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            problems.append(f"{name}: expected at least 1, found {value}")
     if config.synthetic and config.data_paths:
         problems.append("data_paths: a synthetic feed takes no data files")
     if problems:
