@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
+from solbot.adapters.venues.lighter.backoff import BackoffPolicy
 from solbot.adapters.venues.lighter.budget import Priority, RequestBudget
 from solbot.adapters.venues.lighter.errors import (
     LighterError,
@@ -32,6 +34,19 @@ TokenProvider = Callable[[], str]
 Sleep = Callable[[float], Awaitable[None]]
 RequestJournal = Callable[[int], None]  # wall-clock ns at which a request was answered
 MAX_BATCH = 50
+
+
+class TradesIncomplete(RateLimited):
+    """Paging stopped at a page the venue kept refusing; `trades` holds what came before it."""
+
+    def __init__(self, trades: list[dict[str, Any]], attempts: int, cause: RateLimited) -> None:
+        self.trades = trades
+        super().__init__(
+            f"/api/v1/trades refused {attempts} time(s) in a row ({cause}); "
+            f"{len(trades)} trade(s) fetched before that",
+            cause.code,
+            cause.http_status,
+        )
 
 
 class LighterRest:
@@ -165,8 +180,15 @@ class LighterRest:
         since_ms: int = 0,
         limit: int = 100,
         max_pages: int = 20,
+        retry: BackoffPolicy | None = None,
+        rng: random.Random | None = None,
     ) -> list[dict[str, Any]]:
-        """Our trades, newest first, paged by `next_cursor` back to `since_ms` (backfill)."""
+        """Our trades, newest first, paged by `next_cursor` back to `since_ms` (backfill).
+
+        A page refused with a 429 is asked for again, at the same cursor, once the venue's
+        cooldown has passed (and a jittered backoff); after `retry.max_attempts` refusals in a
+        row, `TradesIncomplete` carries every trade fetched so far.
+        """
         params: dict[str, Any] = {
             "account_index": account_index,
             "market_id": market_id,
@@ -174,9 +196,10 @@ class LighterRest:
             "sort_dir": "desc",
             "limit": limit,
         }
+        policy, rng = retry or BackoffPolicy(), rng or random.Random(0)
         collected: list[dict[str, Any]] = []
         for _ in range(max_pages):
-            body = await self._get("/api/v1/trades", params, auth=True)
+            body = await self._page(params, policy, rng, collected)
             page = list(body.get("trades") or [])
             fresh = [t for t in page if int(t.get("timestamp", 0)) >= since_ms]
             collected.extend(fresh)
@@ -185,6 +208,23 @@ class LighterRest:
                 break
             params["cursor"] = cursor
         return collected
+
+    async def _page(
+        self,
+        params: dict[str, Any],
+        policy: BackoffPolicy,
+        rng: random.Random,
+        collected: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        for attempt in range(policy.max_attempts):
+            try:
+                return await self._get("/api/v1/trades", params, auth=True)
+            except RateLimited as error:
+                if attempt + 1 >= policy.max_attempts:
+                    raise TradesIncomplete(collected, attempt + 1, error) from None
+                log.warning("lighter: /trades refused (%s); retrying the same page", error)
+                await self._sleep(policy.delay_s(attempt, rng))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- plumbing --------------------------------------------------------------------------
 
