@@ -112,10 +112,10 @@ class FakeLighterVenue:
             self._ws_send_tx,
             self._ws_auth,
             self.clock,
-            require_auth=self.config.require_auth,
             connections_per_minute=self.config.ws_connections_per_minute,
             messages_per_minute=self.config.ws_messages_per_minute,
         )
+        self.hub.require_auth = self.config.require_auth
         rest = RestApi(exchange, self.clock, self.dispatch, self.tx_latency)
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(rest.routes())

@@ -264,17 +264,17 @@ class FakeVenueConfig:
     min_scheduled_cancel_ms: int = 300_000
     funding_rate: float = 0.0
     faults: FaultSettings = field(default_factory=FaultSettings)
+    require_auth: bool = False  # refuse account subscriptions without a valid auth token
     # More markets of the same account: orders there rest without matching (no feed), so a
     # test can check that cancels scoped to `market` leave another strategy's orders alone.
     other_markets: tuple[MarketSpec, ...] = ()
     # As strict as the real venue (LIGHTER.md §4.2): txs take effect after these latencies
-    # (Standard: 200 ms maker and cancel, 300 ms taker; 0 = at once), account channels refuse a
-    # subscription without a valid token, and a client may open `ws_connections_per_minute`
-    # connections and send `ws_messages_per_minute` messages a rolling minute (None: no limit).
+    # (Standard: 200 ms maker and cancel, 300 ms taker; 0 = at once), and a client may open
+    # `ws_connections_per_minute` connections and send `ws_messages_per_minute` messages a
+    # rolling minute (None: no limit).
     order_latency_ms: int = 0
     cancel_latency_ms: int = 0
     taker_latency_ms: int = 0
-    require_auth: bool = False
     ws_connections_per_minute: int | None = None
     ws_messages_per_minute: int | None = None
 

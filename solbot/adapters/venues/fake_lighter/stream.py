@@ -123,12 +123,10 @@ class StreamHub:
         auth_check: AuthCheck,
         clock: Callable[[], int],
         *,
-        require_auth: bool = False,
         connections_per_minute: int | None = None,
         messages_per_minute: int | None = None,
     ) -> None:
         self.market_id = market_id
-        self.require_auth = require_auth  # account channels too need a valid token
         self.connections_per_minute = connections_per_minute
         self.messages_per_minute = messages_per_minute
         self._connection_times: deque[int] = deque()
@@ -145,6 +143,7 @@ class StreamHub:
         self.closed_reasons: list[str] = []
         self.frames_sent = 0
         self.stop_pings = False  # fault knob: neither send pings nor answer the client's
+        self.require_auth = False  # account_all needs a valid auth token too (refused: 20001)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """aiohttp handler of `/stream`."""
@@ -234,7 +233,7 @@ class StreamHub:
         except ChannelError as error:
             session.send(wire.ws_error(error.code, error.message))
             return
-        if channel.needs_auth or (self.require_auth and channel.account >= 0):
+        if channel.needs_auth or (self.require_auth and channel.kind == "account"):
             token = message.get("auth")
             problem = self._auth_check(token if isinstance(token, str) else None, channel.account)
             if problem is not None:
