@@ -128,3 +128,13 @@ async def test_frozen_book_stops_book_frames_but_stats_keep_flowing() -> None:
         kinds = {frame.get("type") for frame in await collect(ws, 1.5)}
         assert "update/order_book" not in kinds
         assert "update/market_stats" in kinds
+
+
+async def test_close_after_greeting_greets_then_hangs_up() -> None:
+    async with FakeLighterVenue(config(), events=static_book()) as fake:
+        async with httpx.AsyncClient(base_url=fake.base_url) as client:
+            await client.post("/_fake/faults", json={"close_after_greeting": True})
+        async with websockets.connect(fake.ws_url) as ws:
+            assert json.loads(await ws.recv())["type"] == "connected"
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 2)

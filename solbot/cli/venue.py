@@ -32,9 +32,8 @@ FAKE_VENUE_HELP = "\n\n".join(
         "Fault knobs (--fault KNOB=VALUE at start, or POST /_fake/faults with a JSON object at "
         "run time): drop_socket=now|N, skip_book_nonce=N, resend_old_trades=N, "
         "rate_limit_after=N, nonce_error_once=true, delay_ms=D, shutdown=MS, stop_pings=true, "
-        "no_pong_close_s=T, ping_interval_s=K, frozen_book=true. GET /_fake/state shows "
-        "orders, fills, position, "
-        "nonces and faults.",
+        "no_pong_close_s=T, ping_interval_s=K, frozen_book=true, close_after_greeting=true. "
+        "GET /_fake/state shows orders, fills, position, nonces and faults.",
     ]
 )
 

@@ -182,6 +182,7 @@ class FakeLighterVenue:
         self.dispatch()
         faults = exchange.faults
         hub.stop_pings = faults.stop_pings
+        hub.close_after_greeting = faults.close_after_greeting
         interval = faults.ping_interval_s or self.config.ping_interval_s
         hub.keepalive(now, interval, faults.no_pong_close_s)
         self._socket_faults(now)

@@ -54,6 +54,7 @@ class FaultSettings:
     no_pong_close_s: float | None = None
     ping_interval_s: float | None = None
     frozen_book: bool = False
+    close_after_greeting: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Current knob values, for `/_fake/state`."""
@@ -70,6 +71,7 @@ class FaultSettings:
             "no_pong_close_s": self.no_pong_close_s,
             "ping_interval_s": self.ping_interval_s,
             "frozen_book": self.frozen_book,
+            "close_after_greeting": self.close_after_greeting,
         }
 
 
@@ -193,7 +195,12 @@ def _set_frozen_book(faults: FaultSettings, value: Any) -> None:
     faults.frozen_book = _as_bool("frozen_book", value)
 
 
+def _set_close_after_greeting(faults: FaultSettings, value: Any) -> None:
+    faults.close_after_greeting = _as_bool("close_after_greeting", value)
+
+
 KNOBS: Mapping[str, Callable[[FaultSettings, Any], None]] = {
+    "close_after_greeting": _set_close_after_greeting,
     "frozen_book": _set_frozen_book,
     "drop_socket": _set_drop_socket,
     "skip_book_nonce": _set_skip_book_nonce,

@@ -130,6 +130,7 @@ class StreamHub:
         self.connections_per_minute = connections_per_minute
         self.messages_per_minute = messages_per_minute
         self._connection_times: deque[int] = deque()
+        self._closers: set[asyncio.Future[None]] = set()
         self.connections_refused = 0
         self.message_limit_closes = 0
         self.account = account
@@ -144,6 +145,7 @@ class StreamHub:
         self.frames_sent = 0
         self.stop_pings = False  # fault knob: neither send pings nor answer the client's
         self.require_auth = False  # account_all needs a valid auth token too (refused: 20001)
+        self.close_after_greeting = False  # fault knob: greet, then hang up (a flapping server)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """aiohttp handler of `/stream`."""
@@ -162,6 +164,8 @@ class StreamHub:
         self.connections_total += 1
         writer = asyncio.create_task(self._write(session))
         session.send({"type": "connected", "session_id": session.session_id})
+        if self.close_after_greeting:
+            self._spawn_close(session)
         try:
             async for message in socket:
                 if message.type != WSMsgType.TEXT:
@@ -175,6 +179,17 @@ class StreamHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
         return socket
+
+    def _spawn_close(self, session: Session) -> None:
+        """Close a greeted session a moment later (after the client's subscribes arrive)."""
+
+        async def close_soon() -> None:
+            await asyncio.sleep(0.05)
+            session.close(1000, "closed after greeting")
+
+        task = asyncio.ensure_future(close_soon())
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
 
     async def _write(self, session: Session) -> None:
         socket = session.socket
