@@ -34,6 +34,18 @@ ACCOUNT = 7
 KEY_INDEX = 4
 SPEED = 20.0  # recorded sample at 20x: quotes move and fill within seconds
 TX_PER_MINUTE = 60  # Lighter standard account; also the shipped profiles' tx_per_minute
+# The fake is as strict as Lighter (docs/fake-venue.md): Standard order/cancel/taker latency,
+# request weights, 80 WebSocket connections and 200 messages a minute. Account channels need a
+# token only once the bot sends one on account_all (branch `truth`): then REQUIRE_AUTH = True.
+REQUIRE_AUTH = False
+STRICT_VENUE: dict[str, Any] = {
+    "order_latency_ms": 200,
+    "cancel_latency_ms": 200,
+    "taker_latency_ms": 300,
+    "ws_connections_per_minute": 80,
+    "ws_messages_per_minute": 200,
+    "require_auth": REQUIRE_AUTH,
+}
 TRACEBACK = "Traceback (most recent call last)"
 
 # Shipped `defensive` with a 1 s volatility sample, so its rules (feed.stale at stale_feed_s 5 s
@@ -105,6 +117,7 @@ class FakeVenue:
             "speed": SPEED,
             "loop": True,
             "seed": 3,
+            **STRICT_VENUE,
         }
         settings.update(overrides)
         self.config = FakeVenueConfig(**settings)
@@ -246,6 +259,10 @@ class StateSampler:
                 start += 1
             best = max(best, last.txs - samples[start].txs)
         return best
+
+    def max_requests_per_minute(self) -> int:
+        """Most requests the venue counted in one rolling minute, at any sample."""
+        return max((s.requests_last_minute for s in self.samples), default=0)
 
     def span_s(self) -> float:
         if len(self.samples) < 2:
