@@ -221,3 +221,11 @@ def test_shutdown_reserve_is_for_the_shutdown_cancel_all_only() -> None:
     assert budget.remaining(0.0) == 2
     assert budget.spend(Priority.SHUTDOWN, 0.0) and budget.spend(Priority.SHUTDOWN, 0.0)
     assert not budget.spend(Priority.SHUTDOWN, 0.0)  # never past the limit
+
+
+def test_only_the_shutdown_cancel_all_may_go_inside_a_429_cooldown() -> None:
+    budget = RequestBudget(10, quote_reserve=2, query_reserve=1, shutdown_reserve=1)
+    budget.penalize(0.0)
+    assert not budget.can_spend(Priority.CANCEL_ALL, 1.0)
+    assert budget.wait_s(Priority.SHUTDOWN, 1.0) == 0.0
+    assert budget.spend(Priority.SHUTDOWN, 1.0)

@@ -74,6 +74,7 @@ class RollingLimiter:
         self._times: deque[tuple[int, int]] = deque()  # (arrival ns, weight)
         self.refused = 0
         self.retry_after_s = 0.0
+        self.peak = 0  # most requests one rolling minute ever held
 
     def allow(
         self, now_ns: int, limit: int | None, weight: int = 1, weight_limit: int | None = None
@@ -90,6 +91,7 @@ class RollingLimiter:
             self.retry_after_s = max(0.001, (oldest + MINUTE_NS - now_ns) / 1e9)
             return False
         times.append((now_ns, weight))
+        self.peak = max(self.peak, len(times))
         return True
 
     def used(self, now_ns: int) -> int:

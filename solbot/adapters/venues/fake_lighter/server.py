@@ -348,6 +348,7 @@ class FakeLighterVenue:
             "requests_total": self.requests_total,
             "requests_last_minute": self.limiter.used(now) + self.tx_limiter.used(now),
             "weight_last_minute": self.limiter.weight_used(now),
+            "max_requests_per_minute": self.limiter.peak + self.tx_limiter.peak,
             "refused_429": self.limiter.refused,
         }
         return body

@@ -105,9 +105,12 @@ class RequestBudget:
 
     def remaining(self, now_s: float) -> int:
         """Requests still allowed in the current window (0 while cooling down)."""
-        self._prune(now_s)
         if now_s < self.blocked_until_s:
             return 0
+        return self._room(now_s)
+
+    def _room(self, now_s: float) -> int:
+        self._prune(now_s)
         return max(0, self.limit - len(self._stamps))
 
     def in_window(self, now_s: float) -> int:
@@ -120,7 +123,13 @@ class RequestBudget:
         return self.remaining(now_s) / self.limit
 
     def available(self, priority: Priority, now_s: float) -> int:
-        """Requests of this priority that may still go in this window (reserves kept)."""
+        """Requests of this priority that may still go in this window (reserves kept).
+
+        The shutdown cancel-all alone may go inside a 429 cooldown (it is the last chance to
+        cancel; the caller bounds its attempts), but never past the window's limit.
+        """
+        if priority is Priority.SHUTDOWN:
+            return max(0, self._room(now_s) - self._reserve[priority])
         return max(0, self.remaining(now_s) - self._reserve[priority])
 
     def can_spend(self, priority: Priority, now_s: float) -> bool:
@@ -156,7 +165,7 @@ class RequestBudget:
     def wait_s(self, priority: Priority, now_s: float) -> float:
         """Seconds until a request of this priority may go (0 = now)."""
         self._prune(now_s)
-        wait = max(0.0, self.blocked_until_s - now_s)
+        wait = 0.0 if priority is Priority.SHUTDOWN else max(0.0, self.blocked_until_s - now_s)
         allowed = self.limit - self._reserve[priority] - 1  # stamps that may remain in window
         excess = len(self._stamps) - allowed
         if excess > 0:
