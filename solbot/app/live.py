@@ -135,7 +135,7 @@ class LiveRunner:
             chain_id=chain_id,
             market_id=entry.spec.market_id,
             dead_man_switch=dead_man_switch_from_environment(),
-            requests_per_minute=self._tier(entry).tx_per_minute,
+            requests_per_minute=self.account_tier(entry).tx_per_minute,
         )
         signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):
@@ -240,7 +240,7 @@ class LiveRunner:
                     trace.close()
         return self.exit_code
 
-    def _tier(self, entry: MarketEntry) -> VenueTier:
+    def account_tier(self, entry: MarketEntry) -> VenueTier:
         """The account tier the profile names (the venue's default tier when it names none)."""
         config_dir = ConfigDir.find(self.request.config_dir)
         name = resolve_profile(self.request.profile, config_dir).profile.tier
