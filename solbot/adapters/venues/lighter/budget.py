@@ -144,12 +144,6 @@ class RequestBudget:
         self.spent_total += 1
         return True
 
-    def record(self, now_s: float) -> None:
-        """Record a request that went regardless (one sent by an earlier run of the account)."""
-        self._prune(now_s)
-        self._stamps.append(now_s)
-        self.spent_total += 1
-
     def seed(self, stamps_s: list[float], now_s: float) -> None:
         """Requests an earlier run sent in the last window (from the ledger): they still count."""
         self._stamps.extend(s for s in stamps_s if s > now_s - self.window_s)
