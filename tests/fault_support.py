@@ -34,6 +34,18 @@ ACCOUNT = 7
 KEY_INDEX = 4
 SPEED = 20.0  # recorded sample at 20x: quotes move and fill within seconds
 TX_PER_MINUTE = 60  # Lighter standard account; also the shipped profiles' tx_per_minute
+# The fake is as strict as Lighter (docs/fake-venue.md): Standard order/cancel/taker latency,
+# request weights, 80 WebSocket connections and 200 messages a minute, and account channels that
+# refuse a subscription without a valid auth token.
+REQUIRE_AUTH = True
+STRICT_VENUE: dict[str, Any] = {
+    "order_latency_ms": 200,
+    "cancel_latency_ms": 200,
+    "taker_latency_ms": 300,
+    "ws_connections_per_minute": 80,
+    "ws_messages_per_minute": 200,
+    "require_auth": REQUIRE_AUTH,
+}
 TRACEBACK = "Traceback (most recent call last)"
 
 # Shipped `defensive` with a 1 s volatility sample, so its rules (feed.stale at stale_feed_s 5 s
@@ -60,6 +72,16 @@ def config_dir(root: Path) -> Path:
     shutil.copytree(REPO / "rules", target / "rules")
     (target / "profiles" / "faults.yaml").write_text(FAULTS_PROFILE, encoding="utf-8")
     return target
+
+
+def record_figures(**figures: Any) -> None:
+    """Append this test's figures to $SOLBOT_FAULT_REPORT (scripts/fault_report.py reads it)."""
+    path = os.environ.get("SOLBOT_FAULT_REPORT")
+    if not path:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    with open(path, "a", encoding="utf-8") as report:
+        report.write(json.dumps({"test": test, **figures}) + "\n")
 
 
 def wait_until(
@@ -105,6 +127,7 @@ class FakeVenue:
             "speed": SPEED,
             "loop": True,
             "seed": 3,
+            **STRICT_VENUE,
         }
         settings.update(overrides)
         self.config = FakeVenueConfig(**settings)
@@ -126,6 +149,12 @@ class FakeVenue:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(httpx.HTTPError, AssertionError):
+            http = self.state()["http"]
+            record_figures(
+                max_requests_per_minute=http["max_requests_per_minute"],
+                refused_429=http["refused_429"],
+            )
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
@@ -246,6 +275,10 @@ class StateSampler:
                 start += 1
             best = max(best, last.txs - samples[start].txs)
         return best
+
+    def max_requests_per_minute(self) -> int:
+        """Most requests the venue counted in one rolling minute, at any sample."""
+        return max((s.requests_last_minute for s in self.samples), default=0)
 
     def span_s(self) -> float:
         if len(self.samples) < 2:
@@ -451,6 +484,7 @@ def venue_fills(state: dict[str, Any]) -> list[FillKey]:
 def assert_fills_agree(state: dict[str, Any], db: Path) -> int:
     """Same trade ids, sides, prices and sizes; none lost, none doubled. Returns the count."""
     venue, ledger = venue_fills(state), ledger_fills(db)
+    record_figures(venue_fills=len(venue), ledger_fills=len(ledger))
     lost = sorted(set(venue) - set(ledger))
     extra = sorted(set(ledger) - set(venue))
     assert not lost, f"fills on the venue missing from the ledger: {lost}"
@@ -507,6 +541,7 @@ def finish(bot: BotRun, sampler: StateSampler | None = None) -> dict[str, Any]:
     bot.assert_clean()
     assert code == 0, f"exit code {code} after SIGINT:\n{bot.stderr()[-3000:]}"
     state = bot.venue.state()
+    record_figures(orphans=len(active_orders(state)))
     assert_nothing_rests(state)
     assert bot.db is not None
     assert_fills_agree(state, bot.db)

@@ -36,6 +36,9 @@ class MiniLighter:
         self.auth_headers: list[str] = []
         self.connections = 0
         self.greet = True
+        self.close_after_greeting = False
+        self.refuse_txs: str | None = None  # a Retry-After in seconds: every tx answered 429
+        self.refused = 0  # greet, then hang up (a flapping server)
         self.public_key = ""  # registered key of slot 4, as the venue returns it (no 0x)
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -102,6 +105,10 @@ class MiniLighter:
         return await self._apply(list(zip(types, infos, strict=True)))
 
     async def _apply(self, txs: list[tuple[int, dict[str, Any]]]) -> web.Response:
+        if self.refuse_txs is not None:
+            self.refused += 1
+            body = {"code": 23000, "message": "Too Many Requests!"}
+            return web.json_response(body, status=429, headers={"Retry-After": self.refuse_txs})
         for offset, (_, info) in enumerate(txs):
             if info["Nonce"] != self.nonce + offset:
                 body = {"code": 21104, "message": "invalid nonce"}
@@ -148,6 +155,11 @@ class MiniLighter:
         self.sockets.append(socket)
         if self.greet:
             await socket.send_json({"type": "connected", "session_id": f"s{self.connections}"})
+        if self.close_after_greeting:
+            await asyncio.sleep(0.05)  # the client subscribes, then the server hangs up
+            await socket.close()
+            self.sockets.remove(socket)
+            return socket
         async for message in socket:
             if message.type != WSMsgType.TEXT:
                 break

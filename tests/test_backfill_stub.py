@@ -13,7 +13,13 @@ import pytest
 from aiohttp import web
 
 from solbot.adapters.storage.ledger import Ledger
-from solbot.app.backfill import BackfillRequest, backfill
+from solbot.app.backfill import (
+    TRADES_WEIGHT,
+    WEIGHT_PER_MINUTE,
+    BackfillRequest,
+    backfill,
+    backfill_budget,
+)
 from solbot.cli.main import main
 from solbot.core.model import Role, Side
 from solbot.errors import UsageError, VenueError
@@ -57,6 +63,7 @@ class Stub:
 
     trades: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
+    refuse_at: dict[str, int] = field(default_factory=dict)  # cursor -> 429s still to answer
     seen: list[dict[str, str | None]] = field(default_factory=list)
     url: str = ""
 
@@ -65,8 +72,12 @@ class Stub:
 
     async def page(self, request: web.Request) -> web.Response:
         self.seen.append({**request.query, "authorization": request.headers.get("authorization")})
-        if self.status != 200:
-            return web.json_response({"code": 23000, "message": "too many"}, status=self.status)
+        cursor = request.query.get("cursor", "")
+        refusals = self.refuse_at.get(cursor, 0)
+        if self.status != 200 or refusals > 0:
+            self.refuse_at[cursor] = refusals - 1
+            body = {"code": 23000, "message": "too many"}
+            return web.json_response(body, status=429, headers={"Retry-After": "0.01"})
         start = int(request.query.get("cursor", "0"))
         limit = int(request.query["limit"])
         body: dict[str, Any] = {"code": 200, "trades": self.trades[start : start + limit]}
@@ -255,3 +266,40 @@ def test_a_malformed_private_key_is_a_usage_error_that_never_echoes_it(
     err = capsys.readouterr().err
     assert "LIGHTER_API_PRIVATE_KEY must be 80 hexadecimal digits" in err
     assert key not in err and "Traceback" not in err
+
+
+async def test_a_429_mid_paging_resumes_at_the_same_cursor_after_the_cooldown(
+    stub: Stub, tmp_path: Path
+) -> None:
+    """The third page is refused twice: paging waits, asks for that page again, and stores
+    every trade (not nothing, as when a 429 ended the run)."""
+    stub.trades = [
+        trade(1000 - n, 5_000_000 - n, ask=ACCOUNT, bid=OTHER, maker_ask=True) for n in range(250)
+    ]
+
+    stub.refuse_at["200"] = 2
+    summary = await backfill(request(stub, tmp_path / "l.db"))
+    cursors = [seen.get("cursor") for seen in stub.seen]
+    assert cursors == [None, "100", "200", "200", "200"]
+    assert (summary.trades, summary.inserted, summary.complete) == (250, 250, True)
+
+
+async def test_refused_pages_keep_the_trades_fetched_before_them(
+    stub: Stub, tmp_path: Path
+) -> None:
+    stub.trades = [
+        trade(1000 - n, 5_000_000 - n, ask=ACCOUNT, bid=OTHER, maker_ask=True) for n in range(150)
+    ]
+
+    stub.refuse_at["100"] = 99
+    with pytest.raises(VenueError, match="100 fill"):
+        await backfill(request(stub, tmp_path / "l.db"))
+    with Ledger(tmp_path / "l.db") as ledger:
+        assert ledger.count("fills") == 100
+
+
+def test_the_pager_budget_fits_the_trades_weight() -> None:
+    """/trades weighs 600 of 24000 a minute: never more than 40 pages a minute, less margin."""
+    budget = backfill_budget(BackfillRequest(ACCOUNT, "SOL", Path("x.db"), "http://x"))
+    assert budget.limit * TRADES_WEIGHT <= WEIGHT_PER_MINUTE
+    assert budget.limit == 36

@@ -52,3 +52,15 @@ def test_a_dropped_modify_keeps_the_order_until_the_venue_says_it_is_gone() -> N
     )
     assert client_id in manager.orders
     assert manager.orders[client_id].remaining == 20
+
+
+def test_the_engine_plans_no_more_than_the_venue_adapter_has_room_for() -> None:
+    """The adapter's budget also counts txs the engine never sees (dead-man re-arms, re-sends,
+    start-up calls): with room for none, nothing is planned, whatever the engine's own count."""
+    manager = _manager(60, 0)
+    manager.venue_room = 0
+    assert manager.budget_left(0) == 0
+    assert manager.plan(0, _bid(100), 139_916.0) == []
+    manager.venue_room = 5
+    assert manager.budget_left(0) == 5
+    assert len(manager.plan(0, _bid(100), 139_916.0)) == 1

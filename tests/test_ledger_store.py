@@ -191,7 +191,23 @@ def test_migrations_are_idempotent_on_an_existing_db(db_path: Path) -> None:
     applied = rows(
         db_path, f"SELECT name FROM _sqlite_migrations WHERE migration_set = '{MIGRATION_SET}'"
     )
-    assert applied == [("m001_initial",), ("m002_run_everywhere",)]
+    names = [name for (name,) in applied]
+    assert names[:2] == ["m001_initial", "m002_run_everywhere"]
+    assert "m_budget_venue_requests" in names
+    assert len(names) == len(set(names))  # each applied once
+
+
+def test_venue_requests_of_the_last_minute_survive_a_reopen(db_path: Path) -> None:
+    """A restart reads the requests the killed run sent: they still count at the venue."""
+    minute = 60 * 10**9
+    with Ledger(db_path) as ledger:
+        for at_ns in (1 * minute, 10 * minute, 10 * minute + 5, 11 * minute):
+            ledger.record_request(7, at_ns)
+        ledger.record_request(8, 11 * minute)
+    with Ledger(db_path) as ledger:
+        assert ledger.requests_since(7, 10 * minute) == [10 * minute, 10 * minute + 5, 11 * minute]
+        assert ledger.requests_since(8, 0) == [11 * minute]
+        assert ledger.requests_since(7, 0)[0] == 10 * minute  # older than 5 minutes: pruned
 
 
 def test_db_from_a_newer_solbot_is_refused(db_path: Path) -> None:

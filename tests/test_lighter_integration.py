@@ -30,6 +30,7 @@ from solbot.core.model import (
     PositionSnapshot,
     Side,
 )
+from solbot.errors import RuntimeFailure
 
 pytestmark = pytest.mark.integration
 
@@ -276,3 +277,83 @@ async def test_reconcile_keeps_orders_the_caller_knows(mini: MiniLighter) -> Non
         assert cancels == [5, 281474976710601]  # adopted with its venue index
     finally:
         await run.close()
+
+
+async def test_greet_then_close_server_gets_growing_backoff_not_a_storm(
+    mini: MiniLighter,
+) -> None:
+    """A `connected` greeting alone is no proof of health: the backoff keeps growing."""
+    mini.close_after_greeting = True
+    delays: list[float] = []
+
+    async def record_sleep(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0)
+
+    ws = WsConnection(
+        f"ws://127.0.0.1:{mini.port}/stream",
+        [Subscription("order_book/2")],
+        lambda frame, recv_ns: None,
+        settings=WsSettings(backoff_initial_s=0.5, backoff_max_s=30.0),
+        backoff_sleep=record_sleep,
+    )
+    task = asyncio.create_task(ws.run())
+    try:
+        await wait_for(lambda: len(delays) >= 6)
+    finally:
+        await ws.stop()
+        await asyncio.wait_for(task, 5)
+    assert all(delay > 0 for delay in delays[:6]), delays
+    assert delays[5] > delays[0] * 4  # exponential: 0.25..0.5 s, then up to 16 s
+
+
+async def test_backoff_resets_after_a_healthy_connection(mini: MiniLighter) -> None:
+    """Book snapshot received and alive `healthy_after_s`: the next reconnect is at once."""
+    delays: list[float] = []
+
+    async def record_sleep(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0)
+
+    ws = WsConnection(
+        f"ws://127.0.0.1:{mini.port}/stream",
+        [Subscription("order_book/2")],
+        lambda frame, recv_ns: None,
+        settings=WsSettings(healthy_after_s=0.2),
+        backoff_sleep=record_sleep,
+    )
+    task = asyncio.create_task(ws.run())
+    try:
+        await wait_for(lambda: ws.connected)
+        await asyncio.sleep(0.3)
+        await mini.drop_all()
+        await wait_for(lambda: len(delays) >= 1)
+    finally:
+        await ws.stop()
+        await asyncio.wait_for(task, 5)
+    assert delays[0] == 0.0
+
+
+async def test_start_up_cancel_refused_429_backs_off_and_gives_up(mini: MiniLighter) -> None:
+    """A leftover order's cancel answered 429 again and again: bounded retries that honour the
+    venue's cooldown, then a clear runtime failure (exit 1), never a tight retry loop."""
+    mini.orders[5] = order(5, "open", order_index=281474976710600)
+    mini.refuse_txs = "0.05"
+    settings = LighterSettings(
+        account_index=ACCOUNT,
+        api_key_index=4,
+        rest_url=mini.url,
+        ws_url=f"ws://127.0.0.1:{mini.port}/stream",
+        retry_initial_s=0.02,
+        retry_max_s=0.1,
+        retry_max_attempts=4,
+        ws=FAST_WS,
+    )
+    venue = LighterVenue(settings, UnsignedTestSigner(mini.url, ACCOUNT, 4))
+    started_s = asyncio.get_running_loop().time()
+    with pytest.raises(RuntimeFailure, match="gave up after 4 attempt"):
+        await asyncio.wait_for(venue.start(), 10)
+    elapsed_s = asyncio.get_running_loop().time() - started_s
+    await venue.rest.aclose()
+    assert mini.refused == 4
+    assert elapsed_s >= 3 * 0.05  # each retry waited out the venue's Retry-After

@@ -186,3 +186,46 @@ def test_stale_quotes_are_dropped_not_queued_forever() -> None:
     # With 30 s to wait for budget, the younger quote cannot make it either; the hedge stays.
     assert [d.pending.command.client_id for d in queue.drop_stale_quotes(2.5, 30.0)] == [3]
     assert [p.command.client_id for p in queue.take_batch(50)] == [2]
+
+
+def test_safety_margin_keeps_a_share_of_the_venue_limit_unused() -> None:
+    budget = RequestBudget(60, quote_reserve=0, query_reserve=0, safety_margin=0.10)
+    sent = 0
+    while budget.spend(Priority.CANCEL, 0.0):
+        sent += 1
+    assert (budget.venue_limit, budget.limit, sent) == (60, 54, 54)
+
+
+def test_a_request_counts_until_a_window_after_its_answer_not_its_send() -> None:
+    """The venue counts arrivals: a request sent at 0 and answered at 0.07 s may have arrived
+    at 0.07 s, so it frees its place at 60.07 s, not at 60 s (the 61-in-a-minute bug)."""
+    budget = RequestBudget(2, quote_reserve=0, query_reserve=0)
+    assert budget.spend(Priority.CANCEL, 0.0)
+    budget.settle(0.0, 0.07)
+    assert budget.spend(Priority.CANCEL, 1.0)
+    assert not budget.can_spend(Priority.CANCEL, 60.01)
+    assert budget.wait_s(Priority.CANCEL, 60.01) == pytest.approx(0.06)
+    assert budget.can_spend(Priority.CANCEL, 60.08)
+
+
+def test_requests_of_an_earlier_run_seed_the_window() -> None:
+    budget = RequestBudget(10, quote_reserve=0, query_reserve=0)
+    budget.seed([100.0 - 61, 100.0 - 30, 100.0 - 1], now_s=100.0)  # the first is too old
+    assert budget.in_window(100.0) == 2 and budget.remaining(100.0) == 8
+
+
+def test_shutdown_reserve_is_for_the_shutdown_cancel_all_only() -> None:
+    budget = RequestBudget(10, quote_reserve=2, query_reserve=1, shutdown_reserve=2)
+    while budget.spend(Priority.CANCEL_ALL, 0.0):  # dead-man schedules, cancels
+        pass
+    assert budget.remaining(0.0) == 2
+    assert budget.spend(Priority.SHUTDOWN, 0.0) and budget.spend(Priority.SHUTDOWN, 0.0)
+    assert not budget.spend(Priority.SHUTDOWN, 0.0)  # never past the limit
+
+
+def test_only_the_shutdown_cancel_all_may_go_inside_a_429_cooldown() -> None:
+    budget = RequestBudget(10, quote_reserve=2, query_reserve=1, shutdown_reserve=1)
+    budget.penalize(0.0)
+    assert not budget.can_spend(Priority.CANCEL_ALL, 1.0)
+    assert budget.wait_s(Priority.SHUTDOWN, 1.0) == 0.0
+    assert budget.spend(Priority.SHUTDOWN, 1.0)

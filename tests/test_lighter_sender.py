@@ -47,6 +47,7 @@ class ScriptedRest:
         self.budget = budget
         self.clock = clock
         self.requests: list[list[dict[str, Any]]] = []
+        self.priorities: list[Priority] = []
         self.script: list[Exception | None] = []
         self.venue_nonce = 100
         self.nonce_fetches = 0
@@ -56,20 +57,25 @@ class ScriptedRest:
         return self.venue_nonce
 
     async def send_tx(
-        self, tx_type: int, tx_info: str, priority: Priority, *, force: bool = False
+        self, tx_type: int, tx_info: str, priority: Priority, *, max_wait_s: float | None = None
     ) -> dict[str, Any]:
-        return self._answer([json.loads(tx_info) | {"type": tx_type}], priority, force)
+        return self._answer([json.loads(tx_info) | {"type": tx_type}], priority)
 
     async def send_tx_batch(
-        self, tx_types: list[int], tx_infos: list[str], priority: Priority, *, force: bool = False
+        self,
+        tx_types: list[int],
+        tx_infos: list[str],
+        priority: Priority,
+        *,
+        max_wait_s: float | None = None,
     ) -> dict[str, Any]:
         txs = [json.loads(i) | {"type": t} for t, i in zip(tx_types, tx_infos, strict=True)]
-        return self._answer(txs, priority, force)
+        return self._answer(txs, priority)
 
-    def _answer(
-        self, txs: list[dict[str, Any]], priority: Priority, force: bool = False
-    ) -> dict[str, Any]:
-        assert force or self.budget.spend(priority, self.clock())  # forced: counted by sender
+    def _answer(self, txs: list[dict[str, Any]], priority: Priority) -> dict[str, Any]:
+        if not self.budget.spend(priority, self.clock()):  # as LighterRest after its wait
+            raise RateLimited("request budget exhausted", 429)
+        self.priorities.append(priority)
         self.requests.append(txs)
         outcome = self.script.pop(0) if self.script else None
         if isinstance(outcome, RateLimited):
@@ -80,9 +86,13 @@ class ScriptedRest:
         return {"code": 200}
 
 
-def make_sender(limit: int = 60) -> tuple[TxSender, ScriptedRest, list[Any], Clock]:
+def make_sender(
+    limit: int = 60, shutdown_reserve: int = 0
+) -> tuple[TxSender, ScriptedRest, list[Any], Clock]:
     clock = Clock()
-    budget = RequestBudget(limit, quote_reserve=2, query_reserve=1)
+    budget = RequestBudget(
+        limit, quote_reserve=2, query_reserve=1, shutdown_reserve=shutdown_reserve
+    )
     rest = ScriptedRest(budget, clock)
     events: list[Any] = []
     sender = TxSender(
@@ -183,11 +193,12 @@ async def test_rate_limit_cools_down_keeps_cancels_and_drops_stale_quotes() -> N
 
 
 async def test_unknown_outcome_cancels_the_order_by_client_id() -> None:
-    sender, rest, events, _ = make_sender()
+    sender, rest, events, clock = make_sender()
     rest.script = [TransportError("timeout"), LighterError("order is not active", 21709, 400)]
     sender.submit([quote(1)], 0)
     await sender.flush()
     rest.venue_nonce = 101  # the place did land and consumed its nonce
+    clock.now += sender.wait_s()  # the retry backs off
     assert await sender.flush()
     cancel = rest.requests[-1][0]
     assert (cancel["type"], cancel["Index"], cancel["Nonce"]) == (15, 1, 101)
@@ -247,12 +258,13 @@ async def test_quotes_are_dropped_when_the_budget_is_short() -> None:
 
 
 async def test_repeated_transport_failures_give_up_after_max_attempts() -> None:
-    sender, rest, events, _ = make_sender()
+    sender, rest, events, clock = make_sender()
     sender.submit([quote(6)], 0)
     await sender.flush()
     rest.script = [TransportError("timeout")] * 3
     sender.submit([ModifyOrder(6, 150_010, 70)], 0)
     for _ in range(4):
+        clock.now += sender.wait_s()
         await sender.flush()
     assert len(rest.requests) == 4 and len(sender.queue) == 0
     assert "gave up after 3 attempts" in sender.last_error
@@ -282,3 +294,43 @@ async def test_a_modify_the_send_budget_drops_is_sent_again_by_the_next_plan() -
     assert manager.orders[place.client_id].price == 149_864  # what the venue still holds
     clock.now += 61
     assert manager.plan(62 * NS, meant, 149_900.0) == modify
+
+
+async def test_a_failed_request_is_retried_after_a_growing_jittered_backoff() -> None:
+    """No retry path re-sends at once: transport errors back off exponentially (capped)."""
+    sender, rest, _, clock = make_sender()
+    rest.script = [TransportError("timeout")] * 2
+    sender.submit([CancelOrder(9)], 0)
+    await sender.flush()
+    first_wait = sender.wait_s()
+    assert 0.25 <= first_wait <= 0.5
+    assert not await sender.flush()  # too soon: nothing goes
+    clock.now += first_wait
+    assert await sender.flush()
+    assert 0.5 <= sender.wait_s() <= 1.0
+    assert len(rest.requests) == 2
+
+
+async def test_a_429_waits_out_the_venue_cooldown_before_any_retry() -> None:
+    sender, rest, _, clock = make_sender()
+    rest.script = [RateLimited("Too Many Requests!", 23000, 429)]
+    sender.submit([CancelOrder(9)], 0)
+    await sender.flush()
+    assert sender.wait_s() >= 60.0  # the firewall cooldown, not the 0.5 s backoff
+    clock.now += 30
+    assert not await sender.flush()
+    clock.now += sender.wait_s()
+    assert await sender.flush() and len(rest.requests) == 2
+
+
+async def test_shutdown_cancel_all_fits_the_reserve_kept_for_it() -> None:
+    sender, rest, _, clock = make_sender(10, shutdown_reserve=1)
+    budget = rest.budget
+    while budget.spend(Priority.CANCEL, clock.now):  # the minute spent on cancels and hedges
+        pass
+    assert budget.in_window(clock.now) == 9  # one kept back
+    sender.submit([CancelAll("shutdown")], 0)
+    assert not await sender.flush()  # an ordinary cancel-all may not take it
+    assert await sender.flush(force=True)
+    assert rest.priorities == [Priority.SHUTDOWN]
+    assert budget.in_window(clock.now) == 10  # within the budget, never past it

@@ -36,7 +36,7 @@ from solbot.app.driver import Driver, SystemClock, run_clock
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
-from solbot.config.markets import MarketEntry, config_dir_markets, markets_with
+from solbot.config.markets import MarketEntry, VenueTier, config_dir_markets, markets_with
 from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import Clock
 from solbot.core.engine import CompiledPolicy, Engine
@@ -174,6 +174,7 @@ class LiveRunner:
             market_id=entry.spec.market_id,
             dead_man_switch=dead_man_switch_from_environment(),
             account_stale_s=self._profile_stale_s(),
+            requests_per_minute=self.account_tier(entry).tx_per_minute,
         )
         signer = signer_from_environment(self.request.rest_url, credentials, chain_id)
         if isinstance(signer, LighterSdkSigner):
@@ -182,7 +183,8 @@ class LiveRunner:
             except SolbotError as error:
                 await signer.close()
                 raise RuntimeFailure(f"the venue does not accept this API key: {error}") from None
-        self.venue = LighterVenue(settings, signer)
+        # the budget starts with what an earlier run of this account sent in the last minute
+        self.venue = LighterVenue(settings, signer, send_log=ledger)
         # fills made while we were down (after the newest one booked) are booked now
         await self.venue.start(booked_until_ns=ledger.newest_fill_ns("lighter", entry.spec.symbol))
         return self.venue.market, self.venue.events()
@@ -299,6 +301,12 @@ class LiveRunner:
                 if trace is not None:
                     trace.close()
         return self.exit_code
+
+    def account_tier(self, entry: MarketEntry) -> VenueTier:
+        """The account tier the profile names (an unknown name is an error, checked at start)."""
+        config_dir = ConfigDir.find(self.request.config_dir)
+        resolved = resolve_profile(self.request.profile, config_dir)
+        return entry.tiers[profile_tier(entry, resolved)]
 
     def _paper_venue(
         self, entry: MarketEntry, market: MarketSpec, session: Session, run_id: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from solbot.adapters.storage.trace import StepEncoder, TraceWriter
 from solbot.core.decision import TradingState
@@ -69,6 +69,13 @@ class LedgerLike(Protocol):
 
 class SeedSource(Protocol):
     def fills_for_seed(self, market: str, since_ns: int, venue_family: str) -> SeedFills: ...
+
+
+@runtime_checkable
+class BudgetedVenue(Protocol):
+    """A venue whose adapter keeps an account-wide request budget (the live Lighter venue)."""
+
+    def tx_room(self) -> int: ...
 
 
 class AlertSink(Protocol):
@@ -330,6 +337,8 @@ class Session:
         if self.orders is None or self.venue is None or self.stopped:
             return []
         engine = self.engine
+        if isinstance(self.venue, BudgetedVenue):  # plan no tx the adapter would hold back
+            self.orders.venue_room = self.venue.tx_room()
         engine.tx_budget_left = self.orders.budget_left(now_ns)
         self._step_ns = now_ns
         plan = engine.decide(now_ns, self._trace_step if self._steps is not None else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -31,8 +32,8 @@ FAKE_VENUE_HELP = "\n\n".join(
         "Fault knobs (--fault KNOB=VALUE at start, or POST /_fake/faults with a JSON object at "
         "run time): drop_socket=now|N, skip_book_nonce=N, resend_old_trades=N, "
         "rate_limit_after=N, nonce_error_once=true, delay_ms=D, shutdown=MS, stop_pings=true, "
-        "no_pong_close_s=T, ping_interval_s=K. GET /_fake/state shows orders, fills, position, "
-        "nonces and faults.",
+        "no_pong_close_s=T, ping_interval_s=K, frozen_book=true, close_after_greeting=true. "
+        "GET /_fake/state shows orders, fills, position, nonces and faults.",
     ]
 )
 
@@ -80,6 +81,11 @@ def parse_extra_market(text: str) -> tuple[MarketSpec, ListedStats]:
     defaults = [0.0, 0.0, 2.0]  # funding rate, open interest, spread bps
     price, funding, open_interest, spread = [*numbers, *defaults[len(numbers) - 1 :]]
     return lighter[parts[0].upper()].spec, ListedStats(price, funding, open_interest, spread)
+
+
+def _other_market(base: MarketSpec, market_id: int) -> MarketSpec:
+    """Another market of the account, on the served market's grid (orders rest unmatched)."""
+    return dataclasses.replace(base, symbol=f"M{market_id}", market_id=market_id)
 
 
 def _banner(venue: FakeLighterVenue) -> None:
@@ -146,6 +152,36 @@ def fake_venue_command(
     extra_market: Annotated[
         list[str] | None, typer.Option("--extra-market", help=EXTRA_MARKET_HELP)
     ] = None,
+    order_latency_ms: Annotated[
+        int, typer.Option(help="Create/modify takes effect after this long (Standard: 200).")
+    ] = 0,
+    cancel_latency_ms: Annotated[
+        int, typer.Option(help="Cancel takes effect after this long (Standard: 200).")
+    ] = 0,
+    taker_latency_ms: Annotated[
+        int, typer.Option(help="Immediate-or-cancel order latency (Standard: 300).")
+    ] = 0,
+    require_auth: Annotated[
+        bool,
+        typer.Option(
+            "--require-auth", help="Account channels refuse subscriptions without a valid token."
+        ),
+    ] = False,
+    ws_connections_per_minute: Annotated[
+        int | None, typer.Option(help="WebSocket connections a rolling minute (Lighter: 80).")
+    ] = None,
+    ws_messages_per_minute: Annotated[
+        int | None,
+        typer.Option(help="Client messages per connection a rolling minute (Lighter: 200)."),
+    ] = None,
+    other_market: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--other-market",
+            help="Market id of another market of the account (repeat): orders rest there "
+            "unmatched, so scoped cancels are testable.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a fake Lighter exchange on 127.0.0.1 (REST + WebSocket) with fault knobs."""
     from solbot.adapters.venues.fake_lighter import (
@@ -179,8 +215,17 @@ def fake_venue_command(
         tier=tier,
         ping_interval_s=ping_interval_s,
         min_scheduled_cancel_ms=min_scheduled_cancel_ms,
+        order_latency_ms=order_latency_ms,
+        cancel_latency_ms=cancel_latency_ms,
+        taker_latency_ms=taker_latency_ms,
+        require_auth=require_auth,
+        ws_connections_per_minute=ws_connections_per_minute,
+        ws_messages_per_minute=ws_messages_per_minute,
         faults=faults,
-        other_markets=tuple(extra for extra, _ in extras),
+        other_markets=(
+            *(_other_market(spec, market_id) for market_id in other_market or ()),
+            *(extra for extra, _ in extras),
+        ),
         market_stats={extra.market_id: stats for extra, stats in extras},
     )
     try:
@@ -320,8 +365,12 @@ def fetch_trades_command(
     ] = None,
     max_pages: Annotated[int, typer.Option(help="At most this many pages of 100 trades.")] = 500,
     requests_per_minute: Annotated[
-        int, typer.Option(help="REST request budget per rolling minute.")
-    ] = 50,
+        int,
+        typer.Option(
+            help="REST request budget per rolling minute (at most 40: /trades weighs 600 of "
+            "the venue's 24000; 10 % of it is kept unused)."
+        ),
+    ] = 40,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Backfill our fills from /api/v1/trades into the ledger (idempotent)."""

@@ -70,6 +70,9 @@ class OrderManager:
         # when a change held back now (requote interval, tx budget) could go out: the replay
         # driver decides again then, as the live timer would
         self.retry_at_ns = NEVER
+        # requests the venue adapter's account-wide budget still allows (None: no such budget);
+        # it also counts what the engine does not see (dead-man re-arms, re-sends, start-up)
+        self.venue_room: int | None = None
 
     @staticmethod
     def client_id_base(first_event_ns: int) -> int:
@@ -77,10 +80,12 @@ class OrderManager:
         return ((first_event_ns // 1_000_000) % (1 << 37)) << 10 or 1
 
     def budget_left(self, now_ns: int) -> int:
+        """Txs the rolling minute still allows, never more than the venue adapter has room for."""
         sent = self._sent
         while sent and sent[0] <= now_ns - 60 * NS:
             sent.popleft()
-        return self.settings.tx_per_minute - len(sent)
+        left = self.settings.tx_per_minute - len(sent)
+        return left if self.venue_room is None else min(left, self.venue_room)
 
     def next_budget_release_ns(self) -> int:
         """When the oldest send of the rolling minute stops counting (NEVER when none)."""

@@ -39,6 +39,7 @@ from solbot.core.seed import SeedFills
 from solbot.errors import DataError, Problem, RuntimeFailure, SchemaVersionError
 
 RUN_KINDS = ("simulate", "run")
+REQUESTS_KEPT_NS = 5 * 60 * 1_000_000_000  # venue requests: a rolling minute is all that counts
 
 
 class Durability(StrEnum):
@@ -485,6 +486,27 @@ class Ledger:
         )
         with self._storage_errors():
             return sorted(row[0] for row in self._db.conn.execute(sql, params * 3))
+
+    def record_request(self, account_index: int, at_ns: int) -> None:
+        """A request reached the venue for this account (committed at once: a crash keeps it)."""
+        self._check_open()
+        horizon = at_ns - REQUESTS_KEPT_NS
+        with self._storage_errors(), self._db.atomic():
+            conn = self._db.conn
+            conn.execute(
+                "INSERT INTO venue_requests (account_index, at_ns) VALUES (?, ?)",
+                (account_index, at_ns),
+            )
+            conn.execute("DELETE FROM venue_requests WHERE at_ns < ?", (horizon,))
+
+    def requests_since(self, account_index: int, since_ns: int) -> list[int]:
+        """Times of this account's requests at or after `since_ns`, oldest first."""
+        sql = (
+            "SELECT at_ns FROM venue_requests WHERE account_index = ? AND at_ns >= ? ORDER BY at_ns"
+        )
+        with self._storage_errors():
+            rows = self._db.conn.execute(sql, (account_index, since_ns)).fetchall()
+        return [int(row[0]) for row in rows]
 
     def newest_fill_ns(self, venue: str, market: str) -> int | None:
         """Time of the newest fill booked from `venue` on `market`, None when there is none."""

@@ -141,3 +141,13 @@ def m002_run_everywhere(db: Database) -> None:
     db.table("marks").transform(pk=("run_id", "market", "ts_ns"), not_null={"run_id"})
     db.table("fills").create_index(["run_id", "ts_ns"])
     db.table("funding").create_index(["run_id", "ts_ns"])
+
+
+@migrations()
+def m_budget_venue_requests(db: Database) -> None:
+    """Requests sent to a venue account, kept a few minutes: a restart's budget counts them."""
+    db.table("venue_requests").create(
+        {"account_index": int, "at_ns": int},
+        not_null={"account_index", "at_ns"},
+    )
+    db.table("venue_requests").create_index(["account_index", "at_ns"])

@@ -6,7 +6,7 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +19,7 @@ from solbot.adapters.venues.fake_lighter.txs import TxRejected
 from solbot.core.model import MarketSpec
 
 MINUTE_NS = 60_000_000_000
+TxLatency = Callable[[list[int], list[Any]], Awaitable[None]]
 _TOKEN = re.compile(r"^(\d+):(\d+):(\d+):([0-9a-fA-F]+)$")
 
 
@@ -43,25 +44,64 @@ def check_auth_token(token: str | None, account: int, now_s: int) -> str | None:
     return None
 
 
+# Request weights (LIGHTER.md §2, apidocs rate-limits): a rolling minute holds at most 24 000
+# weight; a Standard account also at most 60 requests (so /trades, weight 600, allows 40).
+ENDPOINT_WEIGHTS: dict[str, int] = {
+    "/api/v1/orderBookDetails": 300,
+    "/api/v1/orderBooks": 300,
+    "/api/v1/orderBookOrders": 300,
+    "/api/v1/recentTrades": 600,
+    "/api/v1/trades": 600,
+    "/api/v1/accountActiveOrders": 300,
+    "/api/v1/accountInactiveOrders": 100,
+    "/api/v1/account": 300,
+    "/api/v1/apikeys": 150,
+    "/api/v1/nextNonce": 6,
+    "/api/v1/sendTx": 6,
+    "/api/v1/sendTxBatch": 6,
+}
+DEFAULT_WEIGHT = 300
+WEIGHT_PER_MINUTE = 24_000
+TX_PATHS = frozenset({"/api/v1/sendTx", "/api/v1/sendTxBatch", "jsonapi/sendtx"})
+
+
 class RollingLimiter:
-    """Requests accepted in the last rolling minute; refused requests are not counted."""
+    """Requests accepted in the last rolling minute, by weight; refused ones are not counted.
+
+    `limit` caps the count of requests (Standard: 60), `weight_limit` their summed weight;
+    `retry_after_s` says when the oldest accepted request leaves the minute (the cooldown a
+    refused client should sit out).
+    """
 
     def __init__(self) -> None:
-        self._times: deque[int] = deque()
+        self._times: deque[tuple[int, int]] = deque()  # (arrival ns, weight)
         self.refused = 0
+        self.retry_after_s = 0.0
+        self.peak = 0  # most requests one rolling minute ever held
 
-    def allow(self, now_ns: int, limit: int | None) -> bool:
+    def allow(
+        self, now_ns: int, limit: int | None, weight: int = 1, weight_limit: int | None = None
+    ) -> bool:
         times = self._times
-        while times and now_ns - times[0] >= MINUTE_NS:
+        while times and now_ns - times[0][0] >= MINUTE_NS:
             times.popleft()
-        if limit is not None and len(times) >= limit:
+        over_count = limit is not None and len(times) >= limit
+        used_weight = sum(w for _, w in times)
+        over_weight = weight_limit is not None and used_weight + weight > weight_limit
+        if over_count or over_weight:
             self.refused += 1
+            oldest = times[0][0] if times else now_ns
+            self.retry_after_s = max(0.001, (oldest + MINUTE_NS - now_ns) / 1e9)
             return False
-        times.append(now_ns)
+        times.append((now_ns, weight))
+        self.peak = max(self.peak, len(times))
         return True
 
     def used(self, now_ns: int) -> int:
-        return sum(1 for sent in self._times if now_ns - sent < MINUTE_NS)
+        return sum(1 for sent, _ in self._times if now_ns - sent < MINUTE_NS)
+
+    def weight_used(self, now_ns: int) -> int:
+        return sum(w for sent, w in self._times if now_ns - sent < MINUTE_NS)
 
 
 def ok(body: dict[str, Any]) -> web.Response:
@@ -95,11 +135,24 @@ class RestApi:
     """Handlers bound to one FakeExchange; `after_change` pushes queued frames to sockets."""
 
     def __init__(
-        self, exchange: FakeExchange, clock: Callable[[], int], after_change: Callable[[], None]
+        self,
+        exchange: FakeExchange,
+        clock: Callable[[], int],
+        after_change: Callable[[], None],
+        latency: TxLatency | None = None,
     ) -> None:
         self.exchange = exchange
         self.clock = clock
         self.after_change = after_change
+        self.latency = latency
+
+    async def _hold(self, tx_types: Any, tx_infos: Any) -> None:
+        """The venue's order/cancel latency before a tx takes effect (malformed: no hold)."""
+        if self.latency is None:
+            return
+        types, infos = _loads(tx_types), _loads(tx_infos)
+        if isinstance(types, list) and isinstance(infos, list):
+            await self.latency([t for t in types if isinstance(t, int)], [_loads(i) for i in infos])
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -413,6 +466,7 @@ class RestApi:
             raise ParamError(f"invalid param: tx_type {raw_type!r}") from None
         if "tx_info" not in fields:
             raise ParamError("invalid param: tx_info is required")
+        await self._hold([tx_type], [fields["tx_info"]])
         body = self.exchange.send_tx(tx_type, fields["tx_info"], self.clock())
         self.after_change()
         return web.json_response(body)
@@ -421,6 +475,7 @@ class RestApi:
         fields = await self._fields(request)
         if "tx_types" not in fields or "tx_infos" not in fields:
             raise ParamError("invalid param: tx_types and tx_infos are required")
+        await self._hold(fields["tx_types"], fields["tx_infos"])
         body = self.exchange.send_tx_batch(fields["tx_types"], fields["tx_infos"], self.clock())
         self.after_change()
         return web.json_response(body)
@@ -516,6 +571,16 @@ def _one_level_book(spec: MarketSpec, listed: ListedStats, now_us: int) -> dict[
         "total_bids": 1,
         "bids": [order(2**50 + bid, bid)],
     }
+
+
+def _loads(value: Any) -> Any:
+    """A JSON-encoded form field decoded (as sent), anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 def _public_key(key: str | None) -> str | None:

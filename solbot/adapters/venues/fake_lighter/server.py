@@ -18,12 +18,17 @@ from solbot.adapters.venues.fake_lighter.exchange import FakeExchange, Matcher
 from solbot.adapters.venues.fake_lighter.feed import MarketEvent
 from solbot.adapters.venues.fake_lighter.feeds import build_feed
 from solbot.adapters.venues.fake_lighter.rest import (
+    DEFAULT_WEIGHT,
+    ENDPOINT_WEIGHTS,
+    TX_PATHS,
+    WEIGHT_PER_MINUTE,
     ParamError,
     RestApi,
     RollingLimiter,
     check_auth_token,
 )
 from solbot.adapters.venues.fake_lighter.settings import (
+    TIER_TX_LIMITS,
     FakeVenueConfig,
     FaultError,
     apply_fault,
@@ -57,6 +62,7 @@ class FakeLighterVenue:
         self.exchange: FakeExchange | None = None
         self.hub: StreamHub | None = None
         self.limiter = RollingLimiter()
+        self.tx_limiter = RollingLimiter()  # Premium: sendTx has its own bucket
         self.requests_total = 0
         self._runner: web.AppRunner | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -106,9 +112,11 @@ class FakeLighterVenue:
             self._ws_send_tx,
             self._ws_auth,
             self.clock,
+            connections_per_minute=self.config.ws_connections_per_minute,
+            messages_per_minute=self.config.ws_messages_per_minute,
         )
         self.hub.require_auth = self.config.require_auth
-        rest = RestApi(exchange, self.clock, self.dispatch)
+        rest = RestApi(exchange, self.clock, self.dispatch, self.tx_latency)
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(rest.routes())
         app.add_routes(
@@ -174,6 +182,7 @@ class FakeLighterVenue:
         self.dispatch()
         faults = exchange.faults
         hub.stop_pings = faults.stop_pings
+        hub.close_after_greeting = faults.close_after_greeting
         interval = faults.ping_interval_s or self.config.ping_interval_s
         hub.keepalive(now, interval, faults.no_pong_close_s)
         self._socket_faults(now)
@@ -181,7 +190,10 @@ class FakeLighterVenue:
     def dispatch(self) -> None:
         """Send the exchange's queued frames to subscribers."""
         exchange, hub = self._parts()
+        frozen = exchange.faults.frozen_book
         for kind, frame in exchange.take_outbox():
+            if frozen and kind == "order_book":
+                continue  # the book stops; trades, stats and account frames keep flowing
             hub.broadcast(kind, frame)
 
     def _socket_faults(self, now_ns: int) -> None:
@@ -226,8 +238,8 @@ class FakeLighterVenue:
         self.requests_total += 1
         if exchange.faults.delay_ms:
             await asyncio.sleep(exchange.faults.delay_ms / 1000)
-        if not self._allow_request():
-            return web.json_response(wire.error_body(23000, "Too Many Requests!"), status=429)
+        if not self._allow_request(request.path):
+            return self._too_many()
         try:
             return await handler(request)
         except TxRejected as error:
@@ -237,12 +249,44 @@ class FakeLighterVenue:
         except ParamError as error:
             return web.json_response(wire.error_body(20001, str(error)), status=400)
 
-    def _allow_request(self) -> bool:
+    def _allow_request(self, path: str) -> bool:
+        """Count the request by weight (and, Standard, by number); False: answer 429."""
         exchange, _ = self._parts()
+        now = self.clock()
         limit = exchange.faults.rate_limit_after
         if limit is None:
             limit = self.config.requests_per_minute
-        return self.limiter.allow(self.clock(), limit)
+        tx_limit = TIER_TX_LIMITS[self.config.tier]
+        if path in TX_PATHS and tx_limit is not None and exchange.faults.rate_limit_after is None:
+            self.limiter.retry_after_s = 0.0
+            allowed = self.tx_limiter.allow(now, tx_limit)
+            self.limiter.refused += 0 if allowed else 1
+            self.limiter.retry_after_s = self.tx_limiter.retry_after_s
+            return allowed
+        weight = ENDPOINT_WEIGHTS.get(path, DEFAULT_WEIGHT)
+        return self.limiter.allow(now, limit, weight, WEIGHT_PER_MINUTE)
+
+    def _too_many(self) -> web.Response:
+        """429 with the cooldown: seconds until the oldest counted request leaves the minute."""
+        retry_after = f"{self.limiter.retry_after_s:.3f}"
+        body = wire.error_body(23000, "Too Many Requests!")
+        return web.json_response(body, status=429, headers={"Retry-After": retry_after})
+
+    async def tx_latency(self, tx_types: list[int], infos: list[Any]) -> None:
+        """Hold a tx for the venue's latency of its kind (the longest of a batch)."""
+        delay_ms = max(
+            (self._latency_ms(t, i) for t, i in zip(tx_types, infos, strict=False)), default=0
+        )
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+
+    def _latency_ms(self, tx_type: int, info: Any) -> int:
+        config = self.config
+        if tx_type in (15, 16):
+            return config.cancel_latency_ms
+        if tx_type == 14 and isinstance(info, dict) and info.get("TimeInForce") == 0:
+            return config.taker_latency_ms  # immediate-or-cancel: a taker
+        return config.order_latency_ms
 
     def _ws_auth(self, token: str | None, account: int) -> str | None:
         return check_auth_token(token, account, self.clock() // 1_000_000_000)
@@ -252,7 +296,7 @@ class FakeLighterVenue:
         exchange, _ = self._parts()
         request_id = data.get("id")
         try:
-            if not self._allow_request():
+            if not self._allow_request("jsonapi/sendtx"):
                 raise TxRejected(23000, "Too Many Requests!", 429)
             if kind == "jsonapi/sendtx":
                 tx_type = data.get("tx_type")
@@ -302,7 +346,9 @@ class FakeLighterVenue:
         body["ws"] = hub.state()
         body["http"] = {
             "requests_total": self.requests_total,
-            "requests_last_minute": self.limiter.used(now),
+            "requests_last_minute": self.limiter.used(now) + self.tx_limiter.used(now),
+            "weight_last_minute": self.limiter.weight_used(now),
+            "max_requests_per_minute": self.limiter.peak + self.tx_limiter.peak,
             "refused_429": self.limiter.refused,
         }
         return body

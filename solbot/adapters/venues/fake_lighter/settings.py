@@ -27,6 +27,10 @@ MARKETS: Mapping[str, MarketSpec] = {"SOL": SOL_MARKET}
 
 # Account tiers (LIGHTER.md §4.2): requests per rolling minute and maker/taker fees in bps.
 TIER_LIMITS: Mapping[str, int | None] = {"standard": 60, "premium": None}
+TIER_TX_LIMITS: Mapping[str, int | None] = {"standard": None, "premium": 4000}  # own bucket
+# Lighter's WebSocket limits per client (apidocs rate-limits): the defaults of the CLI knobs.
+WS_CONNECTIONS_PER_MINUTE = 80
+WS_MESSAGES_PER_MINUTE = 200
 TIER_FEES_BPS: Mapping[str, tuple[float, float]] = {"standard": (0.0, 0.0), "premium": (0.4, 2.8)}
 
 
@@ -49,6 +53,8 @@ class FaultSettings:
     stop_pings: bool = False
     no_pong_close_s: float | None = None
     ping_interval_s: float | None = None
+    frozen_book: bool = False
+    close_after_greeting: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Current knob values, for `/_fake/state`."""
@@ -64,6 +70,8 @@ class FaultSettings:
             "stop_pings": self.stop_pings,
             "no_pong_close_s": self.no_pong_close_s,
             "ping_interval_s": self.ping_interval_s,
+            "frozen_book": self.frozen_book,
+            "close_after_greeting": self.close_after_greeting,
         }
 
 
@@ -183,7 +191,17 @@ def _set_ping_interval_s(faults: FaultSettings, value: Any) -> None:
     faults.ping_interval_s = seconds
 
 
+def _set_frozen_book(faults: FaultSettings, value: Any) -> None:
+    faults.frozen_book = _as_bool("frozen_book", value)
+
+
+def _set_close_after_greeting(faults: FaultSettings, value: Any) -> None:
+    faults.close_after_greeting = _as_bool("close_after_greeting", value)
+
+
 KNOBS: Mapping[str, Callable[[FaultSettings, Any], None]] = {
+    "close_after_greeting": _set_close_after_greeting,
+    "frozen_book": _set_frozen_book,
     "drop_socket": _set_drop_socket,
     "skip_book_nonce": _set_skip_book_nonce,
     "resend_old_trades": _set_resend_old_trades,
@@ -278,6 +296,15 @@ class FakeVenueConfig:
     # funding, margin fractions and, for other markets, a price and a spread. Lets `markets rank`
     # and `size` run end to end against the fake.
     market_stats: Mapping[int, ListedStats] = field(default_factory=dict)
+    # As strict as the real venue (LIGHTER.md §4.2): txs take effect after these latencies
+    # (Standard: 200 ms maker and cancel, 300 ms taker; 0 = at once), and a client may open
+    # `ws_connections_per_minute` connections and send `ws_messages_per_minute` messages a
+    # rolling minute (None: no limit).
+    order_latency_ms: int = 0
+    cancel_latency_ms: int = 0
+    taker_latency_ms: int = 0
+    ws_connections_per_minute: int | None = None
+    ws_messages_per_minute: int | None = None
 
     def __post_init__(self) -> None:
         _check_config(self)
@@ -346,6 +373,13 @@ def _check_config(config: FakeVenueConfig) -> None:
                 f"market_stats: market {market_id} needs mark_price > 0, open_interest >= 0 "
                 f"and spread_bps > 0"
             )
+    latencies = (config.order_latency_ms, config.cancel_latency_ms, config.taker_latency_ms)
+    if any(not 0 <= value <= 60_000 for value in latencies):
+        problems.append(f"order/cancel/taker latency: expected 0..60000 ms, found {latencies}")
+    for name in ("ws_connections_per_minute", "ws_messages_per_minute"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            problems.append(f"{name}: expected at least 1, found {value}")
     if config.synthetic and config.data_paths:
         problems.append("data_paths: a synthetic feed takes no data files")
     if problems:

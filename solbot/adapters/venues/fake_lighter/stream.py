@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from solbot.adapters.venues.fake_lighter import wire
 SendTxHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 AuthCheck = Callable[[str | None, int], str | None]  # (token, account) -> error message or None
 MAX_QUEUED_FRAMES = 20_000
+MINUTE_NS = 60_000_000_000
 
 # Channel kinds the fake serves; `account_orders` needs an auth token, as on Lighter.
 PUBLIC_KINDS = frozenset({"order_book", "ticker", "trade", "market_stats"})
@@ -76,6 +78,7 @@ class Session:
     pings_sent: int = 0
     closing: bool = False
     close_reason: str = ""
+    message_times: deque[int] = field(default_factory=deque)
 
     def send_text(self, text: str) -> None:
         if self.closing:
@@ -119,8 +122,17 @@ class StreamHub:
         send_tx: SendTxHandler,
         auth_check: AuthCheck,
         clock: Callable[[], int],
+        *,
+        connections_per_minute: int | None = None,
+        messages_per_minute: int | None = None,
     ) -> None:
         self.market_id = market_id
+        self.connections_per_minute = connections_per_minute
+        self.messages_per_minute = messages_per_minute
+        self._connection_times: deque[int] = deque()
+        self._closers: set[asyncio.Future[None]] = set()
+        self.connections_refused = 0
+        self.message_limit_closes = 0
         self.account = account
         self._snapshot = snapshot
         self._send_tx = send_tx
@@ -133,12 +145,17 @@ class StreamHub:
         self.frames_sent = 0
         self.stop_pings = False  # fault knob: neither send pings nor answer the client's
         self.require_auth = False  # account_all needs a valid auth token too (refused: 20001)
+        self.close_after_greeting = False  # fault knob: greet, then hang up (a flapping server)
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         """aiohttp handler of `/stream`."""
+        now = self._clock()
+        if not _within(self._connection_times, now, self.connections_per_minute):
+            self.connections_refused += 1
+            body = json.dumps(wire.error_body(23000, "Too Many Connections"))
+            return web.Response(status=429, text=body, content_type="application/json")
         socket = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=4 * 2**20)
         await socket.prepare(request)
-        now = self._clock()
         transport = request.transport if isinstance(request.transport, asyncio.Transport) else None
         session = Session(
             f"fake-{next(self._ids)}-{now // 1_000_000}", socket, transport, now, last_ping_ns=now
@@ -147,6 +164,8 @@ class StreamHub:
         self.connections_total += 1
         writer = asyncio.create_task(self._write(session))
         session.send({"type": "connected", "session_id": session.session_id})
+        if self.close_after_greeting:
+            self._spawn_close(session)
         try:
             async for message in socket:
                 if message.type != WSMsgType.TEXT:
@@ -160,6 +179,17 @@ class StreamHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
         return socket
+
+    def _spawn_close(self, session: Session) -> None:
+        """Close a greeted session a moment later (after the client's subscribes arrive)."""
+
+        async def close_soon() -> None:
+            await asyncio.sleep(0.05)
+            session.close(1000, "closed after greeting")
+
+        task = asyncio.ensure_future(close_soon())
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
 
     async def _write(self, session: Session) -> None:
         socket = session.socket
@@ -176,6 +206,11 @@ class StreamHub:
                 return  # the peer is gone; the reader loop ends the session
 
     async def _on_text(self, session: Session, text: str) -> None:
+        if not _within(session.message_times, self._clock(), self.messages_per_minute):
+            self.message_limit_closes += 1
+            session.send(wire.ws_error(23000, "Too Many Messages"))
+            session.close(1008, "too many messages")
+            return
         try:
             message = json.loads(text)
         except json.JSONDecodeError:
@@ -291,6 +326,8 @@ class StreamHub:
         return {
             "connections": len(self.sessions),
             "connections_total": self.connections_total,
+            "connections_refused": self.connections_refused,
+            "message_limit_closes": self.message_limit_closes,
             "frames_sent": self.frames_sent,
             "closed": list(self.closed_reasons[-50:]),
             "sessions": [
@@ -303,3 +340,13 @@ class StreamHub:
                 for s in self.sessions.values()
             ],
         }
+
+
+def _within(times: deque[int], now_ns: int, per_minute: int | None) -> bool:
+    """Count one more event in a rolling minute; False (not counted) when over `per_minute`."""
+    while times and now_ns - times[0] >= MINUTE_NS:
+        times.popleft()
+    if per_minute is not None and len(times) >= per_minute:
+        return False
+    times.append(now_ns)
+    return True

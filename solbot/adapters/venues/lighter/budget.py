@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,8 +18,9 @@ from solbot.core.model import CancelAll, CancelOrder, ModifyOrder, PlaceOrder
 
 
 class Priority(IntEnum):
-    """Lower goes first."""
+    """Lower goes first; SHUTDOWN alone may spend the reserve kept for the shutdown cancel-all."""
 
+    SHUTDOWN = -1
     CANCEL_ALL = 0
     CANCEL = 1
     HEDGE = 2
@@ -46,8 +46,21 @@ QueuedCommand = (
 )
 
 
+def usable_limit(limit: int, safety_margin: float) -> int:
+    """Requests a rolling window may hold on our side: `limit` less the safety margin."""
+    return max(1, math.floor(limit * (1.0 - safety_margin) + 1e-9))
+
+
 class RequestBudget:
-    """Rolling-window request counter with per-priority reserves and a firewall cooldown."""
+    """Rolling-window request counter with per-priority reserves and a firewall cooldown.
+
+    The venue counts a request when it ARRIVES; we only know it left and, later, that it was
+    answered. A request holds its place in the window from when it was sent until a full window
+    after its answer (`settle`): whatever the transit time, the venue's minute never holds a
+    request our window has already let go. `safety_margin` keeps a share of the venue's limit
+    unused on top (jitter, clocks, requests of another process of the same account), and
+    `shutdown_reserve` requests are kept for the shutdown cancel-all alone.
+    """
 
     def __init__(
         self,
@@ -57,38 +70,71 @@ class RequestBudget:
         quote_reserve: int = 10,
         query_reserve: int = 4,
         cooldown_s: float = 60.0,
+        safety_margin: float = 0.0,
+        shutdown_reserve: int = 0,
     ) -> None:
-        if limit < 1 or not 0 <= query_reserve <= quote_reserve < limit:
-            raise ValueError("need 0 <= query_reserve <= quote_reserve < limit")
-        self.limit = limit
+        if not 0.0 <= safety_margin < 1.0:
+            raise ValueError(f"safety_margin must be in [0, 1), found {safety_margin}")
+        usable = usable_limit(limit, safety_margin) if limit >= 1 else 0
+        if (
+            limit < 1
+            or shutdown_reserve < 0
+            or not 0 <= query_reserve <= quote_reserve < usable - shutdown_reserve
+        ):
+            raise ValueError(
+                "need 0 <= query_reserve <= quote_reserve < limit less margin and shutdown reserve"
+            )
+        self.venue_limit = limit
+        self.limit = usable
+        self.safety_margin = safety_margin
         self.window_s = window_s
         self.cooldown_s = cooldown_s
+        self.shutdown_reserve = shutdown_reserve
         self._reserve = {
-            Priority.CANCEL_ALL: 0,
-            Priority.CANCEL: 0,
-            Priority.HEDGE: 0,
-            Priority.QUERY: query_reserve,
-            Priority.QUOTE: quote_reserve,
+            Priority.SHUTDOWN: 0,
+            Priority.CANCEL_ALL: shutdown_reserve,
+            Priority.CANCEL: shutdown_reserve,
+            Priority.HEDGE: shutdown_reserve,
+            Priority.QUERY: query_reserve + shutdown_reserve,
+            Priority.QUOTE: quote_reserve + shutdown_reserve,
         }
-        self._stamps: deque[float] = deque()
+        self._stamps: list[float] = []
         self.blocked_until_s = -math.inf
         self.spent_total = 0
         self.rate_limited_total = 0
 
     def remaining(self, now_s: float) -> int:
         """Requests still allowed in the current window (0 while cooling down)."""
-        self._prune(now_s)
         if now_s < self.blocked_until_s:
             return 0
-        return self.limit - len(self._stamps)
+        return self._room(now_s)
+
+    def _room(self, now_s: float) -> int:
+        self._prune(now_s)
+        return max(0, self.limit - len(self._stamps))
+
+    def in_window(self, now_s: float) -> int:
+        """Requests that still count in the rolling window."""
+        self._prune(now_s)
+        return len(self._stamps)
 
     def fraction_remaining(self, now_s: float) -> float:
         """Remaining budget as 0..1: a signal the rules can read."""
         return self.remaining(now_s) / self.limit
 
+    def available(self, priority: Priority, now_s: float) -> int:
+        """Requests of this priority that may still go in this window (reserves kept).
+
+        The shutdown cancel-all alone may go inside a 429 cooldown (it is the last chance to
+        cancel; the caller bounds its attempts), but never past the window's limit.
+        """
+        if priority is Priority.SHUTDOWN:
+            return max(0, self._room(now_s) - self._reserve[priority])
+        return max(0, self.remaining(now_s) - self._reserve[priority])
+
     def can_spend(self, priority: Priority, now_s: float) -> bool:
         """Whether a request of this priority may go now."""
-        return self.remaining(now_s) > self._reserve[priority]
+        return self.available(priority, now_s) > 0
 
     def spend(self, priority: Priority, now_s: float) -> bool:
         """Record one request if allowed; False (nothing recorded) when not."""
@@ -98,21 +144,31 @@ class RequestBudget:
         self.spent_total += 1
         return True
 
-    def record(self, now_s: float) -> None:
-        """Record a request that went regardless (shutdown cancel-all)."""
-        self._prune(now_s)
-        self._stamps.append(now_s)
-        self.spent_total += 1
+    def seed(self, stamps_s: list[float], now_s: float) -> None:
+        """Requests an earlier run sent in the last window (from the ledger): they still count."""
+        self._stamps.extend(s for s in stamps_s if s > now_s - self.window_s)
+        self._stamps.sort()
+
+    def settle(self, sent_s: float, answered_s: float) -> None:
+        """The request sent at `sent_s` was answered: the venue counted it by `answered_s`."""
+        if sent_s in self._stamps:
+            self._stamps.remove(sent_s)
+            self._stamps.append(answered_s)
+            self._stamps.sort()
 
     def wait_s(self, priority: Priority, now_s: float) -> float:
         """Seconds until a request of this priority may go (0 = now)."""
         self._prune(now_s)
-        wait = max(0.0, self.blocked_until_s - now_s)
+        wait = 0.0 if priority is Priority.SHUTDOWN else max(0.0, self.blocked_until_s - now_s)
         allowed = self.limit - self._reserve[priority] - 1  # stamps that may remain in window
         excess = len(self._stamps) - allowed
         if excess > 0:
             wait = max(wait, self._stamps[excess - 1] + self.window_s - now_s)
         return wait
+
+    def cooldown_left_s(self, now_s: float) -> float:
+        """Seconds of the venue's firewall cooldown still to sit out."""
+        return max(0.0, self.blocked_until_s - now_s)
 
     def penalize(self, now_s: float, cooldown_s: float | None = None) -> None:
         """The venue said 429/23000: send nothing until the firewall cooldown has passed."""
@@ -122,8 +178,8 @@ class RequestBudget:
 
     def _prune(self, now_s: float) -> None:
         horizon = now_s - self.window_s
-        while self._stamps and self._stamps[0] <= horizon:
-            self._stamps.popleft()
+        if self._stamps and self._stamps[0] <= horizon:
+            self._stamps = [s for s in self._stamps if s > horizon]
 
 
 @dataclass(slots=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from solbot.adapters.venues.lighter.backoff import BackoffPolicy
 from solbot.adapters.venues.lighter.budget import (
     AbortScheduledCancelAll,
     CommandQueue,
@@ -84,6 +86,9 @@ class TxSender:
         batch_max: int = 50,
         max_attempts: int = 3,
         resting_order_lifetime_ms: int | None = None,
+        retry: BackoffPolicy | None = None,
+        shutdown_wait_s: float = 5.0,
+        rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -102,6 +107,11 @@ class TxSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._isolate = 0  # after an ambiguous batch error, send this many txs one by one
+        self.retry = retry or BackoffPolicy()
+        self.shutdown_wait_s = shutdown_wait_s
+        self._rng = rng or random.Random(0)
+        self._failures = 0  # consecutive requests that failed in transit or were refused 429
+        self.retry_not_before_s = -1.0
         self.counters = {
             "tx_sent": 0,
             "tx_rejected": 0,
@@ -189,15 +199,47 @@ class TxSender:
         head = self.queue.head_priority()
         if head is None:
             return 1.0
-        return min(1.0, max(0.01, self.rest.budget.wait_s(head, self._monotonic())))
+        now_s = self._monotonic()
+        wait = max(self.rest.budget.wait_s(head, now_s), self.retry_not_before_s - now_s)
+        return min(1.0, max(0.01, wait))
+
+    def wait_s(self) -> float:
+        """Seconds until the head of the queue may go (budget, cooldown and retry backoff)."""
+        head = self.queue.head_priority()
+        if head is None:
+            return 0.0
+        now_s = self._monotonic()
+        return max(0.0, self.rest.budget.wait_s(head, now_s), self.retry_not_before_s - now_s)
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Requests in a row that failed in transit or were refused with a 429."""
+        return self._failures
+
+    def _note_outcome(self, failed: bool) -> None:
+        """Back off after a failure (exponential, jittered, capped; never before the cooldown)."""
+        if not failed:
+            self._failures = 0
+            self.retry_not_before_s = -1.0
+            return
+        now_s = self._monotonic()
+        cooldown_s = self.rest.budget.cooldown_left_s(now_s)
+        self.retry_not_before_s = now_s + self.retry.delay_s(self._failures, self._rng, cooldown_s)
+        self._failures += 1
 
     async def flush(self, *, force: bool = False) -> bool:
-        """Send one batch if the budget allows (or `force`); True when a request went out."""
+        """Send one batch if the budget allows; True when a request went out.
+
+        `force` (shutdown) spends the reserve the budget keeps for the shutdown cancel-all and
+        waits up to `shutdown_wait_s` for it; it never goes past the budget.
+        """
         budget = self.rest.budget
         now_s = self._monotonic()
         self._report_dropped(self.queue.drop_stale_quotes(now_s))
         head = self.queue.head_priority()
         if head is None:
+            return False
+        if not force and now_s < self.retry_not_before_s:
             return False
         if not force and not budget.can_spend(head, now_s):
             if head is Priority.QUOTE:  # only quotes wait: drop those that would go stale
@@ -208,8 +250,6 @@ class TxSender:
         size = 1 if self._isolate > 0 else self.batch_max
         batch = self.queue.take_batch(size)
         self._isolate = max(0, self._isolate - 1)
-        if force:
-            budget.record(now_s)  # shutdown: go regardless, but count it
         await self._send(batch, force=force)
         return True
 
@@ -243,11 +283,14 @@ class TxSender:
                         continue  # re-sign with the fresh nonce, once
                     self._fail(items, exc)
                 except TransportError as exc:
+                    self._note_outcome(failed=True)
                     self._on_unknown_outcome(items, exc)
                 except LighterError as exc:
                     self.nonces.rollback(key, first)
+                    self._note_outcome(failed=isinstance(exc, RateLimited))
                     self._on_rejected(items, exc)
                 else:
+                    self._note_outcome(failed=False)
                     self._on_accepted(items)
                 return
 
@@ -317,17 +360,18 @@ class TxSender:
 
     async def _post(self, signed: list[SignedTx], items: list[Pending], *, force: bool) -> None:
         priority = min(p.priority for p in items)
-        if force:
-            priority = Priority.CANCEL_ALL
+        wait_s = None
+        if force:  # shutdown: the reserve kept for it, and no long wait
+            priority, wait_s = Priority.SHUTDOWN, self.shutdown_wait_s
         self.counters["requests_sent"] += 1
         if len(signed) == 1:
             body: dict[str, Any] = await self.rest.send_tx(
-                *signed[0], priority=priority, force=force
+                *signed[0], priority=priority, max_wait_s=wait_s
             )
         else:
             types = [tx.tx_type for tx in signed]
             infos = [tx.tx_info for tx in signed]
-            body = await self.rest.send_tx_batch(types, infos, priority=priority, force=force)
+            body = await self.rest.send_tx_batch(types, infos, priority=priority, max_wait_s=wait_s)
         log.debug("lighter: sent %d tx(s): %s", len(signed), body)
 
     # --- outcomes --------------------------------------------------------------------------

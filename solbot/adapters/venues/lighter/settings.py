@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from solbot.adapters.venues.lighter.backoff import BackoffPolicy
 from solbot.adapters.venues.lighter.endpoints import (
     MAINNET_CHAIN_ID,
     MAINNET_REST_URL,
@@ -43,10 +44,19 @@ class LighterSettings:
     ws_url: str = MAINNET_WS_URL
     chain_id: int = MAINNET_CHAIN_ID
     market_id: int = 2
+    # The venue's limit (Standard 60 a minute; Premium's sendTx bucket 4000), less a safety
+    # margin kept unused (jitter, the venue counting arrivals); `shutdown_reserve` requests of
+    # what is left are kept for the shutdown cancel-all and the dead-man abort.
     requests_per_minute: int = 60
+    rate_limit_margin: float = 0.10
+    shutdown_reserve: int = 2
     quote_reserve: int = 10
     query_reserve: int = 4
     rate_limit_cooldown_s: float = 60.0
+    # every retry path: exponential with jitter, capped, then give up
+    retry_initial_s: float = 0.5
+    retry_max_s: float = 30.0
+    retry_max_attempts: int = 6
     quote_max_age_s: float = 2.0
     batch_max: int = 50
     http_timeout_s: float = 10.0
@@ -76,9 +86,18 @@ class LighterSettings:
             )
         if not 0 < self.dead_man_refresh_s < self.dead_man_delay_s:
             problems.append("dead_man_refresh_s must be positive and below dead_man_delay_s")
+        if not 0 <= self.rate_limit_margin < 0.5:
+            problems.append(f"rate_limit_margin {self.rate_limit_margin} outside 0..0.5")
+        if not 0 < self.retry_initial_s <= self.retry_max_s or self.retry_max_attempts < 1:
+            problems.append("retry: need 0 < retry_initial_s <= retry_max_s, attempts >= 1")
         if not 60 <= self.auth_token_lifetime_s <= AUTH_TOKEN_MAX_S:
             problems.append(f"auth_token_lifetime_s {self.auth_token_lifetime_s} outside 60..28800")
         if not (self.account_stale_s > 0 and self.fill_reconcile_s > 0):
             problems.append("account_stale_s and fill_reconcile_s must be positive")
         if problems:
             raise ConfigError("lighter settings: " + "; ".join(problems))
+
+    @property
+    def retry(self) -> BackoffPolicy:
+        """The backoff every retry path of the adapter uses."""
+        return BackoffPolicy(self.retry_initial_s, self.retry_max_s, self.retry_max_attempts)

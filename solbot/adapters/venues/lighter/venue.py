@@ -9,11 +9,12 @@ import math
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from solbot.adapters.venues.lighter.account_stream import AccountState, AccountStream
 from solbot.adapters.venues.lighter.auth import AuthTokens
-from solbot.adapters.venues.lighter.budget import RequestBudget
+from solbot.adapters.venues.lighter.backoff import GaveUp
+from solbot.adapters.venues.lighter.budget import Priority, RequestBudget
 from solbot.adapters.venues.lighter.errors import LighterError
 from solbot.adapters.venues.lighter.events import FeedStatus, LighterEvent
 from solbot.adapters.venues.lighter.messages import ALREADY_SUBSCRIBED, FrameParser
@@ -33,6 +34,15 @@ SHUTDOWN_DRAIN_S = 3.0  # how long the stream may take to report our orders fina
 
 
 NEVER_NS = 1 << 62
+MINUTE_NS = 60_000_000_000
+
+
+class SendLog(Protocol):
+    """Where the account's requests of the last minute outlive the process (the ledger)."""
+
+    def record_request(self, account_index: int, at_ns: int) -> None: ...
+
+    def requests_since(self, account_index: int, since_ns: int) -> list[int]: ...
 
 
 class LighterVenue:
@@ -48,18 +58,23 @@ class LighterVenue:
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
+        send_log: SendLog | None = None,
     ) -> None:
         self.settings = settings
         self.signer = signer
         self._monotonic = monotonic
         self._wall_ns = wall_ns
+        self._send_log = send_log
         self._rng = rng or random.Random(settings.account_index)
         self.budget = RequestBudget(
             settings.requests_per_minute,
             quote_reserve=settings.quote_reserve,
             query_reserve=settings.query_reserve,
             cooldown_s=settings.rate_limit_cooldown_s,
+            safety_margin=settings.rate_limit_margin,
+            shutdown_reserve=settings.shutdown_reserve,
         )
+        self.seeded_requests = self._seed_budget()
         self.tokens = AuthTokens(signer, settings.auth_token_lifetime_s, monotonic)
         self.rest = LighterRest(
             settings.rest_url,
@@ -67,6 +82,8 @@ class LighterVenue:
             auth_token=self.tokens.current,
             timeout_s=settings.http_timeout_s,
             monotonic=monotonic,
+            on_request=self._journal if send_log is not None else None,
+            wall_ns=wall_ns,
         )
         self.nonces = NonceManager(self._fetch_nonce)
         self.orders = OrderTable()
@@ -85,6 +102,28 @@ class LighterVenue:
         self.account_stale_s = settings.account_stale_s  # the profile's stale limit
         self.account_alerts: list[str] = []  # why the account stream went bad, for the runner
         self.rest_fills = 0  # fills found by reading trades back from REST
+
+    def _seed_budget(self) -> int:
+        """Requests an earlier run of this account sent in the last minute still count."""
+        if self._send_log is None:
+            return 0
+        now_ns, now_s = self._wall_ns(), self._monotonic()
+        sent = self._send_log.requests_since(self.settings.account_index, now_ns - MINUTE_NS)
+        self.budget.seed([now_s - (now_ns - at_ns) / 1e9 for at_ns in sent], now_s)
+        if sent:
+            log.info("lighter: %d request(s) of an earlier run still count this minute", len(sent))
+        return len(sent)
+
+    def _journal(self, at_ns: int) -> None:
+        assert self._send_log is not None
+        try:
+            self._send_log.record_request(self.settings.account_index, at_ns)
+        except RuntimeFailure as error:  # the request went: a ledger hiccup must not undo that
+            log.warning("lighter: request not journalled: %s", error)
+
+    def tx_room(self) -> int:
+        """Requests the budget still allows cancels and hedges now (the engine plans within)."""
+        return self.budget.available(Priority.CANCEL, self._monotonic())
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -113,6 +152,8 @@ class LighterVenue:
             quote_max_age_s=settings.quote_max_age_s,
             batch_max=settings.batch_max,
             resting_order_lifetime_ms=self._resting_order_lifetime_ms(),
+            retry=settings.retry,
+            rng=self._rng,
             monotonic=self._monotonic,
             wall_ns=self._wall_ns,
         )
@@ -164,9 +205,20 @@ class LighterVenue:
             self.sender.submit([CancelAll("reconcile")], now_ns)
         else:
             self.sender.submit([CancelOrder(o.client_id or o.order_index) for o in unknown], now_ns)
-        while len(self.sender.queue):
-            if not await self.sender.flush(force=True):
-                break
+        try:
+            await self._send_queued(f"cancel {len(unknown)} leftover order(s)")
+        except GaveUp as error:
+            raise RuntimeFailure(f"lighter start-up: {error}") from None
+
+    async def _send_queued(self, what: str) -> None:
+        """Send what is queued now, within the budget; back off and give up on refusals."""
+        assert self.sender is not None
+        sender, limit = self.sender, self.settings.retry.max_attempts
+        while len(sender.queue):
+            if sender.consecutive_failures >= limit:
+                raise GaveUp(what, sender.consecutive_failures, sender.last_error)
+            if not await sender.flush():
+                await asyncio.sleep(max(0.01, sender.wait_s()))
 
     def _subscriptions(self) -> list[Subscription]:
         market, account = self.settings.market_id, self.settings.account_index

@@ -19,6 +19,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from solbot.adapters.venues.lighter.backoff import BackoffPolicy
+
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -44,12 +46,16 @@ class WsSettings:
     backoff_max_s: float = 30.0
     open_timeout_s: float = 10.0
     max_frame_bytes: int = 8 * 1024 * 1024
+    # A connection resets the reconnect backoff only once it proved healthy: greeted, book
+    # snapshot received, and alive this long (a server that greets then closes must not get
+    # a reconnect storm: Lighter allows 80 connections a minute).
+    healthy_after_s: float = 5.0
 
 
 def backoff_delay(attempt: int, settings: WsSettings, rng: random.Random) -> float:
     """Exponential backoff with jitter: uniform in [½, 1] × min(max, initial × 2^attempt)."""
-    ceiling = min(settings.backoff_max_s, settings.backoff_initial_s * 2.0 ** min(attempt, 30))
-    return ceiling * (0.5 + 0.5 * rng.random())
+    policy = BackoffPolicy(settings.backoff_initial_s, settings.backoff_max_s)
+    return policy.delay_s(attempt, rng)
 
 
 class ReconnectRequested(Exception):
@@ -71,6 +77,7 @@ class WsConnection:
         rng: random.Random | None = None,
         backoff_sleep: Sleep = asyncio.sleep,
         wall_ns: Callable[[], int] = time.time_ns,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.subscriptions = list(subscriptions)
@@ -82,6 +89,9 @@ class WsConnection:
         self._sleep = backoff_sleep
         self._tasks: set[asyncio.Task[None]] = set()
         self._wall_ns = wall_ns
+        self._monotonic = monotonic
+        self._session_started_s = 0.0
+        self._session_booked = False
         self._socket: ClientConnection | None = None
         self._stopping = False
         self.connected = False
@@ -96,19 +106,18 @@ class WsConnection:
         """Connect, serve and reconnect until `stop()`."""
         attempt = 0
         while not self._stopping:
-            healthy = False
             try:
-                healthy = await self._session()
+                await self._session()
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
             except ReconnectRequested as exc:
-                self.last_error = str(exc)
-                healthy = True  # server asked (shutdown notice) or silence: retry at once
+                self.last_error = str(exc)  # server asked (shutdown notice) or silence
             finally:
                 self._set_connected(False, self.last_error)
             if self._stopping:
                 break
             self.reconnects += 1
+            healthy = self._was_healthy()
             attempt = 0 if healthy else attempt + 1
             delay = 0.0 if healthy else backoff_delay(attempt - 1, self.settings, self._rng)
             log.warning(
@@ -139,9 +148,16 @@ class WsConnection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _was_healthy(self) -> bool:
+        """The last session got its book snapshot and lived `healthy_after_s` (greeted first)."""
+        lived_s = self._monotonic() - self._session_started_s
+        return self._session_booked and lived_s >= self.settings.healthy_after_s
+
     async def _session(self) -> bool:
         """One connection's life; True when it got as far as a `connected` frame."""
         self.sessions += 1
+        self._session_started_s = self._monotonic()
+        self._session_booked = False
         async with websockets.connect(
             self.url,
             open_timeout=self.settings.open_timeout_s,
@@ -187,6 +203,8 @@ class WsConnection:
             elif kind == "shutdown":
                 raise ReconnectRequested(f"server shutdown notice: {frame}")
             else:
+                if greeted and kind == "subscribed/order_book":
+                    self._session_booked = True
                 self.on_frame(frame, self.last_frame_ns)
 
     def _decode(self, raw: str | bytes) -> dict[str, Any] | None:
