@@ -39,6 +39,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "solbot.cli.config_commands",
     "solbot.cli.simulate",
+    "solbot.cli.sweep",
     "solbot.cli.metrics",
     "solbot.cli.data",
     "solbot.cli.run",
