@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "solbot.cli.config_commands",
     "solbot.cli.simulate",
     "solbot.cli.sweep",
+    "solbot.cli.compare",
     "solbot.cli.metrics",
     "solbot.cli.data",
     "solbot.cli.run",
