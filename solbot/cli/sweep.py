@@ -56,7 +56,7 @@ def sweep_command(
             "--optimize",
             metavar="N",
             help="Let Optuna (seeded TPE) pick N points over --range/--grid "
-            "(needs solbot[optuna]).",
+            "(needs the optuna extra).",
         ),
     ] = 0,
     batch: Annotated[
@@ -74,6 +74,12 @@ def sweep_command(
     settings: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="Override applied to every point."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start of the data (ISO-8601 UTC or unix ms).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End of the data (ISO-8601 UTC or unix ms).")
     ] = None,
     train: Annotated[
         str | None,
@@ -93,7 +99,7 @@ def sweep_command(
             "--ray",
             metavar="auto|ADDRESS",
             help="Run the points on Ray: `auto` joins or starts a local instance "
-            "(needs solbot[ray]; data paths must be readable on every node).",
+            "(needs the ray extra; data paths must be readable on every node).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the fill model, --random and --optimize.")] = 0,
@@ -133,6 +139,8 @@ def sweep_command(
         data=tuple(path.resolve() for path in files) if files else tuple(sample_data()),
         config_dir=config_dir.resolve() if config_dir else None,
         seed=seed,
+        start_ns=parse_time_ns(start, "--from") if start else None,
+        end_ns=parse_time_ns(end, "--to") if end else None,
         overrides=tuple(parse_override(text) for text in settings or ()),
     )
     grids = [parse_grid(text) for text in grid or ()]
@@ -148,7 +156,9 @@ def sweep_command(
         points = combine(grid_points(grids), random_points(random_count, boxes, seed))
         validate_points(base, points)  # every point, before any run starts
     train_window, test_window = _windows(train, test)
-    key = _sweep_key(profile, files, grid, ranges, settings, random_count, optimize_trials, seed)
+    key = _sweep_key(
+        profile, files, grid, ranges, settings, random_count, optimize_trials, seed, start, end
+    )
     plan = SweepPlan(
         base=base,
         points=tuple(points),

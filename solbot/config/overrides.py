@@ -27,8 +27,12 @@ class Override:
 
     @property
     def origin(self) -> str:
-        """Where a problem with this value is reported (`--set KEY:1:1: ...`)."""
-        return f"--set {self.key}:1"
+        """Where a problem with this value is reported (`--set KEY=VALUE:1:1: ...`)."""
+        return f"{self.label}:1"
+
+    @property
+    def label(self) -> str:
+        return f"--set {self.key}={self.text}"
 
 
 def parse_override(text: str) -> Override:
@@ -93,10 +97,10 @@ def _check_path(known: Mapping[str, Any], item: Override) -> Problem | None:
             message += f" (did you mean '{'.'.join([*walked, hint[0]])}'?)" if hint else ""
             if not isinstance(node, Mapping):
                 message = f"'{'.'.join(walked)}' is a value, not a section"
-            return Problem(f"--set {item.key}", 1, 1, item.key, message)
+            return Problem(item.label, 1, 1, item.key, message)
         walked.append(part)
         node = node[part]
     if isinstance(node, Mapping):
         message = f"'{item.key}' is a section; set one of its keys"
-        return Problem(f"--set {item.key}", 1, 1, item.key, message)
+        return Problem(item.label, 1, 1, item.key, message)
     return None
