@@ -21,6 +21,9 @@ from solbot.errors import ConfigError, Problem, UsageError
 # left out of the table so that tables of the same sweep compare equal, bit for bit.
 VOLATILE = frozenset({"wall_s", "events_per_s", "out_dir", "db", "trace", "notes", "report"})
 DEFAULT_OBJECTIVE = "net_pnl_usd"
+# Workers fork from a fork server that imported solbot once (fast start, and never a fork of
+# this process, whose polars/Ray threads may hold locks); a point depends only on its Task.
+START_METHOD = "forkserver"
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,8 @@ def process_executor(workers: int) -> Executor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker
+        context = multiprocessing.get_context(START_METHOD)
+        context.set_forkserver_preload([__name__])
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         try:
             futures = [pool.submit(run_task, task) for task in tasks]
