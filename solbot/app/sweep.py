@@ -201,23 +201,41 @@ def serial_executor(tasks: Sequence[Task]) -> Iterator[Row]:
 
 
 def process_executor(workers: int) -> Executor:
-    """A local process pool; rows come back as points finish."""
+    """A local process pool; rows come back as points finish. On Ctrl-C (or any early stop) the
+    workers are terminated: only the parent hears SIGINT, and a half-run point leaves no row."""
 
     def execute(tasks: Sequence[Task]) -> Iterator[Row]:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
 
         context = multiprocessing.get_context(START_METHOD)
         context.set_forkserver_preload([__name__])
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = context.Pool(workers, initializer=_ignore_interrupts)
         try:
-            futures = [pool.submit(run_task, task) for task in tasks]
-            for future in as_completed(futures):
-                yield future.result()
+            results = pool.imap_unordered(run_task, tasks, chunksize=1)
+            for _ in tasks:
+                yield _next(results, multiprocessing.TimeoutError)
+            pool.close()
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.terminate()
+            pool.join()
 
     return execute
+
+
+def _next(results: Any, timeout_error: type[Exception]) -> Row:
+    """The next finished row, waking often so that Ctrl-C is handled at once."""
+    while True:
+        try:
+            row: Row = results.next(timeout=0.2)
+            return row
+        except timeout_error:
+            continue
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def ray_executor(address: str, workers: int) -> Executor:
@@ -279,6 +297,8 @@ def run_tasks(
 ) -> SweepOutcome:
     """Run every task; on Ctrl-C stop and keep the rows of the points that finished."""
     outcome = SweepOutcome([], len(tasks))
+    for task in tasks:  # a row left by an earlier sweep into this folder is not a result
+        task.row_path.unlink(missing_ok=True)
     runs = executor(tasks)
     try:
         for row in runs:
@@ -289,14 +309,14 @@ def run_tasks(
         outcome.interrupted = True
         if hasattr(runs, "close"):
             runs.close()
+        outcome.rows = _rows_on_disk(tasks)  # also those that finished as the workers stopped
     outcome.rows.sort(key=lambda row: (row["window"], row["point"]))
     return outcome
 
 
-def finished_rows(out_dir: Path) -> list[Row]:
-    """Rows kept on disk by the points that finished (what survives a Ctrl-C)."""
-    rows = [json.loads(path.read_text()) for path in sorted((out_dir / "rows").glob("*.json"))]
-    return sorted(rows, key=lambda row: (row["window"], row["point"]))
+def _rows_on_disk(tasks: Sequence[Task]) -> list[Row]:
+    """Rows the tasks' points wrote (each row file is complete: written, then renamed)."""
+    return [json.loads(t.row_path.read_text()) for t in tasks if t.row_path.is_file()]
 
 
 # ----- results ------------------------------------------------------------------------------------
