@@ -12,6 +12,7 @@ Usage: .venv/bin/python scripts/bench_sweep.py [--shared ../shared/data] [--days
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -78,6 +79,7 @@ def main() -> int:
     window = "" if base.end_ns is None else f" (first {args.days:g} days)"
     names = ", ".join(path.name for path in base.data)
     print(f"data: {names}{window}; grid {GRID} (8 points)")
+    print(f"cores: {os.cpu_count()}; load average before: {os.getloadavg()[0]:.2f}")
     times: dict[str, float] = {}
     tables: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -89,6 +91,7 @@ def main() -> int:
                 tables[name] = table
     for name, elapsed in times.items():
         print(f"{name:>20}: {elapsed:6.2f} s (best of {args.repeat})")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the cores skews the ratio)")
     identical = len(set(tables.values())) == 1
     print(f"tables identical across modes: {identical}")
     ratio = times["1 worker"] / times["2 workers"]
