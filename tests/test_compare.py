@@ -111,3 +111,26 @@ def test_compare_broken_summary_is_invalid_data(
         (tmp_path / name / "summary.json").write_text("{not json")
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 3
     assert "summary.json:1:1" in capsys.readouterr().err
+
+
+def fills_as_bucket_pnl(ledger: Path, candles: tuple[Path, ...]) -> dict[str, float]:
+    """A stand-in for `analyze regimes`: one bucket per candle file, valued from the ledger."""
+    import sqlite3
+
+    with sqlite3.connect(ledger) as db:
+        (fills,) = db.execute("select count(*) from fills").fetchone()
+    return {path.name: float(fills) for path in candles}
+
+
+def test_bucket_pnl_hook_lines_up_per_source(runs: tuple[Path, Path, Path]) -> None:
+    from solbot.app.compare import compare_views, load_view
+
+    narrow, _, wide = runs
+    candles = (Path("candles.csv"),)
+    views = [load_view(p, candles=candles, bucket_pnl=fills_as_bucket_pnl) for p in (narrow, wide)]
+    comparison = compare_views(views)
+    ((bucket, values, differs),) = comparison.buckets
+    fills = [json.loads((p / "summary.json").read_text())["ledger_fills"] for p in (narrow, wide)]
+    assert bucket == "candles.csv" and values == [float(n) for n in fills]
+    assert differs == (fills[0] != fills[1])
+    assert "candles.csv" in comparison.to_json()["bucket_pnl_usd"]

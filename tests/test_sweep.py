@@ -21,6 +21,7 @@ from solbot.app.sweep import (
     random_points,
     run_sweep,
     run_task,
+    serial_executor,
 )
 from solbot.cli.main import main
 from solbot.cli.simulate import sample_data
@@ -293,3 +294,29 @@ def test_config_error_in_validate_lists_each_problem_once() -> None:
     with pytest.raises(ConfigError) as raised:
         validate_points(SimulationRequest("defensive", tuple(sample_data())), points)
     assert len(raised.value.problems) == 2
+
+
+def fills_per_candle_file(ledger: Path, candles: tuple[Path, ...]) -> dict:
+    """A stand-in for `analyze regimes` bucket columns: reads the point's own ledger."""
+    import sqlite3
+
+    with sqlite3.connect(ledger) as db:
+        (fills,) = db.execute("select count(*) from fills").fetchone()
+    return {f"bucket.{path.name}.fills": fills for path in candles}
+
+
+def test_bucket_columns_hook_gets_each_points_ledger_and_the_candles(tmp_path: Path) -> None:
+    candles = (tmp_path / "candles.csv",)
+    plan = SweepPlan(
+        base=SimulationRequest("defensive", tuple(sample_data()), end_ns=1_723_161_330_000_000_000),
+        points=tuple(grid_points([parse_grid("quoting.spread_bps=8,30")])),
+        objective=compile_objective("net_pnl_usd", SUMMARY_FIGURES),
+        out_dir=tmp_path / "out",
+        candles=candles,
+        bucket_columns=fills_per_candle_file,
+    )
+    report = run_sweep(plan, serial_executor)
+    assert len({row["ledger_fills"] for row in report.rows}) == 2  # each point read its own ledger
+    assert [row["bucket.candles.csv.fills"] for row in report.rows] == [
+        row["ledger_fills"] for row in report.rows
+    ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,12 @@ class RunView:
     figures: dict[str, float | int | str | None]
     days: dict[str, dict[str, float]]  # YYYY-MM-DD -> net_pnl_usd, volume_usd
     rule_active_s: dict[str, float] | None  # None: the source does not record rules (a ledger)
+    bucket_pnl: dict[str, float] = field(default_factory=dict)  # regime bucket -> net PnL
+
+
+# The hook for per-regime-bucket PnL (`analyze regimes`): a run's ledger and the candle files to
+# {bucket label: net PnL}.
+BucketPnl = Callable[[Path, tuple[Path, ...]], dict[str, float]]
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Comparison:
     figures: list[tuple[str, list[Any], bool]] = field(default_factory=list)
     days: list[tuple[str, list[dict[str, float] | None], bool]] = field(default_factory=list)
     rules: list[tuple[str, list[float | None], bool]] = field(default_factory=list)
+    buckets: list[tuple[str, list[float | None], bool]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `--json`."""
@@ -45,11 +52,28 @@ class Comparison:
             "figures": {n: {"values": v, "differs": d} for n, v, d in self.figures},
             "days": {n: {"values": v, "differs": d} for n, v, d in self.days},
             "rule_active_s": {n: {"values": v, "differs": d} for n, v, d in self.rules},
+            "bucket_pnl_usd": {n: {"values": v, "differs": d} for n, v, d in self.buckets},
         }
 
 
-def load_view(path: Path, run: str = LATEST) -> RunView:
-    """A run folder (`runs/<name>/` with summary.json) or a ledger file (+ `run`)."""
+def load_view(
+    path: Path,
+    run: str = LATEST,
+    candles: tuple[Path, ...] = (),
+    bucket_pnl: BucketPnl | None = None,
+) -> RunView:
+    """A run folder (`runs/<name>/` with summary.json) or a ledger file (+ `run`); with candles
+    and the bucket hook, also the run's PnL per regime bucket."""
+    view = _load(path, run)
+    if bucket_pnl is None or not candles:
+        return view
+    ledger = path / "ledger.db" if path.is_dir() else path
+    if not ledger.is_file():
+        return view
+    return replace(view, bucket_pnl=bucket_pnl(ledger, candles))
+
+
+def _load(path: Path, run: str) -> RunView:
     if path.is_dir():
         return _run_folder(path)
     if path.is_file():
@@ -122,6 +146,9 @@ def compare_views(views: Sequence[RunView]) -> Comparison:
     for rule_id in sorted(_union(r for r in with_rules if r is not None)):
         active = [None if r is None else r.get(rule_id, 0.0) for r in with_rules]
         comparison.rules.append((rule_id, active, _differs(active)))
+    for bucket in _union(view.bucket_pnl for view in views):
+        pnl = [view.bucket_pnl.get(bucket) for view in views]
+        comparison.buckets.append((bucket, pnl, _differs(pnl)))
     return comparison
 
 

@@ -46,6 +46,12 @@ class Window:
     end_ns: int | None = None
 
 
+Row = dict[str, Any]
+# The hook for per-regime-bucket PnL (`analyze regimes`): given a run's ledger and the candle
+# files, the columns to add to its row. A module-level function, so that it pickles to workers.
+BucketColumns = Callable[[Path, tuple[Path, ...]], Row]
+
+
 @dataclass(frozen=True)
 class Task:
     """What a worker needs to run one point: picklable, the same for every executor."""
@@ -54,6 +60,8 @@ class Task:
     point: SweepPoint
     window: Window
     out_dir: Path
+    candles: tuple[Path, ...] = ()
+    bucket_columns: BucketColumns | None = None
 
     def request(self) -> SimulationRequest:
         folder = self.out_dir / "points" / f"{self.window.name}-{self.point.index:04d}"
@@ -73,7 +81,6 @@ class Task:
         return self.out_dir / "rows" / f"{self.window.name}-{self.point.index:04d}.json"
 
 
-Row = dict[str, Any]
 Executor = Callable[[Sequence[Task]], Iterator[Row]]
 
 
@@ -165,6 +172,8 @@ def run_task(task: Task) -> Row:
     """Run one point (in whatever process the executor chose) and keep its row on disk."""
     result = run_simulation(task.request())
     row = table_row(task, result.summary)
+    if task.bucket_columns is not None and task.candles:
+        row.update(task.bucket_columns(result.db_path, task.candles))
     task.row_path.parent.mkdir(parents=True, exist_ok=True)
     partial = task.row_path.with_suffix(".part")
     partial.write_text(json.dumps(row, sort_keys=True) + "\n")
@@ -432,9 +441,14 @@ class SweepPlan:
     train: Window = Window("all")
     test: Window | None = None
     top: int = 3
+    candles: tuple[Path, ...] = ()
+    bucket_columns: BucketColumns | None = None
 
     def tasks(self, points: Iterable[SweepPoint], window: Window) -> list[Task]:
-        return [Task(self.base, point, window, self.out_dir) for point in points]
+        return [
+            Task(self.base, p, window, self.out_dir, self.candles, self.bucket_columns)
+            for p in points
+        ]
 
 
 @dataclass

@@ -55,6 +55,7 @@ def _render(comparison: Comparison, only_differences: bool) -> None:
             [(d, [_day(e) for e in v], x) for d, v, x in comparison.days],
         ),
         ("rule active time (s)", list(comparison.rules)),
+        ("net PnL $ per regime bucket", list(comparison.buckets)),
     ]
     for title, rows in sections:
         shown = [row for row in rows if row[2] or not only_differences]
