@@ -320,3 +320,20 @@ def test_bucket_columns_hook_gets_each_points_ledger_and_the_candles(tmp_path: P
     assert [row["bucket.candles.csv.fills"] for row in report.rows] == [
         row["ledger_fills"] for row in report.rows
     ]
+
+
+def test_optimize_checks_the_range_bounds_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "sweep",
+        "--optimize",
+        "4",
+        "--range",
+        "quoting.spread_bps=-2:10",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 3
+    assert "--set quoting.spread_bps=-2" in capsys.readouterr().err
+    assert not (tmp_path / "rows").exists()

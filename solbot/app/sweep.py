@@ -151,6 +151,17 @@ def combine(grid: list[SweepPoint], drawn: list[SweepPoint]) -> list[SweepPoint]
     return [SweepPoint(index, tuple(items)) for index, items in enumerate(merged)]
 
 
+def search_corners(
+    grids: Sequence[tuple[str, list[Override]]],
+    ranges: Sequence[tuple[str, float | int, float | int]],
+) -> list[SweepPoint]:
+    """One point per grid value and per range bound: what an optimizer may ask, checked first."""
+    overrides = [item for _, values in grids for item in values]
+    for key, low, high in ranges:
+        overrides += [Override(key, low, str(low)), Override(key, high, str(high))]
+    return [SweepPoint(index, (item,)) for index, item in enumerate(overrides)]
+
+
 def validate_points(base: SimulationRequest, points: Sequence[SweepPoint]) -> None:
     """Resolve and compile every point before any run; raise one error listing all problems."""
     problems: list[Problem] = []

@@ -126,6 +126,7 @@ def sweep_command(
         parse_range,
         random_points,
         run_sweep,
+        search_corners,
         summary_figure_names,
         validate_points,
     )
@@ -152,6 +153,7 @@ def sweep_command(
     objective = compile_objective(objective_text, summary_figure_names())
     if optimize_trials:
         points = []
+        validate_points(base, search_corners(grids, boxes))  # each bound and choice, up front
     else:
         points = combine(grid_points(grids), random_points(random_count, boxes, seed))
         validate_points(base, points)  # every point, before any run starts
