@@ -58,10 +58,10 @@ def test_bench_bars_reports_synthetic_events_per_profile() -> None:
     assert line.split()[1] == "320"  # 40 bars x 4 ticks x (book row + trade row)
 
 
-def test_bench_sweep_gives_identical_traces_on_both_pool_sizes() -> None:
-    output = run_script("bench_sweep.py", "--events", "2000", "--points", "2")
-    assert "trace hashes identical across pool sizes: True" in output
-    assert "speed-up" in output
+def test_bench_sweep_gives_identical_tables_on_both_pool_sizes() -> None:
+    output = run_script("bench_sweep.py", "--days", "0.05")
+    assert "tables identical across modes: True" in output
+    assert "speed-up 2 workers / 1 worker" in output
 
 
 @pytest.mark.skipif(

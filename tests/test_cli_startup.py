@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("polars", "pyarrow", "numpy", "httpx", "websockets", "aiohttp")
+HEAVY = ("polars", "pyarrow", "numpy", "httpx", "websockets", "aiohttp", "ray", "optuna")
 
 
 def modules_loaded_by(statement: str) -> set[str]:
@@ -36,6 +36,7 @@ def test_help_pulls_no_heavy_library() -> None:
     loaded = modules_loaded_by(
         "from solbot.cli.main import main; "
         "[main([*command, '--help']) for command in "
-        "([], ['simulate'], ['metrics', 'window'], ['data', 'convert'], ['record'], ['run'])]"
+        "([], ['simulate'], ['sweep'], ['compare'], ['metrics', 'window'], ['data', 'convert'], "
+        "['record'], ['run'])]"
     )
     assert sorted(loaded & set(HEAVY)) == []

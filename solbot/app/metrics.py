@@ -240,10 +240,7 @@ def export_buckets(
         raise UsageError(f"--format must be csv or parquet, got {file_format!r}")
     if file_format == "parquet" and out is None:
         raise UsageError("--format parquet needs --out FILE")
-    with open_existing(db) as ledger:
-        scope = resolve_run(ledger, run)
-        chosen = _resolve_market(ledger, market, scope.run_id)
-        rows = _bucket_rows(ledger, chosen, window_s, scope.run_id) if chosen else []
+    scope, rows = bucket_rows(db, window_s=window_s, market=market, run=run)
     frame = pl.DataFrame(rows, schema=_BUCKET_SCHEMA)
     if out is None:
         return ExportResult(len(rows), None, frame.write_csv(), scope)
@@ -255,6 +252,17 @@ def export_buckets(
     except OSError as error:
         raise RuntimeFailure(f"cannot write {out}: {error}") from error
     return ExportResult(len(rows), out, None, scope)
+
+
+def bucket_rows(
+    db: Path | str, *, window_s: int, market: str | None = None, run: str = LATEST
+) -> tuple[RunScope, list[dict[str, Any]]]:
+    """The run's PnL slices per bucket of `window_s` seconds (BUCKET_COLUMNS), oldest first."""
+    with open_existing(db) as ledger:
+        scope = resolve_run(ledger, run)
+        chosen = _resolve_market(ledger, market, scope.run_id)
+        rows = _bucket_rows(ledger, chosen, window_s, scope.run_id) if chosen else []
+    return scope, rows
 
 
 def _bucket_rows(

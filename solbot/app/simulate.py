@@ -31,6 +31,7 @@ from solbot.config.markets import (
     markets_with,
     resolve_market,
 )
+from solbot.config.overrides import Override
 from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import ReplayClock
 from solbot.core.denials import quoting_denied_summary
@@ -60,6 +61,7 @@ class SimulationRequest:
     tier: str | None = None
     funding: Path | None = None
     markets: Path | None = None  # a markets file adding to or overriding the bundled one
+    overrides: tuple[Override, ...] = ()  # `--set KEY=VALUE` on the profile
 
 
 @dataclass
@@ -102,17 +104,38 @@ def _market_of_file(path: Path, table: dict[str, MarketEntry]) -> MarketEntry | 
     return infer_market_from_filename(path, table)
 
 
-def run_simulation(
-    request: SimulationRequest, progress: Progress | None = None
-) -> SimulationResult:
-    """Replay the data through the engine; write trace, ledger and a summary."""
+@dataclass(frozen=True)
+class PreparedPolicy:
+    """A request's profile resolved (overrides applied), its markets and its compiled policy."""
+
+    resolved: ResolvedProfile
+    source_entry: MarketEntry
+    target_entry: MarketEntry
+    tier_name: str
+    target: MarketSpec
+    policy: CompiledPolicy
+
+
+def prepare_policy(request: SimulationRequest) -> PreparedPolicy:
+    """Everything `run_simulation` checks before reading data: raises on an invalid profile."""
     config_dir = ConfigDir.find(request.config_dir)
-    resolved = resolve_profile(request.profile, config_dir)
+    resolved = resolve_profile(request.profile, config_dir, request.overrides)
     overlays = config_dir_markets(config_dir.root) + ([request.markets] if request.markets else [])
     source_entry, target_entry = _markets(request, resolved, markets_with(overlays))
     tier_name = profile_tier(target_entry, resolved, request.tier)
     target = target_entry.spec_for_tier(tier_name)
     policy = compile_policy(resolved, target)
+    return PreparedPolicy(resolved, source_entry, target_entry, tier_name, target, policy)
+
+
+def run_simulation(
+    request: SimulationRequest, progress: Progress | None = None
+) -> SimulationResult:
+    """Replay the data through the engine; write trace, ledger and a summary."""
+    prepared = prepare_policy(request)
+    resolved, policy, target = prepared.resolved, prepared.policy, prepared.target
+    source_entry, target_entry = prepared.source_entry, prepared.target_entry
+    tier_name = prepared.tier_name
     events = open_events(
         list(request.data), source_entry.spec, start_ns=request.start_ns, end_ns=request.end_ns
     )

@@ -39,6 +39,8 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "solbot.cli.config_commands",
     "solbot.cli.simulate",
+    "solbot.cli.sweep",
+    "solbot.cli.compare",
     "solbot.cli.metrics",
     "solbot.cli.import_commands",
     "solbot.cli.analyze",

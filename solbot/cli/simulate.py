@@ -116,12 +116,22 @@ def simulate_command(
             help="Markets file (markets.yaml schema) adding or overriding market specs.",
         ),
     ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override a profile value by its dotted path, e.g. "
+            "--set params.vol_low_pause_bps=1.5 (repeatable; validated like the profile).",
+        ),
+    ] = None,
 ) -> None:
     """Replay ticks through the engine of `run` and a realistic fill model; print a summary."""
     from solbot.app.simulate import SimulationRequest, run_simulation
+    from solbot.config.overrides import parse_override
 
     files = [*(data or ()), *(more_data or ())]
-    paths = tuple(files) if files else tuple(_sample())
+    paths = tuple(files) if files else tuple(sample_data())
     request = SimulationRequest(
         profile=profile,
         data=paths,
@@ -138,6 +148,7 @@ def simulate_command(
         tier=tier,
         funding=funding,
         markets=markets,
+        overrides=tuple(parse_override(text) for text in settings or ()),
     )
     with progress_bar("replaying", "events", enabled=not as_json) as update:
         result = run_simulation(request, update)
@@ -152,7 +163,7 @@ def simulate_command(
     _render(summary)
 
 
-def _sample() -> list[Path]:
+def sample_data() -> list[Path]:
     from solbot.adapters.data import sample_paths
 
     return sample_paths()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from solbot.config.migrate import upgrade
+from solbot.config.overrides import Override, apply_overrides
 from solbot.config.schema import (
     SCHEMA_VERSION,
     Profile,
@@ -269,8 +270,11 @@ def _load_profile_chain(name: str, config_dir: ConfigDir) -> list[LoadedYaml]:
     return chain
 
 
-def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
-    """Load profile `name`, apply its `extends` chain and load, check and hash its rules."""
+def resolve_profile(
+    name: str, config_dir: ConfigDir, overrides: Sequence[Override] = ()
+) -> ResolvedProfile:
+    """Load profile `name`, apply its `extends` chain and `--set` overrides, and load, check
+    and hash its rules (the hash covers the overrides: an overridden profile is another one)."""
     chain = _load_profile_chain(name, config_dir)
     data: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -279,12 +283,11 @@ def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
     data["id"] = name
     data["extends"] = chain[0].data.get("extends")
     top = chain[0]
-    try:
-        profile = Profile.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(
-            [_profile_problem(item, origins, chain) for item in error.errors()]
-        ) from None
+    profile = _validate(data, origins, chain)
+    if overrides:
+        known = profile.model_dump(mode="json", by_alias=True)
+        data = apply_overrides(data, known, overrides, origins)
+        profile = _validate(data, origins, chain)
     rules = _load_rules(profile, config_dir, top, origins)
     canonical = redact(profile.model_dump(mode="json", by_alias=True))
     ruleset_data = [rule.resolved() for rule in rules]
@@ -299,6 +302,15 @@ def resolve_profile(name: str, config_dir: ConfigDir) -> ResolvedProfile:
         ruleset_sha256=canonical_sha256(ruleset_data),
         config_dir=config_dir,
     )
+
+
+def _validate(data: dict[str, Any], origins: Mapping[str, str], chain: list[LoadedYaml]) -> Profile:
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(
+            [_profile_problem(item, origins, chain) for item in error.errors()]
+        ) from None
 
 
 def _profile_problem(item: Any, origins: Mapping[str, str], chain: list[LoadedYaml]) -> Problem:
