@@ -271,6 +271,7 @@ def _dataset_outcome(
                     if dataset.coarse
                     else TICK_WINDOW_S
                 )
+        assert window_s is not None  # set with the candles, on the first profile
         pnl = ledger_windows(result.db_path, run="latest", window_s=window_s, market=market)
         windows[profile] = pnl.frame
     assert candles is not None and window_s is not None
@@ -375,7 +376,8 @@ def _compare(
     }
     worst = worst_bucket(buckets[options.baseline], judge.column)
     outcomes = [
-        _profile_outcome(p, frames[p], joined[p], buckets[p], options.fees, judge, worst) for p in frames
+        _profile_outcome(p, frames[p], joined[p], buckets[p], options.fees, judge, worst)
+        for p in frames
     ]
     return DatasetOutcome(name, paths, mode, window_s, span, edges, worst, outcomes)
 
