@@ -33,6 +33,10 @@ TUNE_WINDOWS = (
     ("binance_spot_SOLUSDT_1m_20231201-20240216.csv.gz", "2024-01-10", "2024-01-12"),
     ("binance_spot_SOLUSDT_1m_20250101-20250204.csv.gz", "2025-01-15", "2025-01-17"),
 )
+BOTH_PARAMS = (
+    "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.07, "
+    "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07}\n"
+)
 # Overrides of each candidate: YAML text appended to `extends: <parent>`.
 CANDIDATES: dict[str, tuple[str, str]] = {
     "def-seed": ("defensive", ""),
@@ -57,12 +61,33 @@ CANDIDATES: dict[str, tuple[str, str]] = {
         "regimes:\n  overlays:\n    defensive:\n"
         "      quoting: {size_multiplier: 0.7, extra_full_spread_bps: 1.0}\n",
     ),
+    "def-inv15": (
+        "defensive",
+        "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.15, "
+        "inventory_tier1_units: 0.05, inventory_tier2_units: 0.10, inventory_tier3_units: 0.15}\n"
+        "hedger: {trigger_units: 0.10, target_units: 0.04}\n",
+    ),
+    "def-both-noovl": (
+        "defensive",
+        BOTH_PARAMS + "regimes:\n  overlays:\n    defensive:\n"
+        "      quoting: {size_multiplier: 1.0, extra_full_spread_bps: 0.0}\n",
+    ),
+    "def-both-startagg": (
+        "defensive",
+        BOTH_PARAMS + "regimes:\n  default: aggressive\n",
+    ),
     "agg-seed": ("aggressive", ""),
     "agg-both": (
         "aggressive",
         "params: {vol_low_pause_bps: 1.0, vol_low_resume_bps: 1.5, vol_high_pause_bps: 45, "
         "vol_high_resume_bps: 30, one_sided_units: 0.07, inventory_tier2_units: 0.05, "
         "inventory_tier3_units: 0.07}\n",
+    ),
+    "agg-both-12": (
+        "aggressive",
+        "params: {vol_low_pause_bps: 1.0, vol_low_resume_bps: 1.5, vol_high_pause_bps: 45, "
+        "vol_high_resume_bps: 30, one_sided_units: 0.07, inventory_tier2_units: 0.05, "
+        "inventory_tier3_units: 0.07}\nquoting: {spread_bps: 12}\n",
     ),
 }
 
