@@ -182,3 +182,11 @@ def test_loss_cut_drawdown_and_worst_bucket() -> None:
     rows = [{"bucket": "a", "x": 1.0, "windows": 2}, {"bucket": "b", "x": -2.0, "windows": 1}]
     assert worst_bucket(rows, "x") == {"bucket": "b", "net_usd": -2.0, "windows": 1}
     assert worst_bucket(rows[:1], "x") is None
+
+
+def test_without_data_it_compares_on_the_bundled_sample_like_simulate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = outcome_json(capsys, "--profiles", "naive")
+    (dataset,) = report["datasets"]
+    assert sorted(dataset["paths"]) == sorted(str(p) for p in sample_paths())

@@ -218,7 +218,7 @@ def outcome_command(
 
     names = tuple(dict.fromkeys(p.strip() for p in profiles.split(",") if p.strip()))
     options = OutcomeOptions(
-        datasets=group_datasets([*(data or ()), *(more_data or ())]),
+        datasets=group_datasets(_data_or_sample([*(data or ()), *(more_data or ())])),
         profiles=names,
         baseline=baseline.strip(),
         fees=tuple(parse_fees(fees)),
@@ -232,6 +232,15 @@ def outcome_command(
     )
     report = analyze_outcome(options, progress=_progress_line(as_json))
     typer.echo(json.dumps(report.to_json(), indent=2) if as_json else render_outcome(report))
+
+
+def _data_or_sample(files: list[Path]) -> list[Path]:
+    """The files given, else the bundled L1 sample (as `simulate` does)."""
+    if files:
+        return files
+    from solbot.adapters.data import sample_paths
+
+    return list(sample_paths())
 
 
 def _progress_line(quiet: bool) -> Callable[[str], None] | None:
