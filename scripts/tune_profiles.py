@@ -76,6 +76,23 @@ CANDIDATES: dict[str, tuple[str, str]] = {
         "defensive",
         BOTH_PARAMS + "regimes:\n  default: aggressive\n",
     ),
+    "def-loose": (
+        "defensive",
+        "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.15, "
+        "inventory_tier1_units: 0.05, inventory_tier2_units: 0.10, inventory_tier3_units: 0.15, "
+        "trend_down_cooldown_s: 45}\n"
+        "hedger: {trigger_units: 0.10, target_units: 0.04}\n"
+        "regimes:\n  min_dwell: 30s\n  overlays:\n    defensive:\n"
+        "      params: {trend_down_cooldown_s: 45}\n"
+        "      quoting: {size_multiplier: 1.0, extra_full_spread_bps: 0.0}\n",
+    ),
+    "def-no-trend": (
+        "defensive",
+        BOTH_PARAMS + "rules:\n  override:\n"
+        "    trend.down: {enabled: false}\n    trend.fast_down: {enabled: false}\n"
+        "    trend.up: {enabled: false}\n    trend.ema_up: {enabled: false}\n"
+        "    trend.ema_down: {enabled: false}\n",
+    ),
     "agg-seed": ("aggressive", ""),
     "agg-both": (
         "aggressive",
