@@ -76,7 +76,9 @@ def test_internal_series_is_signal_states_vol_ema_on_the_runs_marks(
 def test_the_notes_finding_internal_far_below_external_keeps_base_paused(
     l1_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for profile in ("base", "aggressive"):
+    # `aggressive` had base's lines too until its tuning lowered them to 1.0 / 1.5 bps
+    # (docs/tuning.md): there the internal measure no longer keeps it paused.
+    for profile, lines, paused in (("base", (4.5, 5.5), 0.964), ("aggressive", (1.0, 1.5), None)):
         report = volatility_json(
             capsys, "--db", str(l1_runs[profile]), "--candles", str(AROUND_L1_5M)
         )
@@ -85,8 +87,11 @@ def test_the_notes_finding_internal_far_below_external_keeps_base_paused(
         external = measures["mean_abs_60m_bps"]["median"]
         assert internal < 2.5 and external > 3 * internal  # 1.9 vs 16.9 bps measured
         low = next(r for r in report["rules"] if r["rule"] == "vol.low_pause")
-        assert (low["on_bps"], low["off_bps"]) == (4.5, 5.5)
-        assert low["active_share"][INTERNAL] == pytest.approx(0.964, abs=0.01)
+        assert (low["on_bps"], low["off_bps"]) == lines
+        if paused is None:
+            assert low["active_share"][INTERNAL] < 0.5
+        else:
+            assert low["active_share"][INTERNAL] == pytest.approx(paused, abs=0.01)
         assert low["active_share"]["mean_abs_60m_bps"] == 0.0
         assert low["active_share"]["sigma_15m_bps"] == 0.0
 

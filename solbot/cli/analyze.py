@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from solbot.app.ledger_location import DB_ENV, DEFAULT_DB, LATEST_RUN
+from solbot.cli.simulate import DataFile, MoreData
 
 analyze_app = typer.Typer(
     name="analyze",
@@ -153,6 +155,101 @@ def volatility_command(
         typer.echo(json.dumps(report.to_json(series_rows), indent=2))
     else:
         typer.echo(render_volatility(report))
+
+
+@analyze_app.command("outcome")
+def outcome_command(
+    data: DataFile = None,
+    more_data: MoreData = None,
+    profiles: Annotated[
+        str, typer.Option("--profiles", help="Profiles to compare, comma separated.")
+    ] = "naive,defensive,aggressive",
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="Profile whose worst bucket the others must cut.")
+    ] = "naive",
+    fees: Annotated[
+        str,
+        typer.Option(
+            "--fees",
+            help="Fee schedules MAKER/TAKER bps, comma separated; the last one judges the "
+            "worst bucket, the cut, the days and the drawdown.",
+        ),
+    ] = "0,0.4/2.8",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start time (ISO-8601 UTC or unix ms).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End time (ISO-8601 UTC or unix ms).")
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window", help="Bucket window (default 5m or 3 bars for candles, 60s for ticks)."
+        ),
+    ] = None,
+    data_market: Annotated[
+        str | None,
+        typer.Option(
+            "--data-market", help="Market the data was recorded on, when its name does not say."
+        ),
+    ] = None,
+    config_dir: Annotated[
+        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the fill model.")] = 0,
+    keep: Annotated[
+        Path | None,
+        typer.Option("--keep", help="Keep the runs (trace, ledger) in this folder."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay the profiles on each file with one fill model and compare what they earn.
+
+    Per dataset and overall: fills, volume, FIFO net PnL at each fee schedule (default Lighter
+    standard 0 and premium 0.4/2.8 bps), net per $ traded, net per trend x volatility bucket
+    (analyze regimes' buckets, labelled once per dataset from the market), the baseline's
+    worst bucket and the share of its loss each profile cut there, the share of UTC days with
+    net >= 0, and the max drawdown of the cumulative net. Bar mode is coarse.
+    """
+    from solbot.app.analysis.fees import parse_fees
+    from solbot.app.analysis.outcome import OutcomeOptions, analyze_outcome, group_datasets
+    from solbot.app.analysis.render import render_outcome
+    from solbot.core.times import parse_time_ns
+
+    names = tuple(dict.fromkeys(p.strip() for p in profiles.split(",") if p.strip()))
+    options = OutcomeOptions(
+        datasets=group_datasets(_data_or_sample([*(data or ()), *(more_data or ())])),
+        profiles=names,
+        baseline=baseline.strip(),
+        fees=tuple(parse_fees(fees)),
+        config_dir=config_dir,
+        data_market=data_market,
+        seed=seed,
+        start_ns=parse_time_ns(start, "--from") if start else None,
+        end_ns=parse_time_ns(end, "--to") if end else None,
+        window_s=window_seconds(window) if window is not None else None,
+        work_dir=keep,
+    )
+    report = analyze_outcome(options, progress=_progress_line(as_json))
+    typer.echo(json.dumps(report.to_json(), indent=2) if as_json else render_outcome(report))
+
+
+def _data_or_sample(files: list[Path]) -> list[Path]:
+    """The files given, else the bundled L1 sample (as `simulate` does)."""
+    if files:
+        return files
+    from solbot.adapters.data import sample_paths
+
+    return list(sample_paths())
+
+
+def _progress_line(quiet: bool) -> Callable[[str], None] | None:
+    """One stderr line per replay when stderr is a terminal."""
+    import sys
+
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda text: typer.echo(f"replaying {text}", err=True)
 
 
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from solbot.app.analysis.outcome import DatasetOutcome as OutcomeDataset
+from solbot.app.analysis.outcome import OutcomeReport
 from solbot.app.analysis.regimes import DIMENSIONS, RegimeReport
 from solbot.app.analysis.timespan import utc
 from solbot.app.analysis.volatility import INTERNAL, VolatilityReport, downsample
@@ -154,3 +156,76 @@ def render_volatility(report: VolatilityReport) -> str:
             f"{percent(outside)} on the external one",
         ]
     return "\n".join(out)
+
+
+def render_outcome(report: OutcomeReport) -> str:
+    """Per dataset and overall: the profiles side by side, then their trend x volatility nets."""
+    judge = report.judge.label
+    out = [
+        f"PnL is FIFO net (realized - fees + funding); fee schedules "
+        f"{', '.join(s.label for s in report.fees)} (maker/taker bps, recorded fees swapped on "
+        f"the run's maker and taker volume); worst bucket, cut, days and drawdown at {judge}; "
+        f"baseline {report.baseline}"
+    ]
+    for outcome in [*report.datasets, report.overall]:
+        out += ["", _outcome_block(outcome, report)]
+    return "\n".join(out)
+
+
+def _outcome_block(outcome: OutcomeDataset, report: OutcomeReport) -> str:
+    judge = report.judge.label
+    head = (
+        f"== {outcome.name} [{outcome.mode}] {utc(outcome.span_ns[0])} -> {utc(outcome.span_ns[1])}"
+    )
+    if outcome.window_s:
+        head += f", {outcome.window_s} s windows"
+    if outcome.vol_tercile_edges_bps:
+        low, high = outcome.vol_tercile_edges_bps
+        head += f", vol terciles at {low:.2f} / {high:.2f} bps (1m sigma)"
+    worst = outcome.baseline_worst
+    lines = [head]
+    lines.append(
+        f"{report.baseline}'s worst trend x vol bucket at {judge}: "
+        + (
+            f"{worst['bucket']} ({number(worst['net_usd'], 4)} USD over {worst['windows']} windows)"
+            if worst
+            else "none lost money"
+        )
+    )
+    header = ["profile", "fills", "volume $", "vol vs " + report.baseline]
+    header += [f"net @{s.label}" for s in report.fees]
+    header += [f"bps/$ @{s.label}" for s in report.fees]
+    header += ["days", f"days>=0 @{judge}", f"max DD @{judge}", "worst-bucket cut"]
+    rows = [header]
+    base_volume = outcome.profiles[0].volume_usd
+    for p in outcome.profiles:
+        rows.append(
+            [
+                p.profile,
+                str(p.fills),
+                number(p.volume_usd, 0),
+                percent(p.volume_usd / base_volume) if base_volume else "-",
+                *(number(p.net_usd[s.label], 4) for s in report.fees),
+                *(number(p.net_per_volume_bps[s.label], 3) for s in report.fees),
+                str(p.days),
+                percent(p.days_nonnegative_share[judge]),
+                number(p.max_drawdown_usd[judge], 4),
+                percent(p.baseline_worst_cut),
+            ]
+        )
+    lines.append(table(rows))
+    labels = [str(r["bucket"]) for r in outcome.profiles[0].buckets]
+    bucket_rows = [
+        ["net @" + judge + " by trend/vol", "windows", *(p.profile for p in outcome.profiles)]
+    ]
+    column = report.judge.column
+    for label in labels:
+        cells = []
+        windows = "-"
+        for p in outcome.profiles:
+            row = next((r for r in p.buckets if r["bucket"] == label), None)
+            cells.append(number(row[column], 4) if row else "-")
+            windows = str(row["windows"]) if row else windows
+        bucket_rows.append([label, windows, *cells])
+    lines.append(table(bucket_rows))
+    return "\n".join(lines)
