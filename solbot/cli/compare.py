@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,11 +32,22 @@ def compare_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
+    candles: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--candles",
+            help="External candles (repeat): also net PnL per trend x volatility bucket.",
+        ),
+    ] = None,
 ) -> None:
-    """Compare summary figures, per-day net PnL and volume, and rule activation time."""
+    """Compare summary figures, per-day net PnL and volume, rule activation time and, with
+    --candles, net PnL per trend x volatility bucket."""
     from solbot.app.compare import compare_views, load_view
 
-    comparison = compare_views([load_view(path, run) for path in sources])
+    bars = tuple(candles or ())
+    comparison = compare_views(
+        [load_view(path, run, bars, _bucket_pnl(run) if bars else None) for path in sources]
+    )
     if as_json:
         typer.echo(json.dumps(comparison.to_json(), sort_keys=True, default=str))
         return
@@ -97,3 +109,10 @@ def _cell(value: Any) -> str:
 def register(app: typer.Typer) -> None:
     """Add `compare`."""
     app.command("compare")(compare_command)
+
+
+def _bucket_pnl(run: str) -> Callable[[Path, tuple[Path, ...]], dict[str, float]]:
+    """Net PnL per trend x volatility bucket of `run` of a ledger (as `analyze regimes`)."""
+    from solbot.app.analysis.regimes import trend_vol_pnl
+
+    return lambda ledger, candles: trend_vol_pnl(ledger, candles, run)

@@ -114,8 +114,17 @@ def sweep_command(
     config_dir: Annotated[
         Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
     ] = None,
+    candles: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--candles",
+            help="External candles (repeat): each point's net PnL per trend x volatility bucket "
+            "(as `analyze regimes`) joins the results table.",
+        ),
+    ] = None,
 ) -> None:
     """Run simulate once per parameter point and rank the points by an objective."""
+    from solbot.app.analysis.regimes import trend_vol_columns
     from solbot.app.simulate import SimulationRequest
     from solbot.app.sweep import (
         SweepPlan,
@@ -169,6 +178,8 @@ def sweep_command(
         train=train_window,
         test=test_window,
         top=top,
+        candles=tuple(path.resolve() for path in candles or ()),
+        bucket_columns=trend_vol_columns if candles else None,
     )
     executor = _executor(workers, ray_address)
     with progress_bar("sweep", "points", enabled=not as_json) as update:

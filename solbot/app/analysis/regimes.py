@@ -240,3 +240,14 @@ def _summary(
         ],
         "net_by_fee_schedule_usd": {name: float(joined[name].sum()) for name in net_columns},
     }
+
+
+def trend_vol_pnl(db: Path, candles: tuple[Path, ...], run: str = "latest") -> dict[str, float]:
+    """FIFO net PnL per trend x volatility bucket of a run (for `sweep` and `compare`)."""
+    report = analyze_regimes(RegimeOptions(db=db, candles=candles, run=run))
+    return {str(row["bucket"]): float(row["net_pnl_usd"]) for row in report.buckets["trend_x_vol"]}
+
+
+def trend_vol_columns(db: Path, candles: tuple[Path, ...]) -> dict[str, float]:
+    """The same, as result-table columns named `bucket_net_usd[<trend x vol>]`."""
+    return {f"bucket_net_usd[{name}]": net for name, net in trend_vol_pnl(db, candles).items()}
