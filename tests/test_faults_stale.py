@@ -81,3 +81,37 @@ def test_quoting_pauses_within_the_stale_limit(
         wait_until(lambda: health_status(port) == 503, 10, "/health 503 on a frozen book")
         finish(bot, sampler)
     assert_no_unknown_orders(sampler.samples, [bot.trace_records()])
+
+
+def test_a_frozen_book_pauses_quoting_although_trades_and_stats_flow(
+    venue: FakeVenue, tmp_path: Path
+) -> None:
+    """The venue stops sending book updates (order book and ticker) but keeps trades, market stats
+    and pings flowing: only book freshness counts, so the quotes go within the stale limit and
+    /health says 503. A reduce-only passive hedge may keep resting: it can only reduce inventory."""
+    config_dir(tmp_path)
+    port = free_port()
+    extra = ["--metrics-port", str(port)]
+    with (
+        BotRun(venue, tmp_path, profile="faults", extra=extra) as bot,
+        StateSampler(venue) as sampler,
+    ):
+        bot.wait_quoting(30)
+        assert health_status(port) == 200
+        venue.faults(frozen_book=True)
+        frozen_ns = time.time_ns()
+        deadline_ns = frozen_ns + int((STALE_FEED_S + LATENCY_S) * 1e9)
+        wait_until(lambda: time.time_ns() > deadline_ns, 10, "the stale limit")
+        quotes = [o for o in active_orders(venue.state()) if not o["reduce_only"]]
+        assert quotes == [], "quotes still rest on a frozen book"
+        time.sleep(2)
+        state = venue.state()
+        # no new quote; hedges may still go: reduce-only, limit-priced (an IOC cross fills at
+        # its limit or better, so a stale price cannot make it fill worse)
+        assert [o for o in created_after(state, deadline_ns) if not o["reduce_only"]] == []
+        assert not state["feed"]["exhausted"]  # the venue's market kept going underneath
+        status = bot.last_status()
+        assert status is not None and "feed.stale" in status["active_rules"]
+        wait_until(lambda: health_status(port) == 503, 10, "/health 503 on a frozen book")
+        finish(bot, sampler)
+    assert_no_unknown_orders(sampler.samples, [bot.trace_records()])

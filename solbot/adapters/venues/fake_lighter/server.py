@@ -40,6 +40,9 @@ from solbot.errors import RuntimeFailure
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+BOOK_KINDS = frozenset({"order_book", "ticker"})  # both show the book: both freeze
+
+
 class FakeLighterVenue:
     """A loopback fake of Lighter; `async with FakeLighterVenue(config) as venue: venue.port`.
 
@@ -192,7 +195,7 @@ class FakeLighterVenue:
         exchange, hub = self._parts()
         frozen = exchange.faults.frozen_book
         for kind, frame in exchange.take_outbox():
-            if frozen and kind == "order_book":
+            if frozen and kind in BOOK_KINDS:
                 continue  # the book stops; trades, stats and account frames keep flowing
             hub.broadcast(kind, frame)
 
