@@ -30,6 +30,14 @@ REQUIRED_KEYS = {
     "rules",
     "regime_s",
     "tx_per_minute",
+    "equity_usd",
+    "max_drawdown_usd",
+    "daily_net_pnl_usd",
+    "profit_factor",
+    "hit_rate_5s",
+    "mean_abs_inventory",
+    "mean_time_to_flat_s",
+    "max_time_to_flat_s",
 }
 
 
@@ -60,6 +68,17 @@ def test_json_has_the_documented_keys(naive_runs: list[dict]) -> None:
     assert summary["net_pnl_usd"] == pytest.approx(
         summary["realized_pnl_usd"] - summary["fees_usd"] + summary["funding_usd"]
     )
+
+
+def test_summary_figures_add_up(naive_runs: list[dict]) -> None:
+    summary = naive_runs[0]
+    assert sum(summary["daily_net_pnl_usd"].values()) == pytest.approx(summary["equity_usd"])
+    assert summary["max_drawdown_usd"] >= 0.0
+    # the equity at the last mark is net PnL plus unrealized, valued at (nearly) the last mid
+    final = summary["net_pnl_usd"] + summary["unrealized_pnl_usd"]
+    assert summary["equity_usd"] == pytest.approx(final, abs=0.05 + 1e-3 * abs(final))
+    assert 0.0 <= (summary["hit_rate_5s"] or 0.0) <= 1.0
+    assert summary["mean_abs_inventory"] <= summary["max_abs_inventory"] + 1e-9
 
 
 def test_same_inputs_give_a_byte_identical_trace(naive_runs: list[dict]) -> None:

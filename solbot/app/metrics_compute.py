@@ -65,6 +65,19 @@ class PriceHistory:
         return None
 
 
+def fill_markout_bps(fill: Fill, prices: PriceHistory, horizon_s: int) -> float | None:
+    """Signed bps the mid moved in our favour `horizon_s` after one fill; None without prices."""
+    reference = (
+        fill.mid if fill.mid is not None else prices.mark_before(fill.ts_ns, MARK_TOLERANCE_NS)
+    )
+    if reference is None or reference <= 0:
+        return None
+    later = prices.mark_after(fill.ts_ns + horizon_s * _NS_PER_S, MARK_TOLERANCE_NS)
+    if later is None:
+        return None
+    return int(fill.side) * (later - reference) / reference * 1e4
+
+
 @dataclass(frozen=True, slots=True)
 class Markouts:
     """Mean signed markout per horizon (None without samples) and the sample counts."""
@@ -78,13 +91,10 @@ def markouts(fills: Sequence[Fill], prices: PriceHistory) -> Markouts:
     sums = dict.fromkeys(MARKOUT_HORIZONS_S, 0.0)
     counts = dict.fromkeys(MARKOUT_HORIZONS_S, 0)
     for f in fills:
-        reference = f.mid if f.mid is not None else prices.mark_before(f.ts_ns, MARK_TOLERANCE_NS)
-        if reference is None or reference <= 0:
-            continue
         for horizon in MARKOUT_HORIZONS_S:
-            later = prices.mark_after(f.ts_ns + horizon * _NS_PER_S, MARK_TOLERANCE_NS)
-            if later is not None:
-                sums[horizon] += int(f.side) * (later - reference) / reference * 1e4
+            value = fill_markout_bps(f, prices, horizon)
+            if value is not None:
+                sums[horizon] += value
                 counts[horizon] += 1
     return Markouts(
         bps={str(h): (sums[h] / counts[h] if counts[h] else None) for h in MARKOUT_HORIZONS_S},

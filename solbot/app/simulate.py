@@ -21,6 +21,7 @@ from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
 from solbot.app.driver import Driver, Row, replay
 from solbot.app.metrics import window_report
+from solbot.app.run_figures import RunFigures, compute_run_figures
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
@@ -232,6 +233,8 @@ def run_simulation(
     )
     summary["markouts_bps"] = ledger_view.markouts_bps
     summary["ledger_fills"] = ledger_view.fills
+    figures = run_figures(db_path, target.symbol, run_id, session)
+    summary.update(figures.summary())
     summary["notes"] = notes
     summary["out_dir"] = str(out_dir)
     summary["trace"] = str(trace_path)
@@ -351,6 +354,16 @@ def _settler(venue: SimulatedExchange, session: Session) -> Callable[[int, float
             venue.on_funding(funding_ns, rate, mid)
 
     return settle
+
+
+def run_figures(db_path: Path, market: str, run_id: str, session: Session) -> RunFigures:
+    """Equity, drawdown, daily PnL, profit factor, hit rate and dwell of this run's ledger."""
+    with Ledger(db_path, read_only=True) as ledger:
+        fills = ledger.fills(market=market, run_id=run_id)
+        marks = ledger.marks(market, run_id=run_id)
+        funding = ledger.funding_payments(market=market, run_id=run_id)
+    stats = session.stats
+    return compute_run_figures(market, fills, marks, funding, stats.first_ts_ns, stats.last_ts_ns)
 
 
 def build_summary(
