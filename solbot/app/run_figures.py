@@ -163,14 +163,20 @@ def compute_run_figures(
     funding: Sequence[FundingPayment],
     start_ns: int,
     end_ns: int,
+    markouts_5s: Sequence[float | None] | None = None,
 ) -> RunFigures:
-    """Every figure of one run from its fills, marks and funding, in time order."""
+    """Every figure of one run from its fills, marks and funding, in time order.
+
+    `markouts_5s`: each fill's 5 s markout when known better (from the full price path of a
+    replay, solbot/app/price_path.py); else read off the marks like `metrics`."""
     curve = equity_curve(market, fills, marks, funding)
     closes = realized_closes(market, fills)
     profit = sum(c for c in closes if c > 0)
     loss = -sum(c for c in closes if c < 0)
-    prices = PriceHistory(marks, fills)
-    outs = [fill_markout_bps(f, prices, HIT_HORIZON_S) for f in fills]
+    if markouts_5s is None:
+        prices = PriceHistory(marks, fills)
+        markouts_5s = [fill_markout_bps(f, prices, HIT_HORIZON_S) for f in fills]
+    outs = markouts_5s
     sampled = [m for m in outs if m is not None]
     mean_abs, completed, open_s = dwell(fills, start_ns, end_ns)
     return RunFigures(

@@ -21,6 +21,7 @@ from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
 from solbot.app.driver import Driver, Row, replay
 from solbot.app.metrics import window_report
+from solbot.app.price_path import MidChunk, path_markouts
 from solbot.app.run_figures import RunFigures, compute_run_figures
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
@@ -37,7 +38,7 @@ from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import ReplayClock
 from solbot.core.denials import quoting_denied_summary
 from solbot.core.engine import CompiledPolicy
-from solbot.core.model import MarketSpec
+from solbot.core.model import Fill, MarketSpec
 from solbot.errors import ConfigError, DataError, Problem, UsageError
 
 NS = 1_000_000_000
@@ -233,7 +234,11 @@ def run_simulation(
     )
     summary["markouts_bps"] = ledger_view.markouts_bps
     summary["ledger_fills"] = ledger_view.fills
-    figures = run_figures(db_path, target.symbol, run_id, session)
+    fills = _run_fills(db_path, target.symbol, run_id)
+    path_outs, five_s = path_markouts(fills, mapping.mids(events))
+    summary["markouts_bps"] = path_outs.bps  # from every book event, not the 1 s marks
+    summary["markout_samples"] = path_outs.samples
+    figures = run_figures(db_path, target.symbol, run_id, session, five_s)
     summary.update(figures.summary())
     summary["notes"] = notes
     summary["out_dir"] = str(out_dir)
@@ -279,6 +284,17 @@ class PriceMapping:
             f"prices of {self.source.venue}:{self.source.symbol} rescaled x{self.factor:.6g} onto "
             f"{self.target.venue}:{self.target.symbol} (relative moves and notional kept)"
         ]
+
+    def mids(self, events: EventSource) -> Iterator[MidChunk]:
+        """(ts_ns, mid in USD) of every book event with both sides, in the target's prices."""
+        scale = 10.0**-self.target.price_decimals
+        for chunk in events.chunks():
+            columns = self.apply(chunk)
+            kind = np.asarray(columns["kind"])
+            bid, ask = np.asarray(columns["bid_price"]), np.asarray(columns["ask_price"])
+            book = (kind == KIND_BOOK) & (bid > 0) & (ask > 0)
+            ts = np.asarray(columns["ts_ns"], dtype=np.int64)[book]
+            yield ts, (bid[book] + ask[book]) / 2 * scale
 
     def rows(self, chunk: EventChunk) -> Iterator[Row]:
         """Events as tuples in COLUMNS order (target ticks and lots), converted once per chunk."""
@@ -356,14 +372,27 @@ def _settler(venue: SimulatedExchange, session: Session) -> Callable[[int, float
     return settle
 
 
-def run_figures(db_path: Path, market: str, run_id: str, session: Session) -> RunFigures:
+def _run_fills(db_path: Path, market: str, run_id: str) -> list[Fill]:
+    with Ledger(db_path, read_only=True) as ledger:
+        return ledger.fills(market=market, run_id=run_id)
+
+
+def run_figures(
+    db_path: Path,
+    market: str,
+    run_id: str,
+    session: Session,
+    markouts_5s: Sequence[float | None] | None = None,
+) -> RunFigures:
     """Equity, drawdown, daily PnL, profit factor, hit rate and dwell of this run's ledger."""
     with Ledger(db_path, read_only=True) as ledger:
         fills = ledger.fills(market=market, run_id=run_id)
         marks = ledger.marks(market, run_id=run_id)
         funding = ledger.funding_payments(market=market, run_id=run_id)
     stats = session.stats
-    return compute_run_figures(market, fills, marks, funding, stats.first_ts_ns, stats.last_ts_ns)
+    return compute_run_figures(
+        market, fills, marks, funding, stats.first_ts_ns, stats.last_ts_ns, markouts_5s
+    )
 
 
 def build_summary(
