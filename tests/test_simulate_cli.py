@@ -81,6 +81,25 @@ def test_summary_figures_add_up(naive_runs: list[dict]) -> None:
     assert summary["mean_abs_inventory"] <= summary["max_abs_inventory"] + 1e-9
 
 
+def test_the_book_path_holds_the_mid_the_engine_recorded_on_each_fill(
+    naive_runs: list[dict],
+) -> None:
+    from solbot.adapters.data import open_events
+    from solbot.adapters.storage.ledger import Ledger
+    from solbot.app.price_path import mids_at
+    from solbot.app.simulate import PriceMapping, SimulationRequest, prepare_policy
+
+    paths = tuple(sample_paths())
+    prepared = prepare_policy(SimulationRequest(profile="naive", data=paths))
+    events = open_events(list(paths), prepared.source_entry.spec)
+    mapping = PriceMapping.build(events, prepared.source_entry.spec, prepared.target, None)
+    with Ledger(naive_runs[0]["out"] / "ledger.db", read_only=True) as ledger:
+        fills = ledger.fills()
+    assert fills and all(f.mid is not None for f in fills)
+    path = mids_at(mapping.mids(events), [f.ts_ns for f in fills])
+    assert path == pytest.approx([f.mid for f in fills], abs=1e-9)
+
+
 def test_same_inputs_give_a_byte_identical_trace(naive_runs: list[dict]) -> None:
     first, second = naive_runs
     assert first["trace_sha256"] == second["trace_sha256"]

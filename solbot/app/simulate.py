@@ -289,12 +289,18 @@ class PriceMapping:
         """(ts_ns, mid in USD) of every book event with both sides, in the target's prices."""
         scale = 10.0**-self.target.price_decimals
         for chunk in events.chunks():
-            columns = self.apply(chunk)
-            kind = np.asarray(columns["kind"])
-            bid, ask = np.asarray(columns["bid_price"]), np.asarray(columns["ask_price"])
-            book = (kind == KIND_BOOK) & (bid > 0) & (ask > 0)
-            ts = np.asarray(columns["ts_ns"], dtype=np.int64)[book]
-            yield ts, (bid[book] + ask[book]) / 2 * scale
+            bid, ask = self.book_ticks(chunk)
+            book = (chunk.kind == KIND_BOOK) & (bid > 0) & (ask > 0)
+            yield chunk.ts_ns[book].astype(np.int64), (bid[book] + ask[book]) / 2 * scale
+
+    def book_ticks(self, chunk: EventChunk) -> tuple[np.ndarray, np.ndarray]:
+        """Bid and ask prices in the target's ticks, exactly as `apply` converts them."""
+        if self.identity:
+            return chunk.bid_price, chunk.ask_price
+        scale = self.factor * 10.0 ** (self.target.price_decimals - self.source.price_decimals)
+        bid = np.rint(chunk.bid_price * scale).astype(np.int64)
+        ask = np.rint(chunk.ask_price * scale).astype(np.int64)
+        return bid, _unlocked(bid, ask)
 
     def rows(self, chunk: EventChunk) -> Iterator[Row]:
         """Events as tuples in COLUMNS order (target ticks and lots), converted once per chunk."""
@@ -319,12 +325,16 @@ class PriceMapping:
                     np.rint(column * size_scale), (column > 0).astype(np.int64)
                 ).astype(np.int64)
             out[name] = column
-        # Rescaling can round a one-tick spread to zero; keep the book one tick wide, not locked.
-        bid, ask = out["bid_price"], out["ask_price"]
-        locked = (bid > 0) & (ask > 0) & (ask <= bid)  # type: ignore[operator]
-        if locked.any():
-            ask[locked] = bid[locked] + 1
+        out["ask_price"] = _unlocked(out["bid_price"], out["ask_price"])  # type: ignore[arg-type, assignment]
         return {name: column.tolist() for name, column in out.items()}  # type: ignore[attr-defined]
+
+
+def _unlocked(bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
+    """Rescaling can round a one-tick spread to zero; keep the book one tick wide, not locked."""
+    locked = (bid > 0) & (ask > 0) & (ask <= bid)
+    if locked.any():
+        ask[locked] = bid[locked] + 1
+    return ask
 
 
 def same_asset(source: MarketSpec, target: MarketSpec) -> bool:
