@@ -137,7 +137,12 @@ def test_orders_that_traded_end_filled_or_partial_in_the_ledger(naive_runs: list
 def test_report_is_a_self_contained_page(naive_runs: list[dict]) -> None:
     page = (naive_runs[0]["out"] / "report.html").read_text()
     assert page.startswith("<!doctype html>")
-    assert "<svg" in page and "<script" not in page and "http" not in page.split("</head>")[0]
+    assert page.count("plotly.js v") == 1 and "<script src=" not in page  # inline, offline
+    assert page.count("Plotly.newPlot") == 2
+    for title in ("equity", "inventory", "rule activations", "net PnL per UTC day"):
+        assert title in page
+    for day in naive_runs[0]["daily_net_pnl_usd"]:
+        assert day in page  # the daily bars are the summary's days
 
 
 def test_a_different_profile_changes_the_hashes(

@@ -76,6 +76,29 @@ def utc_day(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns // NS, UTC).strftime("%Y-%m-%d")
 
 
+class EquityTracker:
+    """The equity curve one mark at a time (marks in time order): bounded state besides fills."""
+
+    def __init__(
+        self, market: str, fills: Sequence[Fill], funding: Sequence[FundingPayment]
+    ) -> None:
+        self.book = FifoBook(market)
+        self.fills = fills
+        self.funding = funding
+        self._fill_i = self._funding_i = 0
+
+    def at(self, ts_ns: int, mid: float) -> float:
+        """Realized - fees + funding up to ts_ns, plus the open lots at `mid`."""
+        book, fills, funding = self.book, self.fills, self.funding
+        while self._fill_i < len(fills) and fills[self._fill_i].ts_ns <= ts_ns:
+            book.apply(fills[self._fill_i])
+            self._fill_i += 1
+        while self._funding_i < len(funding) and funding[self._funding_i].ts_ns <= ts_ns:
+            book.apply_funding(funding[self._funding_i].amount_usd)
+            self._funding_i += 1
+        return book.realized_usd - book.fees_usd + book.funding_usd + book.unrealized(mid)
+
+
 def equity_curve(
     market: str,
     fills: Sequence[Fill],
@@ -83,20 +106,8 @@ def equity_curve(
     funding: Sequence[FundingPayment],
 ) -> list[tuple[int, float]]:
     """(mark time, realized - fees + funding + unrealized at the mark) at every mark."""
-    book = FifoBook(market)
-    fill_i = funding_i = 0
-    curve = []
-    for ts, mid in marks:
-        while fill_i < len(fills) and fills[fill_i].ts_ns <= ts:
-            book.apply(fills[fill_i])
-            fill_i += 1
-        while funding_i < len(funding) and funding[funding_i].ts_ns <= ts:
-            book.apply_funding(funding[funding_i].amount_usd)
-            funding_i += 1
-        totals = book.totals()
-        equity = totals.realized_usd - totals.fees_usd + totals.funding_usd
-        curve.append((ts, equity + book.unrealized(mid)))
-    return curve
+    tracker = EquityTracker(market, fills, funding)
+    return [(ts, tracker.at(ts, mid)) for ts, mid in marks]
 
 
 def max_drawdown(curve: Sequence[tuple[int, float]]) -> float:
