@@ -92,8 +92,9 @@ def test_markouts_missing_without_a_late_enough_mark(db: Path) -> None:
         ledger.record_fill(fill(5, 4068, Side.ASK, 102.6, 0.1, Role.MAKER, 0.0, mid=102.6))
     report = window_report(db, seconds=5)
     assert report.fills == 1
-    # 1 s later: the 4070 s mark (102.5); 5 s and later: no mark that late.
-    assert report.markouts_bps == {"1": pytest.approx((102.6 - 102.5) / 102.6 * 1e4),
+    # 1 s later (4069 s): halfway between the fill's own mid at 4068 s (102.6) and the 4070 s
+    # mark (102.5), so 102.55; 5 s and later: no mark that late.
+    assert report.markouts_bps == {"1": pytest.approx((102.6 - 102.55) / 102.6 * 1e4),
                                    "5": None, "30": None, "60": None}  # fmt: skip
     assert report.markout_samples == {"1": 1, "5": 0, "30": 0, "60": 0}
     empty = window_report(db, seconds=1)

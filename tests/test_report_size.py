@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
-from solbot.app.report import MAX_POINTS, Downsampler, write_report
+from solbot.app.report import MAX_POINTS, WIDTH, Downsampler, collect, write_report
 from solbot.config.markets import resolve_market
 
 NS = 1_000_000_000
@@ -54,13 +53,28 @@ def long_run(folder: Path, fills: int) -> Any:
     )
 
 
-def test_report_of_a_long_run_stays_under_5_mb(tmp_path: Path) -> None:
+def test_report_of_a_long_run_stays_small(tmp_path: Path) -> None:
+    import plotly.offline
+
     page = write_report(cast(Any, long_run(tmp_path, 150_000))).read_text()
-    assert len(page.encode()) < 5_000_000
-    for points in re.findall(r'points="([^"]*)"', page):
-        assert len(points.split()) <= 2 * MAX_POINTS  # a step chart draws two vertices a point
-    assert len(re.findall(r"<circle", page)) <= 2 * MAX_POINTS  # bought + sold markers
+    library = plotly.offline.get_plotlyjs()
+    assert page.count(library) == 1  # plotly.js inline once: the page works offline
+    assert "<script src=" not in page
+    # what the run adds to the page (its data) stays small however long the run
+    assert len(page.encode()) - len(library.encode()) < 1_000_000
+    assert len(page.encode()) < 6_000_000
+    assert page.count("Plotly.newPlot") == 2  # the shared-time charts and the daily bars
     assert "lowest and highest point" in page
+
+
+def test_report_series_are_downsampled_and_keep_the_spike(tmp_path: Path) -> None:
+    data = collect(cast(Any, long_run(tmp_path, 150_000)))
+    lines = [*data.price, *data.equity, data.inventory]
+    assert all(len(line.points) <= MAX_POINTS for line in lines)
+    assert data.downsampled
+    quotes = [y for line in data.price[1:3] for _, y in line.points]
+    assert min(quotes) < 149.0  # the one deep quote (5 USD under the rest, 145.748) survives
+    assert sum(len(items) for items in data.spans.values()) <= WIDTH  # merged below a pixel
 
 
 def test_downsampling_keeps_spikes_and_order() -> None:

@@ -30,6 +30,14 @@ REQUIRED_KEYS = {
     "rules",
     "regime_s",
     "tx_per_minute",
+    "equity_usd",
+    "max_drawdown_usd",
+    "daily_net_pnl_usd",
+    "profit_factor",
+    "hit_rate_5s",
+    "mean_abs_inventory",
+    "mean_time_to_flat_s",
+    "max_time_to_flat_s",
 }
 
 
@@ -60,6 +68,36 @@ def test_json_has_the_documented_keys(naive_runs: list[dict]) -> None:
     assert summary["net_pnl_usd"] == pytest.approx(
         summary["realized_pnl_usd"] - summary["fees_usd"] + summary["funding_usd"]
     )
+
+
+def test_summary_figures_add_up(naive_runs: list[dict]) -> None:
+    summary = naive_runs[0]
+    assert sum(summary["daily_net_pnl_usd"].values()) == pytest.approx(summary["equity_usd"])
+    assert summary["max_drawdown_usd"] >= 0.0
+    # the equity at the last mark is net PnL plus unrealized, valued at (nearly) the last mid
+    final = summary["net_pnl_usd"] + summary["unrealized_pnl_usd"]
+    assert summary["equity_usd"] == pytest.approx(final, abs=0.05 + 1e-3 * abs(final))
+    assert 0.0 <= (summary["hit_rate_5s"] or 0.0) <= 1.0
+    assert summary["mean_abs_inventory"] <= summary["max_abs_inventory"] + 1e-9
+
+
+def test_the_book_path_holds_the_mid_the_engine_recorded_on_each_fill(
+    naive_runs: list[dict],
+) -> None:
+    from solbot.adapters.data import open_events
+    from solbot.adapters.storage.ledger import Ledger
+    from solbot.app.price_path import mids_at
+    from solbot.app.simulate import PriceMapping, SimulationRequest, prepare_policy
+
+    paths = tuple(sample_paths())
+    prepared = prepare_policy(SimulationRequest(profile="naive", data=paths))
+    events = open_events(list(paths), prepared.source_entry.spec)
+    mapping = PriceMapping.build(events, prepared.source_entry.spec, prepared.target, None)
+    with Ledger(naive_runs[0]["out"] / "ledger.db", read_only=True) as ledger:
+        fills = ledger.fills()
+    assert fills and all(f.mid is not None for f in fills)
+    path = mids_at(mapping.mids(events), [f.ts_ns for f in fills])
+    assert path == pytest.approx([f.mid for f in fills], abs=1e-9)
 
 
 def test_same_inputs_give_a_byte_identical_trace(naive_runs: list[dict]) -> None:
@@ -99,7 +137,12 @@ def test_orders_that_traded_end_filled_or_partial_in_the_ledger(naive_runs: list
 def test_report_is_a_self_contained_page(naive_runs: list[dict]) -> None:
     page = (naive_runs[0]["out"] / "report.html").read_text()
     assert page.startswith("<!doctype html>")
-    assert "<svg" in page and "<script" not in page and "http" not in page.split("</head>")[0]
+    assert page.count("plotly.js v") == 1 and "<script src=" not in page  # inline, offline
+    assert page.count("Plotly.newPlot") == 2
+    for title in ("equity", "inventory", "rule activations", "net PnL per UTC day"):
+        assert title in page
+    for day in naive_runs[0]["daily_net_pnl_usd"]:
+        assert day in page  # the daily bars are the summary's days
 
 
 def test_a_different_profile_changes_the_hashes(

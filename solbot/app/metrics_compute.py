@@ -9,14 +9,19 @@ Definitions (all USD, all over the window [start, end], both ends included):
 - total_pnl_usd = net_pnl_usd + unrealized at end - unrealized at start, which equals
   cash_flow_usd + funding_usd + inventory_end * mark_end - inventory_start * mark_start.
 - markouts_bps[h]: mean over the window's fills of side * (mid(t + h) - mid(t)) / mid(t) * 1e4,
-  i.e. signed bps the mid moved in our favour h seconds after the fill. mid(t) is the fill's
-  recorded mid, else a mark at most 5 s older than the fill; mid(t + h) is the first mark at or
-  after t + h and at most 5 s after it. Fills without both are left out; no sample gives None.
+  i.e. signed bps the mid moved in our favour h seconds after the fill, read off the price path:
+  the marks (one a second) together with the mids recorded on our fills. mid(t) is the fill's
+  recorded mid, else the path at t; the path at x is interpolated linearly in time between the
+  newest observation at or before x and the oldest at or after x when both are at most 5 s from
+  x (an observation exactly at x is taken as is); when the earlier one is older than that, the
+  later one is used alone. Without an observation in [x, x + 5 s] there is no value (the data
+  does not reach x). Fills without both values are left out; no sample gives None.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,6 +34,10 @@ MARK_TOLERANCE_NS = 5_000_000_000
 _NS_PER_S = 1_000_000_000
 
 
+def _time(observation: tuple[int, float]) -> int:
+    return observation[0]
+
+
 class PriceHistory:
     """Marks of one market, with our own fills as a fallback valuation when marks are missing."""
 
@@ -37,6 +46,8 @@ class PriceHistory:
         self._mark_mid = [mid for _, mid in marks]
         self._fill_ts = [f.ts_ns for f in fills]
         self._fills = list(fills)
+        self._path_ts: list[int] | None = None
+        self._path_mid: list[float] | None = None
 
     def at(self, ts_ns: int) -> tuple[float, str] | None:
         """Newest observation at or before ts_ns: a mark, else a fill's mid, else a fill's price."""
@@ -50,19 +61,42 @@ class PriceHistory:
         last = self._fills[fill_i]
         return (last.mid, "fill_mid") if last.mid is not None else (last.price, "fill_price")
 
-    def mark_before(self, ts_ns: int, max_age_ns: int) -> float | None:
-        """Newest mark in [ts_ns - max_age_ns, ts_ns]."""
-        i = bisect.bisect_right(self._mark_ts, ts_ns) - 1
-        if i >= 0 and ts_ns - self._mark_ts[i] <= max_age_ns:
-            return self._mark_mid[i]
-        return None
+    def _path(self) -> tuple[list[int], list[float]]:
+        """Marks and our fills' recorded mids, in time order (marks first at equal times)."""
+        if self._path_ts is None or self._path_mid is None:
+            recorded = [(f.ts_ns, f.mid) for f in self._fills if f.mid is not None and f.mid > 0]
+            merged = list(
+                heapq.merge(zip(self._mark_ts, self._mark_mid, strict=True), recorded, key=_time)
+            )
+            self._path_ts = [ts for ts, _ in merged]
+            self._path_mid = [mid for _, mid in merged]
+        return self._path_ts, self._path_mid
 
-    def mark_after(self, ts_ns: int, max_delay_ns: int) -> float | None:
-        """Oldest mark in [ts_ns, ts_ns + max_delay_ns]."""
-        i = bisect.bisect_left(self._mark_ts, ts_ns)
-        if i < len(self._mark_ts) and self._mark_ts[i] - ts_ns <= max_delay_ns:
-            return self._mark_mid[i]
+    def mid_at(self, ts_ns: int, tolerance_ns: int = MARK_TOLERANCE_NS) -> float | None:
+        """The price path at ts_ns (module docstring): interpolated between its neighbours."""
+        times, mids = self._path()
+        after = bisect.bisect_left(times, ts_ns)
+        if after == len(times) or times[after] - ts_ns > tolerance_ns:
+            return None
+        if times[after] == ts_ns:
+            last = bisect.bisect_right(times, ts_ns) - 1  # the newest observation at that time
+            return mids[last]
+        before = after - 1
+        if before < 0 or ts_ns - times[before] > tolerance_ns:
+            return mids[after]
+        weight = (ts_ns - times[before]) / (times[after] - times[before])
+        return mids[before] + weight * (mids[after] - mids[before])
+
+
+def fill_markout_bps(fill: Fill, prices: PriceHistory, horizon_s: int) -> float | None:
+    """Signed bps the mid moved in our favour `horizon_s` after one fill; None without prices."""
+    reference = fill.mid if fill.mid is not None else prices.mid_at(fill.ts_ns)
+    if reference is None or reference <= 0:
         return None
+    later = prices.mid_at(fill.ts_ns + horizon_s * _NS_PER_S)
+    if later is None:
+        return None
+    return int(fill.side) * (later - reference) / reference * 1e4
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +112,10 @@ def markouts(fills: Sequence[Fill], prices: PriceHistory) -> Markouts:
     sums = dict.fromkeys(MARKOUT_HORIZONS_S, 0.0)
     counts = dict.fromkeys(MARKOUT_HORIZONS_S, 0)
     for f in fills:
-        reference = f.mid if f.mid is not None else prices.mark_before(f.ts_ns, MARK_TOLERANCE_NS)
-        if reference is None or reference <= 0:
-            continue
         for horizon in MARKOUT_HORIZONS_S:
-            later = prices.mark_after(f.ts_ns + horizon * _NS_PER_S, MARK_TOLERANCE_NS)
-            if later is not None:
-                sums[horizon] += int(f.side) * (later - reference) / reference * 1e4
+            value = fill_markout_bps(f, prices, horizon)
+            if value is not None:
+                sums[horizon] += value
                 counts[horizon] += 1
     return Markouts(
         bps={str(h): (sums[h] / counts[h] if counts[h] else None) for h in MARKOUT_HORIZONS_S},

@@ -1,90 +1,28 @@
-"""`simulate --report`: one self-contained HTML file with inline SVG plots (no scripts, no CDN)."""
+"""`simulate --report`: one self-contained HTML page of interactive plotly charts.
+
+plotly.js is embedded once, inline (no CDN: the page works offline); the charts share one time
+axis, so zooming one zooms all, and hover shows the values. Every series is downsampled to at
+most MAX_POINTS points, so the data part of the page stays small for any run length.
+"""
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import read_trace
+from solbot.app.run_figures import EquityTracker, daily_net
 from solbot.core.model import OrderStatus
 
 if TYPE_CHECKING:
     from solbot.app.simulate import SimulationResult
 
 NS = 1_000_000_000
-WIDTH, HEIGHT, PAD = 900, 220, 48
-
-
-@dataclass
-class Series:
-    label: str
-    color: str
-    points: list[tuple[float, float]] = field(default_factory=list)
-    step: bool = True
-    markers: bool = False
-
-
-def _scale(values: list[float], low_pad: float = 0.0) -> tuple[float, float]:
-    low, high = min(values), max(values)
-    if high == low:
-        high, low = high + 1.0, low - 1.0
-    span = high - low
-    return low - span * low_pad, high + span * low_pad
-
-
-def svg_plot(title: str, series: list[Series], x_range: tuple[float, float], unit: str) -> str:
-    """A small line/step chart as SVG; x in seconds from the start."""
-    drawn = [s for s in series if s.points]
-    if not drawn:
-        return f"<h3>{html.escape(title)}</h3><p>no data</p>"
-    ys = [y for s in drawn for _, y in s.points]
-    y_low, y_high = _scale(ys, 0.05)
-    x_low, x_high = x_range
-    x_span = max(x_high - x_low, 1e-9)
-
-    def px(x: float) -> float:
-        return PAD + (x - x_low) / x_span * (WIDTH - 2 * PAD)
-
-    def py(y: float) -> float:
-        return HEIGHT - PAD / 2 - (y - y_low) / (y_high - y_low) * (HEIGHT - PAD)
-
-    parts = [
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img">',
-        f'<rect x="{PAD}" y="{PAD / 2}" width="{WIDTH - 2 * PAD}" height="{HEIGHT - PAD}" '
-        'fill="none" stroke="#ccc"/>',
-    ]
-    for value in (y_low, (y_low + y_high) / 2, y_high):
-        parts.append(f'<text x="4" y="{py(value) + 4:.1f}" font-size="10">{value:.6g}</text>')
-    for value in (x_low, (x_low + x_high) / 2, x_high):
-        parts.append(
-            f'<text x="{px(value) - 10:.1f}" y="{HEIGHT - 4}" font-size="10">{value:.0f}s</text>'
-        )
-    for item in drawn:
-        if item.markers:
-            for x, y in item.points:
-                parts.append(
-                    f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{item.color}"/>'
-                )
-            continue
-        coords: list[str] = []
-        previous: tuple[float, float] | None = None
-        for x, y in item.points:
-            if item.step and previous is not None:
-                coords.append(f"{px(x):.1f},{py(previous[1]):.1f}")
-            coords.append(f"{px(x):.1f},{py(y):.1f}")
-            previous = (x, y)
-        parts.append(
-            f'<polyline fill="none" stroke="{item.color}" stroke-width="1.2" '
-            f'points="{" ".join(coords)}"/>'
-        )
-    legend = " ".join(
-        f'<span style="color:{s.color}">&#9632; {html.escape(s.label)}</span>' for s in drawn
-    )
-    heading = f"<h3>{html.escape(title)} <small>({html.escape(unit)})</small></h3>"
-    return f"{heading}{''.join(parts)}</svg><p>{legend}</p>"
+WIDTH = 900  # the chart width in pixels the span merging assumes
 
 
 MAX_POINTS = 2_000  # per series: the page stays small (< 5 MB) for any run length
@@ -159,9 +97,71 @@ class SpanRecorder:
                 items.append((x, None))
 
 
+@dataclass
+class Line:
+    """One downsampled series to draw: points are (seconds from the start, value)."""
+
+    label: str
+    color: str
+    points: list[tuple[float, float]] = field(default_factory=list)
+    step: bool = True
+    markers: bool = False
+
+
+@dataclass
+class ReportData:
+    """Everything the page draws, already bounded in size."""
+
+    start_ns: int
+    x_range: tuple[float, float]
+    price: list[Line]
+    equity: list[Line]
+    inventory: Line
+    spans: dict[str, list[tuple[float, float | None]]]
+    daily: dict[str, float]
+    downsampled: bool
+
+
 def write_report(result: SimulationResult) -> Path:
     """Render report.html next to the trace; returns its path (streams the trace)."""
+    data = collect(result)
+    header = _trace_header(result.trace_path)
+    summary = {k: v for k, v in result.summary.items() if not isinstance(v, dict)}
+    rows = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in sorted(summary.items())
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+    if data.downsampled:
+        notes += (
+            f"<li>long run: each chart shows the lowest and highest point of {MAX_POINTS // 2} "
+            "equal time buckets</li>"
+        )
+    charts = render_charts(data)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>solbot report</title>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "td{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px}</style></head><body>"
+        f"<h1>solbot simulate: {html.escape(str(header.get('profile', '')))} "
+        f"on {html.escape(str(header.get('market', '')))}</h1>"
+        f"{f'<ul>{notes}</ul>' if notes else ''}{charts}"
+        f"<h3>summary</h3><table>{rows}</table></body></html>\n"
+    )
+    path = result.out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _trace_header(path: Path) -> dict[str, Any]:
+    for record in read_trace(path):
+        return record if record.get("type") == "header" else {}
+    return {}
+
+
+def collect(result: SimulationResult) -> ReportData:
+    """Stream the ledger's marks and the trace into bounded series."""
     market = result.session.policy.market
+    market_key = result.session.market_key
     start = result.session.stats.first_ts_ns
     end = result.session.stats.last_ts_ns
     x_range = (0.0, max(1.0, (end - start) / NS))
@@ -172,24 +172,33 @@ def write_report(result: SimulationResult) -> Path:
     def sampler() -> Downsampler:
         return Downsampler(x_range)
 
-    mid, bid, ask, buys, sells, inventory, pnl = (sampler() for _ in range(7))
-    with Ledger(result.db_path) as ledger:
+    mid, bid, ask, buys, sells, inventory, realized_line, equity = (sampler() for _ in range(8))
+    closes: list[tuple[int, float]] = []  # the equity at the last mark of each UTC day
+    with Ledger(result.db_path, read_only=True) as ledger:
+        run_id = getattr(result.session, "run_id", None)
+        fills = ledger.fills(market=market_key, run_id=run_id)
+        funding = ledger.funding_payments(market=market_key, run_id=run_id)
+        tracker = EquityTracker(market_key, fills, funding)
         window = max(1, (end - start) // MARK_WINDOWS + 1)
+        day = -1
         for begin in range(start, end + 1, window):
             for ts, price in ledger.marks(
-                result.session.market_key, since_ns=begin, until_ns=begin + window - 1
+                market_key, since_ns=begin, until_ns=begin + window - 1, run_id=run_id
             ):
                 mid.add(sec(ts), price)
+                value = tracker.at(ts, price)
+                equity.add(sec(ts), value)
+                if ts // (86_400 * NS) != day:
+                    day = ts // (86_400 * NS)
+                    closes.append((ts, value))
+                else:
+                    closes[-1] = (ts, value)
     orders: dict[int, str] = {}
     realized = 0.0
     spans = SpanRecorder(x_range)
-    header: dict[str, Any] = {}
     for record in read_trace(result.trace_path):
         kind = record["type"]
-        if kind == "header":
-            header = record
-            continue
-        if kind == "step":
+        if kind in ("header", "step"):
             continue
         x = sec(record["t"])
         if kind == "command" and record["op"] in ("place", "modify"):
@@ -205,85 +214,111 @@ def write_report(result: SimulationResult) -> Path:
             (buys if record["side"] == "bid" else sells).add(x, record["price"])
             inventory.add(x, record["inventory_lots"] * market.lot)
             realized += record["realized"]
-            pnl.add(x, realized)
+            realized_line.add(x, realized)
         elif kind == "decision":
             spans.update(set(record["rules"]), x)
-    timeline = _timeline(spans.spans, x_range)
-    summary = {k: v for k, v in result.summary.items() if not isinstance(v, dict)}
-    rows = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
-        for k, v in sorted(summary.items())
+    samplers = (mid, bid, ask, buys, sells, inventory, realized_line, equity)
+    downsampled = any(s.seen > len(s.points) for s in samplers)
+    return ReportData(
+        start_ns=start,
+        x_range=x_range,
+        price=[
+            Line("mid", "#555", mid.finish(), step=False),
+            Line("our bid", "#1a7f37", bid.finish()),
+            Line("our ask", "#cf222e", ask.finish()),
+            Line("fill: bought", "#1a7f37", buys.finish(), markers=True),
+            Line("fill: sold", "#cf222e", sells.finish(), markers=True),
+        ],
+        equity=[
+            Line("equity (mark-to-market)", "#0a3069", equity.finish(), step=False),
+            Line("FIFO realized (gross)", "#8250df", realized_line.finish()),
+        ],
+        inventory=Line("inventory", "#0550ae", inventory.finish()),
+        spans=spans.spans,
+        daily=daily_net(closes),
+        downsampled=downsampled,
     )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    sampled = [s for s in (mid, bid, ask, buys, sells, inventory, pnl) if s.seen > len(s.points)]
-    if sampled:
-        notes += (
-            f"<li>long run: each chart shows the lowest and highest point of {MAX_POINTS // 2} "
-            "equal time buckets</li>"
+
+
+def render_charts(data: ReportData) -> str:
+    """The plotly charts as HTML: plotly.js inline once, with the first chart."""
+    import numpy as np
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from plotly.subplots import make_subplots
+
+    start_ms = data.start_ns / 1e6
+
+    def times(points: list[tuple[float, float]]) -> Any:
+        # epoch milliseconds on date axes: a typed array, a third of the size of date strings
+        return np.array([start_ms + x * 1e3 for x, _ in points], dtype=np.float64)
+
+    def values(points: list[tuple[float, float]]) -> Any:
+        return np.array([y for _, y in points], dtype=np.float64)  # sent as a typed array
+
+    def trace(line: Line) -> Any:
+        if line.markers:
+            return go.Scattergl(
+                x=times(line.points), y=values(line.points), name=line.label, mode="markers",
+                marker={"color": line.color, "size": 6},
+            )  # fmt: skip
+        shape = "hv" if line.step else "linear"
+        return go.Scatter(
+            x=times(line.points), y=values(line.points), name=line.label, mode="lines",
+            line={"color": line.color, "width": 1.2, "shape": shape},
+        )  # fmt: skip
+
+    rules = sorted(data.spans)
+    main = make_subplots(
+        rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+        row_heights=[0.34, 0.24, 0.18, max(0.08, min(0.3, 0.03 * len(rules)))],
+        subplot_titles=(
+            "price, our quotes and fills (USD)", "equity: realized - fees + funding + "
+            "unrealized at the mark (USD)", "inventory (base units)", "rule activations",
+        ),
+    )  # fmt: skip
+    for line in data.price:
+        if line.points:
+            main.add_trace(trace(line), row=1, col=1)
+    for line in data.equity:
+        if line.points:
+            main.add_trace(trace(line), row=2, col=1)
+    if data.inventory.points:
+        main.add_trace(trace(data.inventory), row=3, col=1)
+    end_s = data.x_range[1]
+    for rule in rules:
+        xs: list[str | None] = []
+        for begin, finish in data.spans[rule]:
+            stop = end_s if finish is None else finish
+            xs += [_iso(data.start_ns + round(begin * NS)), _iso(data.start_ns + round(stop * NS))]
+            xs.append(None)
+        main.add_trace(
+            go.Scatter(
+                x=xs, y=[None if x is None else rule for x in xs], mode="lines", name=rule,
+                line={"width": 8, "color": "#d4a72c"}, showlegend=False,
+                hovertemplate=f"{html.escape(rule)}<br>%{{x}}<extra></extra>",
+            ),
+            row=4, col=1,
+        )  # fmt: skip
+    main.update_layout(height=1000 + 18 * len(rules), hovermode="x unified", margin={"t": 60})
+    main.update_xaxes(type="date")
+    daily = go.Figure(
+        go.Bar(
+            x=list(data.daily), y=list(data.daily.values()),
+            marker_color=["#1a7f37" if v >= 0 else "#cf222e" for v in data.daily.values()],
         )
-
-    def series(label: str, color: str, data: Downsampler, **options: bool) -> Series:
-        return Series(label, color, data.finish(), **options)
-
-    body = "".join(
-        [
-            f"<h1>solbot simulate: {html.escape(str(header.get('profile', '')))} "
-            f"on {html.escape(str(header.get('market', '')))}</h1>",
-            f"<ul>{notes}</ul>" if notes else "",
-            svg_plot(
-                "price, our quotes and fills",
-                [
-                    series("mid", "#555", mid, step=False),
-                    series("our bid", "#1a7f37", bid),
-                    series("our ask", "#cf222e", ask),
-                    series("fill: bought", "#1a7f37", buys, markers=True),
-                    series("fill: sold", "#cf222e", sells, markers=True),
-                ],
-                x_range,
-                "USD",
-            ),
-            svg_plot("inventory", [series("inventory", "#0550ae", inventory)], x_range, "units"),
-            svg_plot(
-                "cumulative FIFO realized PnL",
-                [series("FIFO realized PnL", "#8250df", pnl)],
-                x_range,
-                "USD",
-            ),
-            timeline,
-            f"<h3>summary</h3><table>{rows}</table>",
-        ]
+    )  # fmt: skip
+    daily.update_layout(
+        title="net PnL per UTC day (change of the mark-to-market equity, USD)", height=320
     )
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>solbot report</title>"
-        f"<style>body{{font-family:sans-serif;max-width:960px;margin:auto}}"
-        f"td{{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px}}</style></head>"
-        f"<body>{body}</body></html>\n"
-    )
-    path = result.out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    parts = [
+        pio.to_html(figure, full_html=False, include_plotlyjs=index == 0)
+        for index, figure in enumerate((main, daily))
+    ]
+    empty = "" if rules else "<p>no rule was active</p>"
+    return "".join(parts) + empty
 
 
-def _timeline(
-    spans: dict[str, list[tuple[float, float | None]]], x_range: tuple[float, float]
-) -> str:
-    if not spans:
-        return "<h3>rule activations</h3><p>no rule was active</p>"
-    names = sorted(spans)
-    row = 16
-    height = row * len(names) + 24
-    span = max(x_range[1] - x_range[0], 1e-9)
-    parts = [f'<svg viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">']
-    for index, name in enumerate(names):
-        y = 8 + index * row
-        parts.append(f'<text x="2" y="{y + 10}" font-size="10">{html.escape(name)}</text>')
-        for begin, finish in spans[name]:
-            stop = x_range[1] if finish is None else finish
-            x0 = 160 + (begin - x_range[0]) / span * (WIDTH - 170)
-            width = max(1.0, (stop - begin) / span * (WIDTH - 170))
-            parts.append(
-                f'<rect x="{x0:.1f}" y="{y}" width="{width:.1f}" height="{row - 4}" '
-                'fill="#d4a72c"/>'
-            )
-    parts.append("</svg>")
-    return "<h3>rule activations over time</h3>" + "".join(parts)
+def _iso(ts_ns: int) -> str:
+    moment = datetime.fromtimestamp(ts_ns // NS, UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{ts_ns % NS // 1_000_000:03d}"

@@ -21,6 +21,8 @@ from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
 from solbot.app.driver import Driver, Row, replay
 from solbot.app.metrics import window_report
+from solbot.app.price_path import MidChunk, path_markouts
+from solbot.app.run_figures import RunFigures, compute_run_figures
 from solbot.app.session import Session
 from solbot.config.compile import compile_policy
 from solbot.config.loader import ConfigDir, ResolvedProfile, resolve_profile
@@ -36,7 +38,7 @@ from solbot.config.profile_market import profile_market, profile_tier
 from solbot.core.clock import ReplayClock
 from solbot.core.denials import quoting_denied_summary
 from solbot.core.engine import CompiledPolicy
-from solbot.core.model import MarketSpec
+from solbot.core.model import Fill, MarketSpec
 from solbot.errors import ConfigError, DataError, Problem, UsageError
 
 NS = 1_000_000_000
@@ -232,6 +234,12 @@ def run_simulation(
     )
     summary["markouts_bps"] = ledger_view.markouts_bps
     summary["ledger_fills"] = ledger_view.fills
+    fills = _run_fills(db_path, target.symbol, run_id)
+    path_outs, five_s = path_markouts(fills, mapping.mids(events))
+    summary["markouts_bps"] = path_outs.bps  # from every book event, not the 1 s marks
+    summary["markout_samples"] = path_outs.samples
+    figures = run_figures(db_path, target.symbol, run_id, session, five_s)
+    summary.update(figures.summary())
     summary["notes"] = notes
     summary["out_dir"] = str(out_dir)
     summary["trace"] = str(trace_path)
@@ -277,6 +285,23 @@ class PriceMapping:
             f"{self.target.venue}:{self.target.symbol} (relative moves and notional kept)"
         ]
 
+    def mids(self, events: EventSource) -> Iterator[MidChunk]:
+        """(ts_ns, mid in USD) of every book event with both sides, in the target's prices."""
+        scale = 10.0**-self.target.price_decimals
+        for chunk in events.chunks():
+            bid, ask = self.book_ticks(chunk)
+            book = (chunk.kind == KIND_BOOK) & (bid > 0) & (ask > 0)
+            yield chunk.ts_ns[book].astype(np.int64), (bid[book] + ask[book]) / 2 * scale
+
+    def book_ticks(self, chunk: EventChunk) -> tuple[np.ndarray, np.ndarray]:
+        """Bid and ask prices in the target's ticks, exactly as `apply` converts them."""
+        if self.identity:
+            return chunk.bid_price, chunk.ask_price
+        scale = self.factor * 10.0 ** (self.target.price_decimals - self.source.price_decimals)
+        bid = np.rint(chunk.bid_price * scale).astype(np.int64)
+        ask = np.rint(chunk.ask_price * scale).astype(np.int64)
+        return bid, _unlocked(bid, ask)
+
     def rows(self, chunk: EventChunk) -> Iterator[Row]:
         """Events as tuples in COLUMNS order (target ticks and lots), converted once per chunk."""
         columns = self.apply(chunk)
@@ -300,12 +325,16 @@ class PriceMapping:
                     np.rint(column * size_scale), (column > 0).astype(np.int64)
                 ).astype(np.int64)
             out[name] = column
-        # Rescaling can round a one-tick spread to zero; keep the book one tick wide, not locked.
-        bid, ask = out["bid_price"], out["ask_price"]
-        locked = (bid > 0) & (ask > 0) & (ask <= bid)  # type: ignore[operator]
-        if locked.any():
-            ask[locked] = bid[locked] + 1
+        out["ask_price"] = _unlocked(out["bid_price"], out["ask_price"])  # type: ignore[arg-type, assignment]
         return {name: column.tolist() for name, column in out.items()}  # type: ignore[attr-defined]
+
+
+def _unlocked(bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
+    """Rescaling can round a one-tick spread to zero; keep the book one tick wide, not locked."""
+    locked = (bid > 0) & (ask > 0) & (ask <= bid)
+    if locked.any():
+        ask[locked] = bid[locked] + 1
+    return ask
 
 
 def same_asset(source: MarketSpec, target: MarketSpec) -> bool:
@@ -351,6 +380,29 @@ def _settler(venue: SimulatedExchange, session: Session) -> Callable[[int, float
             venue.on_funding(funding_ns, rate, mid)
 
     return settle
+
+
+def _run_fills(db_path: Path, market: str, run_id: str) -> list[Fill]:
+    with Ledger(db_path, read_only=True) as ledger:
+        return ledger.fills(market=market, run_id=run_id)
+
+
+def run_figures(
+    db_path: Path,
+    market: str,
+    run_id: str,
+    session: Session,
+    markouts_5s: Sequence[float | None] | None = None,
+) -> RunFigures:
+    """Equity, drawdown, daily PnL, profit factor, hit rate and dwell of this run's ledger."""
+    with Ledger(db_path, read_only=True) as ledger:
+        fills = ledger.fills(market=market, run_id=run_id)
+        marks = ledger.marks(market, run_id=run_id)
+        funding = ledger.funding_payments(market=market, run_id=run_id)
+    stats = session.stats
+    return compute_run_figures(
+        market, fills, marks, funding, stats.first_ts_ns, stats.last_ts_ns, markouts_5s
+    )
 
 
 def build_summary(

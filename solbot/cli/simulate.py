@@ -169,6 +169,33 @@ def sample_data() -> list[Path]:
     return sample_paths()
 
 
+def _optional(value: Any, fmt: str) -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def _equity(summary: dict[str, Any]) -> str:
+    days = len(summary.get("daily_net_pnl_usd") or {})
+    return (
+        f"${summary.get('equity_usd', 0.0):,.4f} / ${summary.get('max_drawdown_usd', 0.0):,.4f}"
+        f" ({days} UTC day{'s' if days != 1 else ''})"
+    )
+
+
+def _hit_rate(summary: dict[str, Any]) -> str:
+    rate = summary.get("hit_rate_5s")
+    samples = summary.get("hit_samples_5s", 0)
+    return "n/a" if rate is None else f"{100 * rate:.1f} % of {samples} fills"
+
+
+def _dwell(summary: dict[str, Any]) -> str:
+    mean = _optional(summary.get("mean_time_to_flat_s"), "{:.1f} s")
+    longest = _optional(summary.get("max_time_to_flat_s"), "{:.1f} s")
+    return (
+        f"{summary.get('mean_abs_inventory', 0.0):g} / mean {mean}, longest {longest}"
+        f" (open {summary.get('open_excursion_s', 0.0):.1f} s)"
+    )
+
+
 def _render(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -202,6 +229,10 @@ def _render(summary: dict[str, Any]) -> None:
             f"{summary.get('quoting_denied_pct', 0.0):.1f} % of decisions",
         ),
         ("markouts 1/5/30/60 s (bps)", _markouts(summary.get("markouts_bps") or {})),
+        ("equity (mark-to-market) / max drawdown", _equity(summary)),
+        ("profit factor (FIFO closes)", _optional(summary.get("profit_factor"), "{:.2f}")),
+        ("hit rate (5 s markout > 0)", _hit_rate(summary)),
+        ("mean |inventory| / time to flat", _dwell(summary)),
         (
             "txs per minute",
             f"{summary['tx_per_minute']:.1f} of {summary['tx_budget_per_minute']} "
