@@ -176,7 +176,8 @@ def test_text_output_shows_the_finding_at_a_glance(
     assert code == 0
     assert "at a glance: internal median 1.90 bps" in out
     assert "low-vol pause active 96.4 % of the time on the internal measure, 0.0 %" in out
-    assert html.read_text().count("plotly.js v") == 1
+    assert html.read_text().count('<script src="plotly.min.js">') == 1
+    assert "plotly.js v" in (html.parent / "plotly.min.js").read_text()
 
 
 def test_regimes_of_a_run_without_fills_exit_3(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import read_trace
+from solbot.app.plotly_page import charts_html
 from solbot.app.run_figures import EquityTracker, daily_net
 from solbot.core.model import OrderStatus
 
@@ -137,7 +138,7 @@ def write_report(result: SimulationResult) -> Path:
             f"<li>long run: each chart shows the lowest and highest point of {MAX_POINTS // 2} "
             "equal time buckets</li>"
         )
-    charts = render_charts(data)
+    charts = render_charts(data, result.out_dir)
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>solbot report</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
@@ -240,11 +241,10 @@ def collect(result: SimulationResult) -> ReportData:
     )
 
 
-def render_charts(data: ReportData) -> str:
-    """The plotly charts as HTML: plotly.js inline once, with the first chart."""
+def render_charts(data: ReportData, folder: Path) -> str:
+    """The plotly charts as HTML; plotly.js goes beside the page, once per folder."""
     import numpy as np
     import plotly.graph_objects as go
-    import plotly.io as pio
     from plotly.subplots import make_subplots
 
     start_ms = data.start_ns / 1e6
@@ -311,12 +311,8 @@ def render_charts(data: ReportData) -> str:
     daily.update_layout(
         title="net PnL per UTC day (change of the mark-to-market equity, USD)", height=320
     )
-    parts = [
-        pio.to_html(figure, full_html=False, include_plotlyjs=index == 0)
-        for index, figure in enumerate((main, daily))
-    ]
     empty = "" if rules else "<p>no rule was active</p>"
-    return "".join(parts) + empty
+    return charts_html((main, daily), folder) + empty
 
 
 def _iso(ts_ns: int) -> str:

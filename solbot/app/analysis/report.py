@@ -12,15 +12,12 @@ MAX_POINTS = 2_000
 
 
 def _write(path: Path, title: str, figures: list[object]) -> None:
-    import plotly.io as pio
+    from solbot.app.plotly_page import charts_html
 
-    parts = []
-    for index, figure in enumerate(figures):
-        # the library's JS goes in once, inline, with the first chart; the others reuse it
-        parts.append(pio.to_html(figure, full_html=False, include_plotlyjs=index == 0))
+    charts = charts_html(figures, path.parent)
     html = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-        f"<body><h1>{title}</h1>{''.join(parts)}</body></html>"
+        f"<body><h1>{title}</h1>{charts}</body></html>"
     )
     try:
         path.write_text(html, encoding="utf-8")
