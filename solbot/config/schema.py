@@ -7,7 +7,15 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION = 2
 OLDEST_MIGRATABLE_SCHEMA = 1  # older files migrate in memory (solbot/config/migrate.py)
@@ -334,6 +342,12 @@ class Signals(Strict):
     sigma_window: Seconds = Field(default=300.0, gt=0)
     trend_halflife: Seconds = Field(default=45.0, gt=0)
     returns: dict[str, Seconds] = Field(default_factory=lambda: {"ret_45s_bps": 45.0})
+    # Rolling realized-PnL windows: signal name -> window; the name carries its window.
+    realized_windows: dict[str, Seconds] = Field(
+        default_factory=lambda: {"realized_5m_usd": 300.0, "realized_1h_usd": 3600.0}
+    )
+    # Where the PnL day (realized_day_usd, drawdown_day_usd) starts: an offset from 00:00 UTC.
+    pnl_day_start_utc: Seconds = Field(default=0.0, ge=0, lt=86400)
     # Samples a signal needs before it counts as ready (MISSING until then: rules fail closed).
     vol_warmup_samples: int = Field(default=2, ge=1)
     sigma_warmup_samples: int = Field(default=30, ge=2)
@@ -345,6 +359,28 @@ class Signals(Strict):
             if not re.fullmatch(r"ret_[a-z0-9_]+_bps", name):
                 raise ValueError(f"return signal names look like ret_<window>_bps, found {name!r}")
         return self
+
+    @field_validator("realized_windows")
+    @classmethod
+    def _realized_names(cls, windows: dict[str, float]) -> dict[str, float]:
+        for name, window in windows.items():
+            problem = realized_window_problem(name, window)
+            if problem is not None:
+                raise ValueError(problem)
+        return windows
+
+
+def realized_window_problem(name: str, window: float) -> str | None:
+    """Why `name: window` is no realized-PnL window (`realized_5m_usd: 5m`), or None."""
+    match = re.fullmatch(r"realized_([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d))_usd", name)
+    if match is None:
+        return f"realized window names look like realized_<window>_usd, found {name!r}"
+    if window <= 0:
+        return f"{name}: a realized window must be longer than 0 s"
+    named = parse_duration(match.group(1))
+    if abs(named - window) > 1e-9:
+        return f"{name} names a {named:g} s window but is set to {window:g} s"
+    return None
 
 
 # Ranges of profile parameters, by what their name says they hold (docs/profiles.md). A negative

@@ -65,22 +65,10 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "event time since |inventory| crossed the trigger or last reached a new low above it",
     ),
     SignalInfo(
-        "realized_5m_usd",
-        "usd",
-        "FIFO realized PnL, last 5 minutes (earlier sessions' fills included).",
-        "rolling sum, seeded from the ledger at start",
-    ),
-    SignalInfo(
-        "realized_1h_usd",
-        "usd",
-        "FIFO realized PnL, last hour (earlier sessions' fills included).",
-        "rolling sum, seeded from the ledger at start",
-    ),
-    SignalInfo(
         "realized_day_usd",
         "usd",
-        "FIFO realized PnL since 00:00 UTC (earlier sessions' fills included).",
-        "calendar day, seeded from the ledger at start",
+        "FIFO realized PnL of the PnL day (earlier sessions' fills included).",
+        "since signals.pnl_day_start_utc (00:00 UTC), seeded from the ledger at start",
     ),
     SignalInfo("realized_total_usd", "usd", "FIFO realized PnL of the session.", "running sum"),
     SignalInfo(
@@ -98,9 +86,9 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
     SignalInfo(
         "drawdown_day_usd",
         "usd",
-        "Drop of realized + unrealized PnL from its peak of the UTC day (>= 0); survives restarts.",
+        "Drop of realized + unrealized PnL from its peak of the PnL day (>= 0); survives restarts.",
         "running max of (realized_day_usd + unrealized_usd) at each decision and fill, reset at "
-        "00:00 UTC, seeded from the ledger's fills of the day",
+        "signals.pnl_day_start_utc (00:00 UTC), seeded from the ledger's fills of the day",
     ),
     SignalInfo("unrealized_usd", "usd", "Unrealized PnL of open FIFO lots at mid.", "lots at mid"),
     SignalInfo("fees_usd", "usd", "Fees paid in the session (negative = rebates).", "sum of fees"),
@@ -135,15 +123,54 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
 )
 
 
+STATIC_INDEX = {info.name: position for position, info in enumerate(STATIC_SIGNALS)}
+
+# The realized-PnL windows of a profile that does not set signals.realized_windows.
+DEFAULT_REALIZED_WINDOWS: tuple[tuple[str, float], ...] = (
+    ("realized_5m_usd", 300.0),
+    ("realized_1h_usd", 3600.0),
+)
+# The configured realized windows sit just before this static signal, as they always have.
+_REALIZED_BEFORE = "realized_day_usd"
+
+
+def realized_signal(name: str, window_s: float) -> SignalInfo:
+    return SignalInfo(
+        name,
+        "usd",
+        f"FIFO realized PnL, last {_window_text(window_s)} (earlier sessions' fills included).",
+        "rolling sum, seeded from the ledger at start",
+    )
+
+
+def _window_text(window_s: float) -> str:
+    if window_s == 3600.0:
+        return "hour"
+    if window_s % 3600 == 0:
+        return f"{window_s / 3600:g} hours"
+    if window_s % 60 == 0:
+        return f"{window_s / 60:g} minutes"
+    return f"{window_s:g} s"
+
+
 @dataclass(frozen=True)
 class SignalCatalog:
-    """The catalog of one profile: static signals plus its configured return windows."""
+    """The catalog of one profile: static signals plus its configured windows."""
 
     signals: tuple[SignalInfo, ...]
 
     @classmethod
-    def build(cls, return_windows: Iterable[tuple[str, float]]) -> SignalCatalog:
-        dynamic = tuple(
+    def build(
+        cls,
+        return_windows: Iterable[tuple[str, float]],
+        realized_windows: Iterable[tuple[str, float]] = DEFAULT_REALIZED_WINDOWS,
+    ) -> SignalCatalog:
+        """Static signals, the realized windows (shortest first) and the return windows."""
+        realized = tuple(
+            realized_signal(name, window)
+            for name, window in sorted(realized_windows, key=lambda item: (item[1], item[0]))
+        )
+        returns = tuple(
             SignalInfo(
                 name,
                 "bps",
@@ -152,7 +179,8 @@ class SignalCatalog:
             )
             for name, window in sorted(return_windows)
         )
-        return cls(STATIC_SIGNALS + dynamic)
+        cut = STATIC_INDEX[_REALIZED_BEFORE]
+        return cls(STATIC_SIGNALS[:cut] + realized + STATIC_SIGNALS[cut:] + returns)
 
     @property
     def names(self) -> Sequence[str]:
@@ -166,6 +194,3 @@ class SignalCatalog:
 
     def __len__(self) -> int:
         return len(self.signals)
-
-
-STATIC_INDEX = {info.name: position for position, info in enumerate(STATIC_SIGNALS)}
