@@ -184,3 +184,16 @@ def test_the_realized_window_gauge_is_labelled_by_the_profile_windows() -> None:
         ("2h", "realized_2h_usd"),
         ("day", "realized_day_usd"),
     ]
+
+
+def test_rules_check_knows_the_windows_the_profiles_declare(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_with_profile(tmp_path / "config", "two_minutes", TWO_MINUTES)
+    (config.root / "rules" / "two_minutes.yaml").write_text(TWO_MINUTE_RULES, encoding="utf-8")
+    assert main(["rules", "check", "--config-dir", str(config.root)]) == 0
+    capsys.readouterr()
+    (config.root / "profiles" / "two_minutes.yaml").unlink()  # nobody declares realized_2m_usd
+    assert main(["rules", "check", "--config-dir", str(config.root)]) == 3
+    captured = capsys.readouterr()
+    assert "realized_2m_usd" in captured.out + captured.err
