@@ -197,3 +197,31 @@ def test_rules_check_knows_the_windows_the_profiles_declare(
     assert main(["rules", "check", "--config-dir", str(config.root)]) == 3
     captured = capsys.readouterr()
     assert "realized_2m_usd" in captured.out + captured.err
+
+
+def test_fill_count_windows_come_from_the_profile_too() -> None:
+    windows = (("fills_30s", 30.0),)
+    catalog = SignalCatalog.build((("ret_45s_bps", 45.0),), (), windows)
+    assert "fills_30s" in catalog.names and "fills_1m" not in catalog.names
+    state = SignalState(catalog, SignalSettings(realized_windows=(), fill_windows=windows), 0.001)
+    state.on_fill(at(10), 1, 0.0)
+    assert state.next_expiry_ns() == at(40)
+    state.refresh(at(40) - 1)
+    assert state.get("fills_30s") == 1.0
+    state.refresh(at(40))
+    assert state.get("fills_30s") == 0.0
+
+
+def test_a_misnamed_fill_window_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = TWO_MINUTES.replace(
+        "realized_windows: {realized_2m_usd: 2m}", "fill_windows: {fills_1m: 2m}"
+    )
+    text = text.replace("  include: [rules/two_minutes.yaml]\n", "  include: []\n")
+    config = config_with_profile(tmp_path / "config", "two_minutes", text)
+    args = ["simulate", "--data", str(CANDLES_2022), "--profile", "two_minutes"]
+    code = main([*args, "--config-dir", str(config.root), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "fills_1m names a 60 s window but is set to 120 s" in captured.out + captured.err

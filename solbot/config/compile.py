@@ -79,6 +79,7 @@ def signal_settings(profile: Profile) -> SignalSettings:
         trend_halflife_s=signals.trend_halflife,
         returns=tuple(sorted(signals.returns.items())),
         realized_windows=tuple(sorted(signals.realized_windows.items(), key=_by_window)),
+        fill_windows=tuple(sorted(signals.fill_windows.items(), key=_by_window)),
         pnl_day_start_s=signals.pnl_day_start_utc,
         max_position_units=profile.limits.max_position_units or 0.0,
         max_position_usd=profile.limits.max_position_usd or 0.0,
@@ -95,7 +96,9 @@ def _by_window(item: tuple[str, float]) -> tuple[float, str]:
 
 def build_catalog(profile: Profile) -> SignalCatalog:
     signals = profile.signals
-    return SignalCatalog.build(signals.returns.items(), signals.realized_windows.items())
+    return SignalCatalog.build(
+        signals.returns.items(), signals.realized_windows.items(), signals.fill_windows.items()
+    )
 
 
 def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPolicy:

@@ -346,6 +346,10 @@ class Signals(Strict):
     realized_windows: dict[str, Seconds] = Field(
         default_factory=lambda: {"realized_5m_usd": 300.0, "realized_1h_usd": 3600.0}
     )
+    # Rolling counts of our fills: signal name -> window; the name carries its window.
+    fill_windows: dict[str, Seconds] = Field(
+        default_factory=lambda: {"fills_1m": 60.0, "fills_5m": 300.0}
+    )
     # Where the PnL day (realized_day_usd, drawdown_day_usd) starts: an offset from 00:00 UTC.
     pnl_day_start_utc: Seconds = Field(default=0.0, ge=0, lt=86400)
     # Samples a signal needs before it counts as ready (MISSING until then: rules fail closed).
@@ -363,20 +367,34 @@ class Signals(Strict):
     @field_validator("realized_windows")
     @classmethod
     def _realized_names(cls, windows: dict[str, float]) -> dict[str, float]:
-        for name, window in windows.items():
-            problem = realized_window_problem(name, window)
-            if problem is not None:
-                raise ValueError(problem)
-        return windows
+        return _named_windows(windows, "realized_", "_usd", "realized window")
+
+    @field_validator("fill_windows")
+    @classmethod
+    def _fill_names(cls, windows: dict[str, float]) -> dict[str, float]:
+        return _named_windows(windows, "fills_", "", "fill-count window")
 
 
-def realized_window_problem(name: str, window: float) -> str | None:
-    """Why `name: window` is no realized-PnL window (`realized_5m_usd: 5m`), or None."""
-    match = re.fullmatch(r"realized_([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d))_usd", name)
+def _named_windows(
+    windows: dict[str, float], prefix: str, suffix: str, kind: str
+) -> dict[str, float]:
+    for name, window in windows.items():
+        problem = window_name_problem(name, window, prefix, suffix, kind)
+        if problem is not None:
+            raise ValueError(problem)
+    return windows
+
+
+def window_name_problem(
+    name: str, window: float, prefix: str, suffix: str, kind: str
+) -> str | None:
+    """Why `name: window` is no `<prefix><window><suffix>` signal (`realized_5m_usd: 5m`)."""
+    pattern = re.escape(prefix) + r"([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d))" + re.escape(suffix)
+    match = re.fullmatch(pattern, name)
     if match is None:
-        return f"realized window names look like realized_<window>_usd, found {name!r}"
+        return f"{kind} names look like {prefix}<window>{suffix}, found {name!r}"
     if window <= 0:
-        return f"{name}: a realized window must be longer than 0 s"
+        return f"{name}: a {kind} must be longer than 0 s"
     named = parse_duration(match.group(1))
     if abs(named - window) > 1e-9:
         return f"{name} names a {named:g} s window but is set to {window:g} s"

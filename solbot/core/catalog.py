@@ -107,8 +107,6 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "How long the risk guard has continuously blocked quoting on some side.",
         "event time since the first blocked decision of the current block",
     ),
-    SignalInfo("fills_1m", "count", "Our fills in the last minute.", "rolling count"),
-    SignalInfo("fills_5m", "count", "Our fills in the last 5 minutes.", "rolling count"),
     SignalInfo(
         "tx_budget_left",
         "count",
@@ -130,8 +128,16 @@ DEFAULT_REALIZED_WINDOWS: tuple[tuple[str, float], ...] = (
     ("realized_5m_usd", 300.0),
     ("realized_1h_usd", 3600.0),
 )
-# The configured realized windows sit just before this static signal, as they always have.
+# The fill-count windows of a profile that does not set signals.fill_windows.
+DEFAULT_FILL_WINDOWS: tuple[tuple[str, float], ...] = (("fills_1m", 60.0), ("fills_5m", 300.0))
+# The configured windows sit just before these static signals, as they always have.
 _REALIZED_BEFORE = "realized_day_usd"
+_FILLS_BEFORE = "tx_budget_left"
+
+
+def fill_signal(name: str, window_s: float) -> SignalInfo:
+    text = "minute" if window_s == 60.0 else _window_text(window_s)
+    return SignalInfo(name, "count", f"Our fills in the last {text}.", "rolling count")
 
 
 def realized_signal(name: str, window_s: float) -> SignalInfo:
@@ -141,6 +147,10 @@ def realized_signal(name: str, window_s: float) -> SignalInfo:
         f"FIFO realized PnL, last {_window_text(window_s)} (earlier sessions' fills included).",
         "rolling sum, seeded from the ledger at start",
     )
+
+
+def _window(item: tuple[str, float]) -> tuple[float, str]:
+    return item[1], item[0]
 
 
 def _window_text(window_s: float) -> str:
@@ -164,11 +174,14 @@ class SignalCatalog:
         cls,
         return_windows: Iterable[tuple[str, float]],
         realized_windows: Iterable[tuple[str, float]] = DEFAULT_REALIZED_WINDOWS,
+        fill_windows: Iterable[tuple[str, float]] = DEFAULT_FILL_WINDOWS,
     ) -> SignalCatalog:
-        """Static signals, the realized windows (shortest first) and the return windows."""
+        """Static signals, the realized and fill windows (shortest first), the return windows."""
         realized = tuple(
-            realized_signal(name, window)
-            for name, window in sorted(realized_windows, key=lambda item: (item[1], item[0]))
+            realized_signal(name, window) for name, window in sorted(realized_windows, key=_window)
+        )
+        fills = tuple(
+            fill_signal(name, window) for name, window in sorted(fill_windows, key=_window)
         )
         returns = tuple(
             SignalInfo(
@@ -179,8 +192,11 @@ class SignalCatalog:
             )
             for name, window in sorted(return_windows)
         )
-        cut = STATIC_INDEX[_REALIZED_BEFORE]
-        return cls(STATIC_SIGNALS[:cut] + realized + STATIC_SIGNALS[cut:] + returns)
+        cut, fill_cut = STATIC_INDEX[_REALIZED_BEFORE], STATIC_INDEX[_FILLS_BEFORE]
+        static = STATIC_SIGNALS
+        return cls(
+            static[:cut] + realized + static[cut:fill_cut] + fills + static[fill_cut:] + returns
+        )
 
     @property
     def names(self) -> Sequence[str]:

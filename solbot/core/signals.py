@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from solbot.core.catalog import DEFAULT_REALIZED_WINDOWS, SignalCatalog
+from solbot.core.catalog import DEFAULT_FILL_WINDOWS, DEFAULT_REALIZED_WINDOWS, SignalCatalog
 from solbot.core.seed import SeedPoint, pnl_day, seed_since_ns
 
 NS = 1_000_000_000
@@ -28,6 +28,7 @@ class SignalSettings:
     trend_halflife_s: float = 45.0
     returns: tuple[tuple[str, float], ...] = (("ret_45s_bps", 45.0),)
     realized_windows: tuple[tuple[str, float], ...] = DEFAULT_REALIZED_WINDOWS
+    fill_windows: tuple[tuple[str, float], ...] = DEFAULT_FILL_WINDOWS
     pnl_day_start_s: float = 0.0  # the PnL day starts this long after 00:00 UTC
     max_position_units: float = 0.3  # 0: no limit in units
     max_position_usd: float = 0.0  # 0: no limit in USD
@@ -99,8 +100,7 @@ class SignalState:
             "cash_flow_usd",
             "unrealized_usd",
             "fees_usd",
-            "fills_1m",
-            "fills_5m",
+            *(name for name, _ in settings.fill_windows),
             "exposure_s",
             "over_trigger_s",
             "drawdown_usd",
@@ -137,7 +137,7 @@ class SignalState:
             name: _Rolling(int(window * NS)) for name, window in settings.realized_windows
         }
         self._day_start_ns = int(settings.pnl_day_start_s * NS)
-        self._fills = {"fills_1m": _Rolling(60 * NS), "fills_5m": _Rolling(300 * NS)}
+        self._fills = {name: _Rolling(int(window * NS)) for name, window in settings.fill_windows}
         self._day = -1
         self._drawdown = _Drawdown()  # since the session started: one period
         self._drawdown_day = _Drawdown()  # period = PnL day
@@ -374,7 +374,8 @@ class SignalState:
         self._realized = {
             name: _carried(rolling, old._realized) for name, rolling in self._realized.items()
         }
-        self._fills, self._day = old._fills, old._day
+        self._fills = {name: _carried(rolling, old._fills) for name, rolling in self._fills.items()}
+        self._day = old._day
         self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
         self._exposure_since = old._exposure_since
         self._over_trigger_since = old._over_trigger_since
@@ -440,10 +441,9 @@ class SignalState:
 
     def seed_since_ns(self, now_ns: int) -> int:
         """The oldest ledger fill the windows read at `now_ns` (PnL day start, longest window)."""
-        windows = [
-            rolling.window_ns for rolling in (*self._realized.values(), *self._fills.values())
-        ]
-        return seed_since_ns(now_ns, max(windows), self._day_start_ns)
+        rolling = (*self._realized.values(), *self._fills.values())
+        longest = max((window.window_ns for window in rolling), default=0)
+        return seed_since_ns(now_ns, longest, self._day_start_ns)
 
     def next_expiry_ns(self) -> int:
         """When the oldest entry of a rolling window (realized PnL, fill counts) drops out."""
@@ -456,7 +456,7 @@ class SignalState:
 
 
 def _carried(fresh: _Rolling, old: dict[str, _Rolling]) -> _Rolling:
-    """A realized window after a reload: the old one when unchanged, else rebuilt from the
+    """A rolling window after a reload: the old one of the same length, else rebuilt from the
     entries of the longest old window (a window longer than all old ones starts short)."""
     for rolling in old.values():
         if rolling.window_ns == fresh.window_ns:
