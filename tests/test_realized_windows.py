@@ -225,3 +225,28 @@ def test_a_misnamed_fill_window_is_refused(
     captured = capsys.readouterr()
     assert code == 3
     assert "fills_1m names a 60 s window but is set to 120 s" in captured.out + captured.err
+
+
+def test_a_reload_that_changes_a_window_rebuilds_it_from_the_old_windows() -> None:
+    old = SignalState(SignalCatalog.build((("ret_45s_bps", 45.0),)), SignalSettings(), 0.001)
+    old.on_fill(at(0), 0, -3.0)
+    old.on_fill(at(100), 0, -1.0)
+    new = two_minute_state()
+    new.carry_own_state(old)
+    new.refresh(at(150))
+    assert new.get("realized_2m_usd") == pytest.approx(-1.0)  # the fill at 0 s is 150 s old
+    new.refresh(at(220))
+    assert new.get("realized_2m_usd") == 0.0
+
+
+def test_a_reload_that_moves_the_day_start_keeps_the_days_pnl_until_the_new_start() -> None:
+    midnight = (at(0) // DAY_NS + 1) * DAY_NS
+    old = two_minute_state()
+    old.on_fill(midnight + 3600 * NS, 0, -20.0)  # 01:00 UTC
+    old.on_book(midnight + 3601 * NS, midnight + 3601 * NS, 100.0, 100.1)
+    new = two_minute_state(pnl_day_start_s=2 * 3600.0)  # the day now starts at 02:00 UTC
+    new.carry_own_state(old)
+    new.refresh(midnight + 3700 * NS)
+    assert new.get("realized_day_usd") == pytest.approx(-20.0)  # not reset by the reload
+    new.refresh(midnight + 2 * 3600 * NS)
+    assert new.get("realized_day_usd") == 0.0  # the new day starts at 02:00

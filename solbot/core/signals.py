@@ -377,6 +377,11 @@ class SignalState:
         self._fills = {name: _carried(rolling, old._fills) for name, rolling in self._fills.items()}
         self._day = old._day
         self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
+        if old._day_start_ns != self._day_start_ns and old._day >= 0:
+            # A moved day start renumbers the days: the day's PnL and peak carry on until the
+            # next start under the new setting, rather than resetting the daily kill now.
+            self._day = self.pnl_day(old.last_event_ns)
+            self._drawdown_day.period = self._day
         self._exposure_since = old._exposure_since
         self._over_trigger_since = old._over_trigger_since
         self._over_trigger_low = old._over_trigger_low
