@@ -85,9 +85,22 @@ def signal_table(profiles: dict[str, ResolvedProfile]) -> str:
             for item in resolved.profile.signals.returns.items()
         }
     )
-    dynamic = SignalCatalog.build(returns).signals[len(STATIC_SIGNALS) :]
+    realized = sorted(
+        {
+            item
+            for resolved in profiles.values()
+            for item in resolved.profile.signals.realized_windows.items()
+        }
+    )
+    fills = sorted(
+        {
+            item
+            for resolved in profiles.values()
+            for item in resolved.profile.signals.fill_windows.items()
+        }
+    )
     lines = ["| signal | unit | meaning | how it is computed |", "|---|---|---|---|"]
-    for info in (*STATIC_SIGNALS, *dynamic):
+    for info in SignalCatalog.build(returns, realized, fills):
         cells = (f"`{info.name}`", info.unit, info.description, info.computed)
         lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
     return "\n".join(lines)

@@ -140,9 +140,11 @@ def test_reference_treats_absent_signal_as_missing() -> None:
     assert evaluate_reference(check("mid > 1"), state, PARAM_VALUES) is MISSING
 
 
-def test_comparisons_of_nan_and_inf_signals_are_values() -> None:
-    assert run("mid > 1", dict(STATE, mid=math.nan)) is False
-    assert run("mid > 1", dict(STATE, mid=math.inf)) is True
+def test_comparisons_of_nan_and_inf_signals_are_missing() -> None:
+    # NaN > 1 is False in Python: read as a value, a rule would silently not fire (issue 8).
+    assert run("mid > 1", dict(STATE, mid=math.nan)) is MISSING
+    assert run("mid > 1", dict(STATE, mid=math.inf)) is MISSING
+    assert run("mid > 1", dict(STATE, mid=2.0)) is True
 
 
 @pytest.mark.parametrize(

@@ -210,6 +210,12 @@ TEMPLATES = [
     "clamp(p.x, a, b)",
     "a if b else p.x",
     "a < b <= p.x",
+    "a - a > 3",
+    "a * 1e15 * 1e15 >= b",  # 1e308 * 1e15 overflows to inf in the middle
+    "1 < a < b",
+    "(a < b) == (b < a)",
+    "(a > 1) and b",
+    "not (a != b)",
 ]
 
 

@@ -176,6 +176,7 @@ def test_compiled_namespace_has_empty_builtins() -> None:
         "_RUNTIME_ERRORS",
         "_LOWEST",  # float bounds: a non-finite result is MISSING
         "_HIGHEST",
+        "_sum",  # the steady-state guard: every input finite (sum of values and params)
         "abs",
         "min",
         "max",

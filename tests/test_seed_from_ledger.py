@@ -162,8 +162,8 @@ def test_paper_fills_never_seed_a_live_session_and_runs_are_spanned(tmp_path: Pa
 
 def test_windows_start_at_the_utc_day_or_one_hour_back_whichever_is_earlier() -> None:
     midnight = (at(0) // DAY_NS + 1) * DAY_NS
-    assert seed_since_ns(midnight + 600 * NS) == midnight + 600 * NS - 3600 * NS
-    assert seed_since_ns(midnight + 7200 * NS) == midnight
+    assert seed_since_ns(midnight + 600 * NS, 3600 * NS) == midnight + 600 * NS - 3600 * NS
+    assert seed_since_ns(midnight + 7200 * NS, 3600 * NS) == midnight
 
 
 def test_yesterdays_losses_leave_the_day_but_stay_in_the_hour(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from solbot.core.model import (
 )
 from solbot.core.orders import Desired, OrderManager, OrderSettings
 from solbot.core.risk import DenialReason
-from solbot.core.seed import SeedFills, SeedState, rebuild, seed_since_ns
+from solbot.core.seed import SeedFills, SeedState, rebuild
 from solbot.core.venue import Venue
 
 NS = 1_000_000_000
@@ -151,13 +151,14 @@ class Session:
     def seed_from_ledger(self, source: SeedSource, venue_family: str, now_ns: int) -> SeedState:
         """Carry the account's PnL state over a restart, before the first event.
 
-        Rebuilds the FIFO lots of the inventory held and the realized windows (5 m, 1 h, UTC day)
-        from every earlier run's fills (the daily kill is per account and day, not per run).
+        Rebuilds the FIFO lots of the inventory held and the realized windows
+        (signals.realized_windows, the PnL day) from every earlier run's fills (the daily kill is
+        per account and day, not per run).
         Live and paper sessions seed; replays do not (their simulated exchange starts flat).
         """
         if self.stats.first_ts_ns or self.stats.fills:
             raise RuntimeError("seed_from_ledger must run before the session's first event")
-        since = seed_since_ns(now_ns)
+        since = self.engine.signals.seed_since_ns(now_ns)
         state = rebuild(source.fills_for_seed(self.market_key, since, venue_family))
         self.engine.seed(now_ns, state)
         self._seen_fills.update(state.fill_keys)  # a venue resending one is not booked twice

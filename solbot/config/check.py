@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from solbot.config.compile import ExpressionCollector, compile_policy, rule_spec
@@ -18,7 +19,7 @@ from solbot.config.markets import config_dir_markets, markets_with
 from solbot.config.profile_market import profile_market, profile_tier
 from solbot.config.schema import Profile, RulesetFile
 from solbot.config.yamlio import load_yaml
-from solbot.core.catalog import SignalCatalog
+from solbot.core.catalog import DEFAULT_FILL_WINDOWS, DEFAULT_REALIZED_WINDOWS, SignalCatalog
 from solbot.errors import (
     ConfigError,
     InvalidInput,
@@ -35,10 +36,10 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
     schema_problems: list[Problem] = []
     names = [profile] if profile else config_dir.profile_names()
     if profile is None:
-        params, returns = _declared(config_dir)
+        params, returns, windows = _declared(config_dir)
         for path in sorted((config_dir.root / "rules").glob("*.yaml")):
             _collect(
-                lambda path=path: _check_rule_file(path, config_dir, params, returns),
+                lambda path=path: _check_rule_file(path, config_dir, params, returns, windows),
                 problems,
                 schema_problems,
             )
@@ -60,10 +61,21 @@ def check(config_dir: ConfigDir, profile: str | None = None) -> list[str]:
     return names
 
 
-def _declared(config_dir: ConfigDir) -> tuple[set[str], set[str]]:
-    """Parameter and return-signal names declared anywhere in the profiles (read leniently)."""
+@dataclass(frozen=True)
+class _Windows:
+    """Rolling-window signal names declared by some profile."""
+
+    realized: set[str]
+    fills: set[str]
+
+
+def _declared(config_dir: ConfigDir) -> tuple[set[str], set[str], _Windows]:
+    """Parameter, return-signal and rolling-window names declared anywhere in the profiles
+    (read leniently)."""
     params: set[str] = set()
     returns: set[str] = {"ret_45s_bps", "ret_5m_bps"}
+    realized: set[str] = {name for name, _ in DEFAULT_REALIZED_WINDOWS}
+    fills: set[str] = {name for name, _ in DEFAULT_FILL_WINDOWS}
     for name in config_dir.profile_names():
         try:
             data = load_yaml(config_dir.profile_path(name)).data
@@ -71,16 +83,24 @@ def _declared(config_dir: ConfigDir) -> tuple[set[str], set[str]]:
             continue
         if isinstance(data, dict):
             params |= set((data.get("params") or {}).keys())
-            returns |= set(((data.get("signals") or {}).get("returns") or {}).keys())
-    return params, returns
+            signals = data.get("signals") or {}
+            if isinstance(signals, dict):
+                returns |= set((signals.get("returns") or {}).keys())
+                realized |= set((signals.get("realized_windows") or {}).keys())
+                fills |= set((signals.get("fill_windows") or {}).keys())
+    return params, returns, _Windows(realized, fills)
 
 
 def _check_rule_file(
-    path: Path, config_dir: ConfigDir, params: set[str], returns: set[str]
+    path: Path, config_dir: ConfigDir, params: set[str], returns: set[str], windows: _Windows
 ) -> None:
     """A rule file on its own: schema, then every expression against the catalog."""
     ruleset, loaded = load_ruleset(path, config_dir)
-    catalog = SignalCatalog.build((name, 1.0) for name in returns)
+    catalog = SignalCatalog.build(
+        ((name, 1.0) for name in returns),
+        ((name, 1.0) for name in windows.realized),
+        ((name, 1.0) for name in windows.fills),
+    )
     collector = ExpressionCollector(catalog, sorted(params))
     rules = [
         LoadedRule(

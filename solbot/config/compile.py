@@ -78,6 +78,9 @@ def signal_settings(profile: Profile) -> SignalSettings:
         sigma_window_s=signals.sigma_window,
         trend_halflife_s=signals.trend_halflife,
         returns=tuple(sorted(signals.returns.items())),
+        realized_windows=tuple(sorted(signals.realized_windows.items(), key=_by_window)),
+        fill_windows=tuple(sorted(signals.fill_windows.items(), key=_by_window)),
+        pnl_day_start_s=signals.pnl_day_start_utc,
         max_position_units=profile.limits.max_position_units or 0.0,
         max_position_usd=profile.limits.max_position_usd or 0.0,
         exposure_trigger_units=profile.hedger.trigger_units,
@@ -87,8 +90,15 @@ def signal_settings(profile: Profile) -> SignalSettings:
     )
 
 
+def _by_window(item: tuple[str, float]) -> tuple[float, str]:
+    return item[1], item[0]
+
+
 def build_catalog(profile: Profile) -> SignalCatalog:
-    return SignalCatalog.build(profile.signals.returns.items())
+    signals = profile.signals
+    return SignalCatalog.build(
+        signals.returns.items(), signals.realized_windows.items(), signals.fill_windows.items()
+    )
 
 
 def compile_policy(resolved: ResolvedProfile, market: MarketSpec) -> CompiledPolicy:

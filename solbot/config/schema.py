@@ -7,7 +7,15 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION = 2
 OLDEST_MIGRATABLE_SCHEMA = 1  # older files migrate in memory (solbot/config/migrate.py)
@@ -334,6 +342,16 @@ class Signals(Strict):
     sigma_window: Seconds = Field(default=300.0, gt=0)
     trend_halflife: Seconds = Field(default=45.0, gt=0)
     returns: dict[str, Seconds] = Field(default_factory=lambda: {"ret_45s_bps": 45.0})
+    # Rolling realized-PnL windows: signal name -> window; the name carries its window.
+    realized_windows: dict[str, Seconds] = Field(
+        default_factory=lambda: {"realized_5m_usd": 300.0, "realized_1h_usd": 3600.0}
+    )
+    # Rolling counts of our fills: signal name -> window; the name carries its window.
+    fill_windows: dict[str, Seconds] = Field(
+        default_factory=lambda: {"fills_1m": 60.0, "fills_5m": 300.0}
+    )
+    # Where the PnL day (realized_day_usd, drawdown_day_usd) starts: an offset from 00:00 UTC.
+    pnl_day_start_utc: Seconds = Field(default=0.0, ge=0, lt=86400)
     # Samples a signal needs before it counts as ready (MISSING until then: rules fail closed).
     vol_warmup_samples: int = Field(default=2, ge=1)
     sigma_warmup_samples: int = Field(default=30, ge=2)
@@ -345,6 +363,42 @@ class Signals(Strict):
             if not re.fullmatch(r"ret_[a-z0-9_]+_bps", name):
                 raise ValueError(f"return signal names look like ret_<window>_bps, found {name!r}")
         return self
+
+    @field_validator("realized_windows")
+    @classmethod
+    def _realized_names(cls, windows: dict[str, float]) -> dict[str, float]:
+        return _named_windows(windows, "realized_", "_usd", "realized window")
+
+    @field_validator("fill_windows")
+    @classmethod
+    def _fill_names(cls, windows: dict[str, float]) -> dict[str, float]:
+        return _named_windows(windows, "fills_", "", "fill-count window")
+
+
+def _named_windows(
+    windows: dict[str, float], prefix: str, suffix: str, kind: str
+) -> dict[str, float]:
+    for name, window in windows.items():
+        problem = window_name_problem(name, window, prefix, suffix, kind)
+        if problem is not None:
+            raise ValueError(problem)
+    return windows
+
+
+def window_name_problem(
+    name: str, window: float, prefix: str, suffix: str, kind: str
+) -> str | None:
+    """Why `name: window` is no `<prefix><window><suffix>` signal (`realized_5m_usd: 5m`)."""
+    pattern = re.escape(prefix) + r"([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d))" + re.escape(suffix)
+    match = re.fullmatch(pattern, name)
+    if match is None:
+        return f"{kind} names look like {prefix}<window>{suffix}, found {name!r}"
+    if window <= 0:
+        return f"{name}: a {kind} must be longer than 0 s"
+    named = parse_duration(match.group(1))
+    if abs(named - window) > 1e-9:
+        return f"{name} names a {named:g} s window but is set to {window:g} s"
+    return None
 
 
 # Ranges of profile parameters, by what their name says they hold (docs/profiles.md). A negative

@@ -65,22 +65,10 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "event time since |inventory| crossed the trigger or last reached a new low above it",
     ),
     SignalInfo(
-        "realized_5m_usd",
-        "usd",
-        "FIFO realized PnL, last 5 minutes (earlier sessions' fills included).",
-        "rolling sum, seeded from the ledger at start",
-    ),
-    SignalInfo(
-        "realized_1h_usd",
-        "usd",
-        "FIFO realized PnL, last hour (earlier sessions' fills included).",
-        "rolling sum, seeded from the ledger at start",
-    ),
-    SignalInfo(
         "realized_day_usd",
         "usd",
-        "FIFO realized PnL since 00:00 UTC (earlier sessions' fills included).",
-        "calendar day, seeded from the ledger at start",
+        "FIFO realized PnL of the PnL day (earlier sessions' fills included).",
+        "since signals.pnl_day_start_utc (00:00 UTC), seeded from the ledger at start",
     ),
     SignalInfo("realized_total_usd", "usd", "FIFO realized PnL of the session.", "running sum"),
     SignalInfo(
@@ -98,9 +86,9 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
     SignalInfo(
         "drawdown_day_usd",
         "usd",
-        "Drop of realized + unrealized PnL from its peak of the UTC day (>= 0); survives restarts.",
+        "Drop of realized + unrealized PnL from its peak of the PnL day (>= 0); survives restarts.",
         "running max of (realized_day_usd + unrealized_usd) at each decision and fill, reset at "
-        "00:00 UTC, seeded from the ledger's fills of the day",
+        "signals.pnl_day_start_utc (00:00 UTC), seeded from the ledger's fills of the day",
     ),
     SignalInfo("unrealized_usd", "usd", "Unrealized PnL of open FIFO lots at mid.", "lots at mid"),
     SignalInfo("fees_usd", "usd", "Fees paid in the session (negative = rebates).", "sum of fees"),
@@ -119,8 +107,6 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
         "How long the risk guard has continuously blocked quoting on some side.",
         "event time since the first blocked decision of the current block",
     ),
-    SignalInfo("fills_1m", "count", "Our fills in the last minute.", "rolling count"),
-    SignalInfo("fills_5m", "count", "Our fills in the last 5 minutes.", "rolling count"),
     SignalInfo(
         "tx_budget_left",
         "count",
@@ -135,15 +121,69 @@ STATIC_SIGNALS: tuple[SignalInfo, ...] = (
 )
 
 
+STATIC_INDEX = {info.name: position for position, info in enumerate(STATIC_SIGNALS)}
+
+# The realized-PnL windows of a profile that does not set signals.realized_windows.
+DEFAULT_REALIZED_WINDOWS: tuple[tuple[str, float], ...] = (
+    ("realized_5m_usd", 300.0),
+    ("realized_1h_usd", 3600.0),
+)
+# The fill-count windows of a profile that does not set signals.fill_windows.
+DEFAULT_FILL_WINDOWS: tuple[tuple[str, float], ...] = (("fills_1m", 60.0), ("fills_5m", 300.0))
+# The configured windows sit just before these static signals, as they always have.
+_REALIZED_BEFORE = "realized_day_usd"
+_FILLS_BEFORE = "tx_budget_left"
+
+
+def fill_signal(name: str, window_s: float) -> SignalInfo:
+    text = "minute" if window_s == 60.0 else _window_text(window_s)
+    return SignalInfo(name, "count", f"Our fills in the last {text}.", "rolling count")
+
+
+def realized_signal(name: str, window_s: float) -> SignalInfo:
+    return SignalInfo(
+        name,
+        "usd",
+        f"FIFO realized PnL, last {_window_text(window_s)} (earlier sessions' fills included).",
+        "rolling sum, seeded from the ledger at start",
+    )
+
+
+def _window(item: tuple[str, float]) -> tuple[float, str]:
+    return item[1], item[0]
+
+
+def _window_text(window_s: float) -> str:
+    if window_s == 3600.0:
+        return "hour"
+    if window_s % 3600 == 0:
+        return f"{window_s / 3600:g} hours"
+    if window_s % 60 == 0:
+        return f"{window_s / 60:g} minutes"
+    return f"{window_s:g} s"
+
+
 @dataclass(frozen=True)
 class SignalCatalog:
-    """The catalog of one profile: static signals plus its configured return windows."""
+    """The catalog of one profile: static signals plus its configured windows."""
 
     signals: tuple[SignalInfo, ...]
 
     @classmethod
-    def build(cls, return_windows: Iterable[tuple[str, float]]) -> SignalCatalog:
-        dynamic = tuple(
+    def build(
+        cls,
+        return_windows: Iterable[tuple[str, float]],
+        realized_windows: Iterable[tuple[str, float]] = DEFAULT_REALIZED_WINDOWS,
+        fill_windows: Iterable[tuple[str, float]] = DEFAULT_FILL_WINDOWS,
+    ) -> SignalCatalog:
+        """Static signals, the realized and fill windows (shortest first), the return windows."""
+        realized = tuple(
+            realized_signal(name, window) for name, window in sorted(realized_windows, key=_window)
+        )
+        fills = tuple(
+            fill_signal(name, window) for name, window in sorted(fill_windows, key=_window)
+        )
+        returns = tuple(
             SignalInfo(
                 name,
                 "bps",
@@ -152,7 +192,11 @@ class SignalCatalog:
             )
             for name, window in sorted(return_windows)
         )
-        return cls(STATIC_SIGNALS + dynamic)
+        cut, fill_cut = STATIC_INDEX[_REALIZED_BEFORE], STATIC_INDEX[_FILLS_BEFORE]
+        static = STATIC_SIGNALS
+        return cls(
+            static[:cut] + realized + static[cut:fill_cut] + fills + static[fill_cut:] + returns
+        )
 
     @property
     def names(self) -> Sequence[str]:
@@ -166,6 +210,3 @@ class SignalCatalog:
 
     def __len__(self) -> int:
         return len(self.signals)
-
-
-STATIC_INDEX = {info.name: position for position, info in enumerate(STATIC_SIGNALS)}

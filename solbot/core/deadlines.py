@@ -180,7 +180,3 @@ def earliest_after(now_ns: int, candidates: Iterable[int]) -> int:
         if now_ns < candidate < best:
             best = candidate
     return best
-
-
-def next_utc_day_ns(now_ns: int) -> int:
-    return (now_ns // DAY_NS + 1) * DAY_NS

@@ -11,7 +11,6 @@ from solbot.core.deadlines import (
     ClockPlan,
     crossing_times,
     earliest_after,
-    next_utc_day_ns,
 )
 from solbot.core.decision import Decision, merge
 from solbot.core.hedger import HedgeOutcome, HedgeParams, plan_hedge
@@ -342,7 +341,7 @@ class Engine:
         signals = self.signals
         risk = policy.risk
         machines = self.machines
-        candidates = [machines.next_deadline_ns(now_ns), next_utc_day_ns(now_ns)]
+        candidates = [machines.next_deadline_ns(now_ns), signals.next_day_start_ns(now_ns)]
         expiry = signals.next_expiry_ns()
         if expiry:
             candidates.append(expiry)

@@ -81,14 +81,19 @@ def compile_expressions(
     lines += [f"    {local} = params[{param_index[p]}]" for p, local in param_locals.items()]
     emitter = _Emitter(signal_locals, param_locals)
     codes = [emitter.emit(expression.tree.body) for expression in expressions]
+    emitter.finite_inputs = True
+    steady_codes = [emitter.emit(expression.tree.body) for expression in expressions]
     masks = [_mask(expression, signal_index) for expression in expressions]
     all_ready = _mask_of(signal_locals, signal_index)
     returned = f"return [{', '.join(f'e{i}' for i in range(len(expressions)))}]"
     if all_ready:
-        # Steady state (every signal warmed up): skip the per-expression mask tests.
-        lines.append(f"    if (ready & {all_ready}) == {all_ready}:")
+        # Steady state (every signal warmed up, every input finite: their sum is, and a NaN or
+        # inf makes it not): skip the per-expression mask tests and the finiteness checks of
+        # comparison operands that only pass inputs on (a signal, min(a, b), ...).
+        finite = "_LOWEST <= _sum(values) + _sum(params) <= _HIGHEST"
+        lines.append(f"    if (ready & {all_ready}) == {all_ready} and {finite}:")
         for position, expression in enumerate(expressions):
-            block = _expression_block(position, expression, codes[position], 0)
+            block = _expression_block(position, expression, steady_codes[position], 0)
             lines += [f"    {line}" for line in block]
         lines.append(f"        {returned}")
     for position, expression in enumerate(expressions):
@@ -152,6 +157,7 @@ def _build(name: str, source: str) -> ProgramFunction:
         "_RUNTIME_ERRORS": RUNTIME_ERRORS,
         "_LOWEST": -sys.float_info.max,
         "_HIGHEST": sys.float_info.max,
+        "_sum": sum,
         "abs": abs,
         "min": min,
         "max": max,
@@ -169,6 +175,42 @@ class _Emitter:
     def __init__(self, signal_locals: Mapping[str, str], param_locals: Mapping[str, str]) -> None:
         self.signal_locals = signal_locals
         self.param_locals = param_locals
+        self.temporaries = 0
+        # True while emitting the steady-state block, where every signal and parameter is finite.
+        self.finite_inputs = False
+
+    def _compare(self, node: ast.Compare) -> str:
+        """A (chained) comparison that is MISSING when an operand it compares is not finite.
+
+        `a < b <= c` becomes, with each operand evaluated once into a temporary and checked
+        (`LO <= t <= HI` is False for NaN and +-inf, and raises TypeError for MISSING):
+        `(MISSING if not LO <= (t0 := a) <= HI else MISSING if not LO <= (t1 := b) <= HI
+        else ((t0 < t1) and (MISSING if not ... else (t1 <= t2))))`. Python's chain stops at the
+        first False link, and so does `and`. Finite literals need no check.
+        """
+        operands = [node.left, *node.comparators]
+        names: list[str] = []
+        checks: list[str] = []
+        for operand in operands:
+            code = self.emit(operand)
+            if isinstance(operand, ast.Constant) or (
+                self.finite_inputs and _passes_inputs_on(operand)
+            ):
+                names.append(code)
+                checks.append("")
+                continue
+            name = f"_t{self.temporaries}"
+            self.temporaries += 1
+            names.append(name)
+            checks.append(f"MISSING if not (_LOWEST <= ({name} := {code}) <= _HIGHEST) else ")
+        tail = ""
+        for position in range(len(node.ops), 0, -1):
+            symbol = _SYMBOLS[type(node.ops[position - 1])]
+            link = f"({names[position - 1]} {symbol} {names[position]})"
+            tail = (
+                f"{checks[position]}({link} and ({tail}))" if tail else f"{checks[position]}{link}"
+            )
+        return f"({checks[0]}{tail})"
 
     def emit(self, node: ast.expr) -> str:
         if isinstance(node, ast.Constant):
@@ -190,10 +232,7 @@ class _Emitter:
             joiner = f" {_SYMBOLS[type(node.op)]} "
             return f"({joiner.join(self.emit(value) for value in node.values)})"
         if isinstance(node, ast.Compare):
-            parts = [self.emit(node.left)]
-            for operator, comparator in zip(node.ops, node.comparators, strict=True):
-                parts += [_SYMBOLS[type(operator)], self.emit(comparator)]
-            return f"({' '.join(parts)})"
+            return self._compare(node)
         if isinstance(node, ast.IfExp):
             body, test, orelse = (self.emit(n) for n in (node.body, node.test, node.orelse))
             return f"({body} if {test} else {orelse})"
@@ -204,6 +243,23 @@ class _Emitter:
         ):
             return f"{node.func.id}({', '.join(self.emit(a) for a in node.args)})"
         raise ValueError(f"unchecked node {type(node).__name__} reached the code generator")
+
+
+def _passes_inputs_on(node: ast.expr) -> bool:
+    """True when `node` is finite whenever the signals and parameters it reads are: it returns
+    one of them, a literal, or their absolute value, never an arithmetic result (1e300 * 1e300)
+    nor a comparison (MISSING when one of its own operands was not finite)."""
+    if isinstance(node, ast.Constant | ast.Name):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.Not) or _passes_inputs_on(node.operand)
+    if isinstance(node, ast.BoolOp):
+        return all(_passes_inputs_on(value) for value in node.values)
+    if isinstance(node, ast.IfExp):
+        return _passes_inputs_on(node.body) and _passes_inputs_on(node.orelse)
+    if isinstance(node, ast.Call):
+        return all(_passes_inputs_on(argument) for argument in node.args)
+    return False
 
 
 def _literal(value: object) -> str:

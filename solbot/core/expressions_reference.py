@@ -14,6 +14,7 @@ from solbot.core.expressions_runtime import (
     MISSING,
     RUNTIME_ERRORS,
     clamp,
+    finite_comparison,
     is_finite_result,
     power,
 )
@@ -30,12 +31,13 @@ _OPERATORS: Final[dict[type[ast.AST], Callable[..., object]]] = {
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
     ast.Not: operator.not_,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
+    # A comparison with a non-finite operand (NaN, inf) is MISSING, as in the compiled program.
+    ast.Lt: finite_comparison(operator.lt),
+    ast.LtE: finite_comparison(operator.le),
+    ast.Gt: finite_comparison(operator.gt),
+    ast.GtE: finite_comparison(operator.ge),
+    ast.Eq: finite_comparison(operator.eq),
+    ast.NotEq: finite_comparison(operator.ne),
 }
 _FUNCTIONS: Final[dict[str, Callable[..., object]]] = {
     "abs": abs,

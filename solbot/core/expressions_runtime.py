@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Callable
 from typing import Final, NoReturn
 
 
@@ -60,5 +61,21 @@ def is_finite_result(value: object) -> bool:
     """False for a number outside the finite floats (inf, NaN, a huge int): such a result is
     MISSING, so an overflow fails closed instead of reaching order sizing or pricing."""
     if isinstance(value, int | float):
-        return -sys.float_info.max <= value <= sys.float_info.max
+        return LOWEST <= value <= HIGHEST
     return True
+
+
+LOWEST: Final = -sys.float_info.max
+HIGHEST: Final = sys.float_info.max
+
+
+def finite_comparison(compare: Callable[[float, float], object]) -> Callable[..., object]:
+    """`compare`, MISSING when an operand is not a finite number: `inf - inf > 3` (NaN > 3) is
+    not False but unknown, so the rule fails closed. MISSING as an operand raises TypeError."""
+
+    def checked(left: float, right: float) -> object:
+        if LOWEST <= left <= HIGHEST and LOWEST <= right <= HIGHEST:
+            return compare(left, right)
+        return MISSING
+
+    return checked

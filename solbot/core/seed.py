@@ -22,7 +22,6 @@ from solbot.core.pnl import SIZE_EPSILON, FifoBook, Lot
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
-LONGEST_ROLLING_WINDOW_NS = 3_600 * NS  # realized_1h_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +57,16 @@ class SeedState:
         return len(self.points)
 
 
-def seed_since_ns(now_ns: int) -> int:
-    """The oldest fill time any window reads at `now_ns`: the UTC day start or one hour back."""
-    return min(now_ns - now_ns % DAY_NS, now_ns - LONGEST_ROLLING_WINDOW_NS)
+def pnl_day(ts_ns: int, day_start_ns: int = 0) -> int:
+    """The PnL day holding `ts_ns` when days start `day_start_ns` after 00:00 UTC."""
+    return (ts_ns - day_start_ns) // DAY_NS
+
+
+def seed_since_ns(now_ns: int, longest_window_ns: int, day_start_ns: int = 0) -> int:
+    """The oldest fill time any window reads at `now_ns`: the PnL day's start or the longest
+    rolling window back."""
+    day_start = pnl_day(now_ns, day_start_ns) * DAY_NS + day_start_ns
+    return min(day_start, now_ns - longest_window_ns)
 
 
 def opening_lots(position_units: float, opening: tuple[Fill, ...]) -> tuple[Lot, ...]:

@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from solbot.core.catalog import SignalCatalog
-from solbot.core.seed import SeedPoint
+from solbot.core.catalog import DEFAULT_FILL_WINDOWS, DEFAULT_REALIZED_WINDOWS, SignalCatalog
+from solbot.core.seed import SeedPoint, pnl_day, seed_since_ns
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
@@ -27,6 +27,9 @@ class SignalSettings:
     sigma_window_s: float = 300.0
     trend_halflife_s: float = 45.0
     returns: tuple[tuple[str, float], ...] = (("ret_45s_bps", 45.0),)
+    realized_windows: tuple[tuple[str, float], ...] = DEFAULT_REALIZED_WINDOWS
+    fill_windows: tuple[tuple[str, float], ...] = DEFAULT_FILL_WINDOWS
+    pnl_day_start_s: float = 0.0  # the PnL day starts this long after 00:00 UTC
     max_position_units: float = 0.3  # 0: no limit in units
     max_position_usd: float = 0.0  # 0: no limit in USD
     exposure_trigger_units: float = 0.05
@@ -91,15 +94,13 @@ class SignalState:
         self._bit = {name: 1 << position for name, position in index.items()}
         self._always_ready(
             "inventory_units",
-            "realized_5m_usd",
-            "realized_1h_usd",
+            *(name for name, _ in settings.realized_windows),
             "realized_day_usd",
             "realized_total_usd",
             "cash_flow_usd",
             "unrealized_usd",
             "fees_usd",
-            "fills_1m",
-            "fills_5m",
+            *(name for name, _ in settings.fill_windows),
             "exposure_s",
             "over_trigger_s",
             "drawdown_usd",
@@ -133,13 +134,13 @@ class SignalState:
             (index[name], int(window * NS), self._bit[name]) for name, window in settings.returns
         ]
         self._realized = {
-            "realized_5m_usd": _Rolling(300 * NS),
-            "realized_1h_usd": _Rolling(3600 * NS),
+            name: _Rolling(int(window * NS)) for name, window in settings.realized_windows
         }
-        self._fills = {"fills_1m": _Rolling(60 * NS), "fills_5m": _Rolling(300 * NS)}
+        self._day_start_ns = int(settings.pnl_day_start_s * NS)
+        self._fills = {name: _Rolling(int(window * NS)) for name, window in settings.fill_windows}
         self._day = -1
         self._drawdown = _Drawdown()  # since the session started: one period
-        self._drawdown_day = _Drawdown()  # period = UTC day
+        self._drawdown_day = _Drawdown()  # period = PnL day
         self._exposure_since = 0
         self._over_trigger_since = 0
         self._over_trigger_low = 0.0  # lowest |inventory| (units) since the clock started
@@ -340,7 +341,7 @@ class SignalState:
         session = values[index["realized_total_usd"]] + unrealized_usd
         day = values[index["realized_day_usd"]] + unrealized_usd
         values[index["drawdown_usd"]] = self._drawdown.update(0, session)
-        values[index["drawdown_day_usd"]] = self._drawdown_day.update(now_ns // DAY_NS, day)
+        values[index["drawdown_day_usd"]] = self._drawdown_day.update(self.pnl_day(now_ns), day)
 
     def seed(self, now_ns: int, points: Sequence[SeedPoint]) -> None:
         """Fills of earlier sessions (from the ledger): realized windows, fill counts, day peak.
@@ -349,7 +350,7 @@ class SignalState:
         (at the fill price): the ledger has no PnL between fills, so the seeded peak can only be
         at or below the true one.
         """
-        today = now_ns // DAY_NS
+        today = self.pnl_day(now_ns)
         self._roll_day(now_ns)
         day_slot = self.index["realized_day_usd"]
         tracker = self._drawdown_day
@@ -360,7 +361,7 @@ class SignalState:
                 rolling.add(point.ts_ns, point.realized_usd)
             for rolling in self._fills.values():
                 rolling.add(point.ts_ns, 1.0)
-            if point.ts_ns // DAY_NS == today:
+            if self.pnl_day(point.ts_ns) == today:
                 self.values[day_slot] += point.realized_usd
                 tracker.update(today, self.values[day_slot] + point.unrealized_usd)
 
@@ -370,8 +371,17 @@ class SignalState:
         Market-data state restarts with the new settings; what our fills built must not, or a
         reload would reset the daily kill.
         """
-        self._realized, self._fills, self._day = old._realized, old._fills, old._day
+        self._realized = {
+            name: _carried(rolling, old._realized) for name, rolling in self._realized.items()
+        }
+        self._fills = {name: _carried(rolling, old._fills) for name, rolling in self._fills.items()}
+        self._day = old._day
         self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
+        if old._day_start_ns != self._day_start_ns and old._day >= 0:
+            # A moved day start renumbers the days: the day's PnL and peak carry on until the
+            # next start under the new setting, rather than resetting the daily kill now.
+            self._day = self.pnl_day(old.last_event_ns)
+            self._drawdown_day.period = self._day
         self._exposure_since = old._exposure_since
         self._over_trigger_since = old._over_trigger_since
         self._over_trigger_low = old._over_trigger_low
@@ -379,8 +389,16 @@ class SignalState:
             self.values[self.index[name]] = old.values[old.index[name]]
         self.set_inventory(old.last_event_ns, old._inventory_lots)
 
+    def pnl_day(self, ts_ns: int) -> int:
+        """The number of the PnL day holding `ts_ns` (days start at signals.pnl_day_start_utc)."""
+        return pnl_day(ts_ns, self._day_start_ns)
+
+    def next_day_start_ns(self, now_ns: int) -> int:
+        """When the next PnL day starts (strictly after now)."""
+        return (self.pnl_day(now_ns) + 1) * DAY_NS + self._day_start_ns
+
     def _roll_day(self, ts_ns: int) -> None:
-        day = ts_ns // DAY_NS
+        day = self.pnl_day(ts_ns)
         if day != self._day:
             self._day = day
             self.values[self.index["realized_day_usd"]] = 0.0
@@ -426,6 +444,12 @@ class SignalState:
         """When |inventory| went above the exposure trigger (0 while below)."""
         return self._exposure_since
 
+    def seed_since_ns(self, now_ns: int) -> int:
+        """The oldest ledger fill the windows read at `now_ns` (PnL day start, longest window)."""
+        rolling = (*self._realized.values(), *self._fills.values())
+        longest = max((window.window_ns for window in rolling), default=0)
+        return seed_since_ns(now_ns, longest, self._day_start_ns)
+
     def next_expiry_ns(self) -> int:
         """When the oldest entry of a rolling window (realized PnL, fill counts) drops out."""
         expiries = [
@@ -434,6 +458,19 @@ class SignalState:
             if rolling.items
         ]
         return min(expiries, default=0)
+
+
+def _carried(fresh: _Rolling, old: dict[str, _Rolling]) -> _Rolling:
+    """A rolling window after a reload: the old one of the same length, else rebuilt from the
+    entries of the longest old window (a window longer than all old ones starts short)."""
+    for rolling in old.values():
+        if rolling.window_ns == fresh.window_ns:
+            return rolling
+    if old:
+        longest = max(old.values(), key=lambda rolling: rolling.window_ns)
+        for ts_ns, value in longest.items:
+            fresh.add(ts_ns, value)
+    return fresh
 
 
 def _first(item: tuple[int, float]) -> int:

@@ -23,16 +23,22 @@ from solbot.core.decision import TradingState
 from solbot.core.engine import CompiledPolicy, Engine, Plan
 from solbot.core.orders import OrderManager
 from solbot.core.rules import RuleMachines, RuleState
+from solbot.core.signals import SignalSettings
 
 NS = 1_000_000_000
 NAN = float("nan")
 HEDGE_MODES = ("passive", "aggressive", "emergency", "idle")
 TRADING_STATES = tuple(state.value for state in TradingState)
-REALIZED_WINDOWS = (
-    ("5m", "realized_5m_usd"),
-    ("1h", "realized_1h_usd"),
-    ("day", "realized_day_usd"),
-)
+
+
+def realized_windows(settings: SignalSettings) -> list[tuple[str, str]]:
+    """(window label, signal) of solbot_realized_window_usd: the profile's realized windows,
+    shortest first (`5m` for realized_5m_usd), then the PnL day."""
+    rolling = sorted(settings.realized_windows, key=lambda item: (item[1], item[0]))
+    labels = [(name.removeprefix("realized_").removesuffix("_usd"), name) for name, _ in rolling]
+    return [*labels, ("day", "realized_day_usd")]
+
+
 # From a fraction of a millisecond (a calm tick) up to a second (something is badly wrong).
 LATENCY_BUCKETS_S = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -106,7 +112,11 @@ ORIGINAL_GAUGES: tuple[tuple[str, str], ...] = (
         "maker_fifo_realized_quote",
         "FIFO realized PnL net of fees (= solbot_fifo_realized_net_usd).",
     ),
-    ("maker_pnl_guard_realized_window", "FIFO realized PnL over 5 min, net of fees."),
+    (
+        "maker_pnl_guard_realized_window",
+        "FIFO realized PnL over the shortest signals.realized_windows window (5 min by default), "
+        "net of fees.",
+    ),
     (
         "maker_guard_block_active",
         "1 while the risk guard blocks quoting (= solbot_guard_block_active).",
@@ -522,7 +532,7 @@ class Telemetry:
         for metric, signal, _ in SIGNAL_GAUGES:
             value = signals.get(signal) if signal in index else None
             self._signals[metric].set(NAN if value is None else value)
-        for window, signal in REALIZED_WINDOWS:
+        for window, signal in realized_windows(signals.settings):
             value = signals.get(signal) if signal in index else None
             self._realized_window.labels(self.market, window).set(NAN if value is None else value)
         last = signals.last_event_ns
@@ -585,7 +595,11 @@ class Telemetry:
         original["hedger_guard_emergency"].set(1.0 if mode == "emergency" else 0.0)
         original["hedger_force_aggressive"].set(1.0 if mode == "aggressive" else 0.0)
         original["maker_volatility_bps"].set(self._signal(engine, "vol_ema_bps"))
-        original["maker_pnl_guard_realized_window"].set(self._signal(engine, "realized_5m_usd"))
+        rolling = engine.signals.settings.realized_windows
+        shortest = min(rolling, key=lambda item: (item[1], item[0]))[0] if rolling else None
+        original["maker_pnl_guard_realized_window"].set(
+            self._signal(engine, shortest) if shortest else NAN
+        )
         machines = engine.machines
         active = {
             rule.id
