@@ -43,6 +43,19 @@ params:
   inventory_tier1_units: 10
   inventory_tier2_units: 10
   inventory_tier3_units: 10
+  # The volatility EMA samples the mid every vol_sample at the first book event after the
+  # boundary: a few ms of receive-time difference between the recorder and the bot can shift a
+  # sample, and a rule sitting on its threshold then flips at another moment. Keep the
+  # volatility rules away from their thresholds; returns, trend and the feed drive the test.
+  vol_low_pause_bps: 0.0
+  vol_low_resume_bps: 0.01
+  vol_high_pause_bps: 1000
+  vol_high_resume_bps: 900
+  vol_high_clip_bps: 1000
+  clip_curve_start_sigma_bps: 1000
+  clip_curve_full_sigma_bps: 2000
+  clip_curve_start_percentile: 100
+  regime_vol_threshold_bps: 0.0
 signals:
   vol_sample: 2s
   vol_halflife: 10s
