@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from solbot.app.ledger_location import DB_ENV, DEFAULT_DB, LATEST_RUN
+from solbot.cli.options import ConfigDirOption, EndOption, StartOption
 from solbot.cli.simulate import DataFile, MoreData
 
 analyze_app = typer.Typer(
@@ -120,9 +121,7 @@ def volatility_command(
             "--profile", help="Profile whose signal settings and lines to use (default: the run's)."
         ),
     ] = None,
-    config_dir: Annotated[
-        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
-    ] = None,
+    config_dir: ConfigDirOption = None,
     market: MarketOption = None,
     series_rows: Annotated[
         int, typer.Option("--series-rows", help="Rows of the side-by-side series in --json.")
@@ -175,12 +174,8 @@ def outcome_command(
             "worst bucket, the cut, the days and the drawdown.",
         ),
     ] = "0,0.4/2.8",
-    start: Annotated[
-        str | None, typer.Option("--from", help="Start time (ISO-8601 UTC or unix ms).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="End time (ISO-8601 UTC or unix ms).")
-    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     window: Annotated[
         str | None,
         typer.Option(
@@ -193,9 +188,7 @@ def outcome_command(
             "--data-market", help="Market the data was recorded on, when its name does not say."
         ),
     ] = None,
-    config_dir: Annotated[
-        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
-    ] = None,
+    config_dir: ConfigDirOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the fill model.")] = 0,
     keep: Annotated[
         Path | None,

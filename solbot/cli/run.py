@@ -11,6 +11,7 @@ import typer
 
 from solbot.adapters.venues.lighter.endpoints import MAINNET_REST_URL, MAINNET_WS_URL
 from solbot.cli.completion import complete_profile
+from solbot.cli.options import ConfigDirOption
 from solbot.errors import UsageError
 
 
@@ -59,9 +60,7 @@ def run_command(
     trace: Annotated[
         Path | None, typer.Option(help="Write the decision trace (JSONL) here.")
     ] = None,
-    config_dir: Annotated[
-        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
-    ] = None,
+    config_dir: ConfigDirOption = None,
     markets: Annotated[
         Path | None,
         typer.Option(

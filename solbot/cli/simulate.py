@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from solbot.cli.completion import complete_profile
+from solbot.cli.options import ConfigDirOption, EndOption, StartOption
 from solbot.cli.progress import progress_bar
 from solbot.core.times import parse_time_ns
 
@@ -73,12 +74,8 @@ def simulate_command(
             help="When data and traded market differ, rescale prices so the first mid is this."
         ),
     ] = None,
-    start: Annotated[
-        str | None, typer.Option("--from", help="Start time (ISO-8601 UTC or unix ms).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="End time (ISO-8601 UTC or unix ms).")
-    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default runs/<profile>-<key>).")
     ] = None,
@@ -106,9 +103,7 @@ def simulate_command(
     report: Annotated[
         bool, typer.Option("--report", help="Write report.html to the output folder.")
     ] = False,
-    config_dir: Annotated[
-        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
-    ] = None,
+    config_dir: ConfigDirOption = None,
     markets: Annotated[
         Path | None,
         typer.Option(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from solbot.cli.completion import complete_profile
+from solbot.cli.options import ConfigDirOption
 from solbot.cli.progress import progress_bar
 from solbot.cli.simulate import DataFile, MoreData, sample_data
 from solbot.core.times import parse_time_ns
@@ -111,9 +112,7 @@ def sweep_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
-    config_dir: Annotated[
-        Path | None, typer.Option("--config-dir", help="Folder with profiles/ and rules/.")
-    ] = None,
+    config_dir: ConfigDirOption = None,
     candles: Annotated[
         list[Path] | None,
         typer.Option(
