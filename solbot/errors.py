@@ -94,3 +94,9 @@ class VenueError(RuntimeFailure):
     def __init__(self, message: str, code: int | None = None) -> None:
         self.code = code
         super().__init__(message if code is None else f"venue error {code}: {message}")
+
+
+class SchemaMigrationWarning(UserWarning):
+    """A file of an older schema was migrated in memory; `solbot rules migrate --write` fixes it.
+
+    Here, not in solbot.config.migrate, so the CLI can route it without importing the schemas."""

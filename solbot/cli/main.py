@@ -11,8 +11,7 @@ import click
 import typer
 
 from solbot import __version__
-from solbot.config.migrate import SchemaMigrationWarning
-from solbot.errors import SolbotError
+from solbot.errors import SchemaMigrationWarning, SolbotError
 
 try:  # recent typer ships its own copy of click: catch both families of exceptions
     from typer._click import exceptions as _typer_click

@@ -23,11 +23,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from solbot.config.schema import OLDEST_MIGRATABLE_SCHEMA, SCHEMA_VERSION
 from solbot.config.yamlio import LoadedYaml, PathKey, dotted, parse_yaml_text
-from solbot.errors import ConfigError, Problem, SchemaVersionError
-
-
-class SchemaMigrationWarning(UserWarning):
-    """A file of an older schema was migrated in memory; `solbot rules migrate --write` fixes it."""
+from solbot.errors import ConfigError, Problem, SchemaMigrationWarning, SchemaVersionError
 
 
 @dataclass(frozen=True)
