@@ -30,6 +30,7 @@ def test_importing_the_cli_pulls_no_heavy_library() -> None:
     loaded = modules_loaded_by("import solbot.cli.main")
     assert "solbot" in loaded
     assert sorted(loaded & set(HEAVY)) == []
+    assert "pydantic" not in loaded  # the schemas load with the commands that read profiles
 
 
 def test_help_pulls_no_heavy_library() -> None:
