@@ -296,6 +296,32 @@ async def test_a_modify_the_send_budget_drops_is_sent_again_by_the_next_plan() -
     assert manager.plan(62 * NS, meant, 149_900.0) == modify
 
 
+async def test_a_modify_of_an_order_the_venue_says_is_inactive_ends_it_not_a_retry_loop() -> None:
+    """Seen in the fault suite: the quote filled, the modify sent meanwhile was refused with 21709
+    (order inactive: filled) every 2 s, and the bid side never quoted again."""
+    sender, rest, events, _ = make_sender()
+    manager = OrderManager(OrderSettings(0.1, 0, 60, 0), 1000, SOL.size_decimals)
+    bid = {"bid": Desired(Side.BID, 149_864, 70, OrderTag.QUOTE)}
+    (place,) = manager.plan(0, bid, 149_900.0)
+    sender.submit([place], 0)
+    assert await sender.flush()
+    ack = OrderUpdate(0, place.client_id, OrderStatus.OPEN, 70, price=149_864)
+    sender.orders.on_update(ack)
+    manager.on_update(ack)
+    meant = {"bid": Desired(Side.BID, 149_790, 70, OrderTag.QUOTE)}
+    modify = manager.plan(NS, meant, 149_900.0)
+    assert modify == [ModifyOrder(place.client_id, 149_790, 70)]
+    rest.script = [LighterError("order is inactive: filled", 21709, 400)]
+    sender.submit(modify, NS)
+    await sender.flush()
+    for event in events:
+        manager.on_update(event)
+    assert updates(events)[-1] == (place.client_id, OrderStatus.CANCELED, "inactive")
+    assert place.client_id not in manager.orders  # gone: the next plan places a fresh bid
+    (again,) = manager.plan(3 * NS, meant, 149_900.0)
+    assert isinstance(again, PlaceOrder) and again.price == 149_790
+
+
 async def test_a_failed_request_is_retried_after_a_growing_jittered_backoff() -> None:
     """No retry path re-sends at once: transport errors back off exponentially (capped)."""
     sender, rest, _, clock = make_sender()

@@ -64,6 +64,7 @@ from solbot.core.model import (
     PlaceOrder,
 )
 
+INACTIVE = ORDER_INACTIVE_CODES  # the venue says the order no longer rests
 log = logging.getLogger(__name__)
 
 Emit = Callable[[LighterEvent], None]
@@ -428,10 +429,14 @@ class TxSender:
             self.counters["tx_rejected"] += 1
             if isinstance(command, PlaceOrder):
                 self._report(command.client_id, OrderStatus.REJECTED, 0, reason)
+            elif (
+                isinstance(command, ModifyOrder | CancelOrder) and exc.code in ORDER_INACTIVE_CODES
+            ):
+                # the order no longer rests (filled or cancelled): final, or the manager would
+                # re-send the modify forever; a fill arrives by trade id on the account stream
+                self._report(command.client_id, OrderStatus.CANCELED, 0, "inactive")
             elif isinstance(command, ModifyOrder):
                 self._report_refused(command.client_id, reason)  # still at its old terms
-            elif isinstance(command, CancelOrder) and exc.code in ORDER_INACTIVE_CODES:
-                self._report(command.client_id, OrderStatus.CANCELED, 0, "inactive")
             elif pending.attempts + 1 < self.max_attempts and not isinstance(exc, SigningError):
                 self._requeue([pending], count_attempt=True)
             else:
