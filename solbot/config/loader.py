@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from solbot.config.migrate import upgrade
+from solbot.config.migrate import checked_version, upgrade
 from solbot.config.overrides import Override, apply_overrides
 from solbot.config.schema import (
     SCHEMA_VERSION,
@@ -23,7 +23,7 @@ from solbot.config.schema import (
     redact,
 )
 from solbot.config.yamlio import LoadedYaml, PathKey, dotted, load_yaml
-from solbot.errors import ConfigError, Problem, SchemaVersionError
+from solbot.errors import ConfigError, Problem
 
 MAX_EXTENDS_DEPTH = 8
 SHIPPED_DIR = Path(__file__).resolve().parent.parent.parent  # the checkout: profiles/, rules/
@@ -150,18 +150,7 @@ def check_schema(loaded: LoadedYaml, expected_kind: str) -> LoadedYaml:
     version = data.get("schema")
     if version is None:
         raise ConfigError(loaded.problem(("schema",), f"missing 'schema: {SCHEMA_VERSION}'"))
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(
-            loaded.problem(("schema",), f"schema must be an integer, found {version!r}")
-        )
-    if version > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            loaded.problem(
-                ("schema",),
-                f"schema {version} is newer than this solbot understands ({SCHEMA_VERSION}); "
-                "upgrade solbot",
-            )
-        )
+    version = checked_version(loaded, version)
     if data.get("kind") != expected_kind:
         raise ConfigError(
             loaded.problem(("kind",), f"expected kind: {expected_kind}, found {data.get('kind')!r}")

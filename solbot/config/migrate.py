@@ -267,19 +267,7 @@ def plan_file(path: Path, shown: str) -> FileMigration:
     data = loaded.data
     if not isinstance(data, dict) or data.get("kind") not in ("profile", "ruleset"):
         raise ConfigError(loaded.problem(("kind",), "expected kind: profile or ruleset"))
-    version = data.get("schema")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ConfigError(
-            loaded.problem(("schema",), f"schema must be an integer, found {version!r}")
-        )
-    if version > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            loaded.problem(
-                ("schema",),
-                f"schema {version} is newer than this solbot understands ({SCHEMA_VERSION}); "
-                "upgrade solbot",
-            )
-        )
+    version = checked_version(loaded, data.get("schema"))
     if version == SCHEMA_VERSION:
         return FileMigration(path, shown, version, text, text, ())
     if version < OLDEST_MIGRATABLE_SCHEMA:
@@ -302,3 +290,20 @@ def config_files(root: Path) -> list[Path]:
 def write(migration: FileMigration) -> None:
     """Write a migrated file in place (same encoding, comments kept)."""
     migration.path.write_text(migration.new_text, encoding="utf-8")
+
+
+def checked_version(loaded: LoadedYaml, version: object) -> int:
+    """A file's `schema:` as an integer this solbot can read (newer ones: exit 4)."""
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(
+            loaded.problem(("schema",), f"schema must be an integer, found {version!r}")
+        )
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            loaded.problem(
+                ("schema",),
+                f"schema {version} is newer than this solbot understands ({SCHEMA_VERSION}); "
+                "upgrade solbot",
+            )
+        )
+    return version
