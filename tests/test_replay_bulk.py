@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 from policy_helpers import SOL, T0_NS, shipped_policy
+from simexchange_support import LOOSE, make
 
+import solbot.app.driver as driver_module
 import solbot.app.simulate as simulate_module
 from solbot.adapters.data import sample_paths
 from solbot.adapters.storage.trace import TraceWriter
@@ -27,6 +29,7 @@ from solbot.app.driver import Driver, ReplayChunk, replay
 from solbot.app.session import Session
 from solbot.app.simulate import SimulationRequest, run_simulation
 from solbot.core.clock import ReplayClock
+from solbot.core.model import PlaceOrder, Side
 
 NS = 1_000_000_000
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "orderbook_trades" / "flat"
@@ -193,9 +196,50 @@ def test_bulk_replay_of_an_adversarial_stream_is_identical(
         assert bulk[3] < len(events)  # ... and the bulk path did skip events
 
 
+@pytest.mark.parametrize("window_rows", [1, 3, 64])
+def test_bulk_replay_is_identical_whatever_the_stop_window(
+    monkeypatch: pytest.MonkeyPatch, window_rows: int
+) -> None:
+    """Windows that end inside skipped stretches (the event before a window is not applied yet)."""
+    events = adversarial_events(6, 20_000)
+    reference = run_synthetic(events, "naive", "risk_averse", bulk=False, rows=5_000)
+    monkeypatch.setattr(driver_module, "WINDOW_ROWS", window_rows)
+    bulk = run_synthetic(events, "naive", "risk_averse", bulk=True, rows=5_000)
+    assert bulk[:3] == reference[:3]
+    assert bulk[3] < len(events)
+
+
 def test_a_chunk_whose_time_goes_back_is_replayed_one_event_at_a_time() -> None:
     events = adversarial_events(5, 5_000)
     shuffled = [*events[:2_000], events[2_500], *events[2_000:2_500], *events[2_501:]]
     reference = run_synthetic(shuffled, "naive", "risk_averse", bulk=False, rows=10_000)
     bulk = run_synthetic(shuffled, "naive", "risk_averse", bulk=True, rows=10_000)
     assert bulk == reference  # every event shown: the fallback path
+
+
+# ----------------------------------------------------------------- the venue's side of a skip
+
+
+def _taker_then(skip: bool) -> list[tuple[float, float]]:
+    """A taker buy eats part of the ask; a book event at unchanged prices (fed, or skipped and
+    fast-forwarded) shows the ask again; a second taker buy: (price, size) of every fill."""
+    venue, sink = make(FillModelSettings(taker_latency_ms=0.0), LOOSE)
+    venue.on_book(T0_NS, T0_NS, 1_000, 100, 1_010, 100)
+    buy = PlaceOrder(1, Side.BID, 1_020, 60, post_only=False, immediate_or_cancel=True)
+    venue.submit([buy], T0_NS)
+    venue.advance(T0_NS + 1)
+    assert venue.reach() == (-1, 1 << 62, 1 << 62)  # nothing of ours rests, nothing in flight
+    if skip:
+        venue.fast_forward(0, 100, 100)
+    else:
+        venue.on_book(T0_NS + 2, T0_NS + 2, 1_000, 100, 1_010, 100)
+    second = PlaceOrder(2, Side.BID, 1_020, 100, post_only=False, immediate_or_cancel=True)
+    venue.submit([second], T0_NS + 3)
+    venue.advance(T0_NS + 4)
+    return [(fill.price, fill.size) for fill in sink.fills]
+
+
+def test_a_skipped_book_event_gives_back_the_size_our_taker_orders_took() -> None:
+    fed = _taker_then(skip=False)
+    assert fed[-1] == (1.01, 0.1)  # the whole ask shown again, at the top
+    assert _taker_then(skip=True) == fed

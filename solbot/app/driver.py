@@ -163,7 +163,7 @@ class ReplayChunk(NamedTuple):
 class FastForwardVenue(Protocol):
     """A venue that says which events can touch our orders, and takes the rest in bulk."""
 
-    def reach(self) -> tuple[int, int, int, bool]: ...
+    def reach(self) -> tuple[int, int, int]: ...
 
     @property
     def feed_delay_ns(self) -> int: ...
@@ -339,7 +339,6 @@ class _Columns:
     def __init__(self, chunk: ReplayChunk, last_bid: int, last_ask: int) -> None:
         kind = chunk.kind
         book = kind == KIND_BOOK
-        self.book = book
         bid, ask = chunk.bid_price, chunk.ask_price
         rows = np.arange(len(kind))
         # Book prices carried forward over trade rows: a book row "changes price" against the
@@ -363,12 +362,10 @@ class _Columns:
 
     def stops(self, start: int, stop: int, venue: FastForwardVenue) -> list[int]:
         """Rows in [start, stop) the venue (or a price change) must see one by one."""
-        our_bid, our_ask, arrival_ns, taken_dirty = venue.reach()
+        our_bid, our_ask, arrival_ns = venue.reach()
         mask = self.data_stop[start:stop].copy()
         mask |= self.low[start:stop] <= our_bid
         mask |= self.high[start:stop] >= our_ask
-        if taken_dirty:
-            mask |= self.book[start:stop]
         if arrival_ns < FAR:
             mask |= self.exchange[start:stop] >= arrival_ns
             delay = np.empty(stop - start, np.int64)  # feed delay before each row
@@ -404,9 +401,10 @@ def fast_forward_chunk(state: _Replay, chunk: ReplayChunk, venue: FastForwardVen
     stops: list[int] = []
     stop_index = 0
     reach = venue.reach()
+    window_rows = WINDOW_ROWS
     while position < count:
         if position >= window_end:
-            window_end = min(count, position + WINDOW_ROWS)
+            window_end = min(count, position + window_rows)
             stops = columns.stops(position, window_end, venue)
             stop_index = 0
         while stop_index < len(stops) and stops[stop_index] < position:
