@@ -10,6 +10,10 @@ anything that depends on time passing happens without market data:
   woken (`Session.wake_ns`: a rule timer, a stale-feed threshold, a hedge escalation, a regime
   dwell, the decision interval after a change) and whenever a command in flight reaches the
   simulated exchange. Quiet stretches cost nothing, and a gap in the data behaves as it would live.
+
+Replay feeds one by one only the events that can change more than displayed sizes and the feed
+clock (`fast_forward_chunk`); the rest of each chunk is applied in bulk, with the same result as
+feeding every event (`replay(..., bulk=False)`, the reference the tests compare with).
 """
 
 from __future__ import annotations
