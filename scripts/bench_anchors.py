@@ -135,6 +135,16 @@ def report(
     verdict = "meets" if ratio >= 1.0 else "MISSES"
     print(f"ratio solbot / anchor (warm): {ratio:.3f}  target >= 1: {verdict}")
     print(f"ratio solbot / whole anchor process: {solbot_rate / anchor_cold:.3f}")
+    # CPU seconds move less than wall seconds when other jobs share the cores
+    solbot_cpu_rate = rate(summary["events"], solbot.cpu_s)
+    anchor_cpu_s = grid.get("replay_cpu_s", 0.0)
+    anchor_cpu_rate = rate(events, anchor_cpu_s)
+    cpu_ratio = solbot_cpu_rate / anchor_cpu_rate if anchor_cpu_rate else 0.0
+    print(
+        f"by CPU time: solbot process {solbot.cpu_s:.2f} s ({solbot_cpu_rate:,.0f} events/s), "
+        f"anchor warm replay {anchor_cpu_s:.2f} s ({anchor_cpu_rate:,.0f} events/s); "
+        f"ratio {cpu_ratio:.3f}"
+    )
 
 
 if __name__ == "__main__":

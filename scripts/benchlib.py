@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system CPU of the child (steadier than wall on a loaded box)
 
 
 def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
@@ -46,6 +48,7 @@ def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
         peak_kib = 0
@@ -54,10 +57,12 @@ def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
             peak_kib = max(peak_kib, _high_water_kib(status))
             time.sleep(0.01)
         wall_s = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    return Measured(wall_s, peak_kib / 1024, child.returncode, stdout, stderr)
+    return Measured(wall_s, peak_kib / 1024, child.returncode, stdout, stderr, cpu_s)
 
 
 def _high_water_kib(status: Path) -> int:

@@ -71,3 +71,4 @@ def test_bench_anchors_compares_solbot_with_the_compiled_grid() -> None:
     output = run_script("bench_anchors.py", "--events", "2000")
     assert "= 2,000 events" in output
     assert "ratio solbot / anchor (warm):" in output
+    assert "by CPU time: solbot process" in output

@@ -19,7 +19,7 @@ from solbot.adapters.data.funding import load_funding
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
-from solbot.app.driver import Driver, Row, replay
+from solbot.app.driver import Driver, ReplayChunk, Row, replay
 from solbot.app.metrics import window_report
 from solbot.app.price_path import MidChunk, path_markouts
 from solbot.app.run_figures import RunFigures, compute_run_figures
@@ -215,7 +215,7 @@ def run_simulation(
         started = time.perf_counter()
         replay(
             driver,
-            ((len(chunk), mapping.rows(chunk)) for chunk in events.chunks()),
+            (mapping.columns(chunk) for chunk in events.chunks()),
             funding,
             _settler(venue, session),
             None if progress is None else lambda done: progress(done, total),
@@ -304,18 +304,17 @@ class PriceMapping:
 
     def rows(self, chunk: EventChunk) -> Iterator[Row]:
         """Events as tuples in COLUMNS order (target ticks and lots), converted once per chunk."""
-        columns = self.apply(chunk)
-        return zip(*(columns[name] for name in COLUMNS), strict=True)
+        return self.columns(chunk).rows()
 
-    def apply(self, chunk: EventChunk) -> dict[str, list[int]]:
-        """Columns as Python lists, in the target market's ticks and lots."""
+    def columns(self, chunk: EventChunk) -> ReplayChunk:
+        """The replay columns (int64 arrays) in the target market's ticks and lots."""
         if self.identity:
-            return {name: getattr(chunk, name).tolist() for name in COLUMNS}
+            return ReplayChunk(*(getattr(chunk, name).astype(np.int64) for name in COLUMNS))
         price_scale = self.factor * 10.0 ** (
             self.target.price_decimals - self.source.price_decimals
         )
         size_scale = 10.0 ** (self.target.size_decimals - self.source.size_decimals) / self.factor
-        out: dict[str, list[int]] = {}
+        out: dict[str, np.ndarray] = {}
         for name in COLUMNS:
             column = getattr(chunk, name)
             if name in PRICE_COLUMNS:
@@ -324,9 +323,11 @@ class PriceMapping:
                 column = np.maximum(
                     np.rint(column * size_scale), (column > 0).astype(np.int64)
                 ).astype(np.int64)
+            else:
+                column = column.astype(np.int64)
             out[name] = column
-        out["ask_price"] = _unlocked(out["bid_price"], out["ask_price"])  # type: ignore[arg-type, assignment]
-        return {name: column.tolist() for name, column in out.items()}  # type: ignore[attr-defined]
+        out["ask_price"] = _unlocked(out["bid_price"], out["ask_price"])
+        return ReplayChunk(*(out[name] for name in COLUMNS))
 
 
 def _unlocked(bid: np.ndarray, ask: np.ndarray) -> np.ndarray:

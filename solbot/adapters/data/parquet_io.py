@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from solbot import __version__
 from solbot.adapters.data.events import COLUMN_DTYPES, DataFileInfo, EventChunk
@@ -18,10 +16,29 @@ from solbot.adapters.data.loaded import Loaded
 from solbot.core.model import MarketSpec
 from solbot.errors import DataError, Problem, RuntimeFailure
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported when a Parquet file is read or written, not with this module: a replay
+# of CSV captures never needs it and its import costs ~0.1-0.2 s of every `simulate`.
+
 METADATA_KEY = b"solbot"
 FILE_KIND = "solbot-events"
 FILE_VERSION = 1
-SCHEMA = pa.schema([(name, pa.from_numpy_dtype(dtype)) for name, dtype in COLUMN_DTYPES.items()])
+
+
+@cache
+def schema() -> pa.Schema:
+    """The Arrow schema of the event columns."""
+    import pyarrow as pa
+
+    return pa.schema([(name, pa.from_numpy_dtype(dtype)) for name, dtype in COLUMN_DTYPES.items()])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SCHEMA":  # `from parquet_io import SCHEMA` keeps working, built on first use
+        return schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def market_key(market: MarketSpec) -> str:
@@ -37,6 +54,9 @@ def write_events(
     coarse: bool,
 ) -> DataFileInfo:
     """Write events as Parquet (written to a temporary name, then renamed); facts of the result."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     sources = tuple(sources)
     metadata = {
         "kind": FILE_KIND,
@@ -50,18 +70,18 @@ def write_events(
         "coarse": coarse,
         "sources": [info.to_dict() for info in sources],
     }
-    schema = SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata).encode()})
+    with_metadata = schema().with_metadata({METADATA_KEY: json.dumps(metadata).encode()})
     partial = out.with_name(out.name + ".partial")
     rows, first, last = 0, 0, 0
     try:
-        with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(partial, with_metadata, compression="zstd") as writer:
             for chunk in chunks:
                 if not len(chunk):
                     continue
                 first = int(chunk.ts_ns[0]) if rows == 0 else first
                 last = int(chunk.ts_ns[-1])
                 rows += len(chunk)
-                writer.write_table(pa.Table.from_pydict(chunk.columns(), schema=schema))
+                writer.write_table(pa.Table.from_pydict(chunk.columns(), schema=with_metadata))
         os.replace(partial, out)
     except (OSError, pa.ArrowException) as error:
         raise RuntimeFailure(f"cannot write {out}: {error}") from None
@@ -82,13 +102,16 @@ def write_events(
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """The solbot metadata of a Parquet event file (DataError if it is not one)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        schema = pq.read_schema(path)
+        stored_schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as error:
         raise DataError(
             Problem(str(path), 1, 1, "", f"cannot read Parquet file: {error}")
         ) from None
-    raw = (schema.metadata or {}).get(METADATA_KEY)
+    raw = (stored_schema.metadata or {}).get(METADATA_KEY)
     try:
         metadata = json.loads(raw) if raw else None
     except ValueError:
@@ -140,6 +163,9 @@ def parquet_events(loaded: Loaded) -> EventChunk:
 
 
 def _read_table(path: Path) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as error:

@@ -148,12 +148,15 @@ def open_events(
         expander = bars.BarExpander(candles, bar_ticks, bar_spread_bps)
         return EventSource(infos, market, expander=expander, start_ns=start_ns, end_ns=end_ns)
     chunks = _tick_events(loaded, shifts)
-    events = merge_events(chunks)
     tick_files = all(
         item.format in _TICK_EVENTS or item.format == SOLBOT_PARQUET for item in loaded
     )
     if tick_files and all(carries_exchange_time(chunk) for chunk in chunks):
-        events = exchange_ordered(events)  # depth-derived L1 keeps its update-sequence order
+        # Straight from the files: sorting by receive time first would change nothing, since
+        # rows equal in exchange time, receive time and kind keep their input order either way.
+        events = exchange_ordered(EventChunk.concat(chunks))
+    else:  # depth-derived L1 keeps its update-sequence order
+        events = merge_events(chunks)
     return EventSource(infos, market, events=events, start_ns=start_ns, end_ns=end_ns)
 
 

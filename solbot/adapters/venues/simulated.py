@@ -255,6 +255,35 @@ class SimulatedExchange:
         if exchange_now_ns >= self._next_arrival_ns:
             self._arrive_due(exchange_now_ns, now_ns)
 
+    # ----------------------------------------------------------------- fast forward (replay)
+
+    def reach(self) -> tuple[int, int, int]:
+        """What decides which market events can touch our orders here.
+
+        (our best bid, our best ask, next command arrival in exchange time). A book event with
+        both sides shown, its bid above our best bid and its ask below our best ask, at unchanged
+        prices; a trade that cannot reach our prices; both before the next arrival (in exchange
+        and in bot time): such events change nothing here but what `fast_forward` sets.
+        """
+        return self._our_bid, self._our_ask, self._next_arrival_ns
+
+    @property
+    def feed_delay_ns(self) -> int:
+        """Receive minus exchange time of the latest event seen (maps bot time to matching)."""
+        return self._feed_delay_ns
+
+    def fast_forward(self, feed_delay_ns: int, bid_size: int, ask_size: int) -> None:
+        """The effect of events that `reach` says cannot touch us, skipped by a replay: the
+        last one's feed delay and, if any was a book event at unchanged prices (sizes >= 0),
+        the last displayed sizes and the reset of what our taker orders took from them."""
+        self._feed_delay_ns = feed_delay_ns
+        if bid_size >= 0:
+            self._bid_size = bid_size
+            self._ask_size = ask_size
+            if self._taken_dirty:
+                self._bid_taken = self._ask_taken = 0
+                self._taken_dirty = False
+
     def on_book(
         self,
         ts_ns: int,
