@@ -12,7 +12,7 @@ from solbot.core.deadlines import (
     crossing_times,
     earliest_after,
 )
-from solbot.core.decision import Decision, merge
+from solbot.core.decision import Decision, MergeCache
 from solbot.core.hedger import HedgeOutcome, HedgeParams, plan_hedge
 from solbot.core.model import Fill, MarketSpec, Side
 from solbot.core.pnl import FifoBook
@@ -102,6 +102,7 @@ class Engine:
         self.market = market
         self.signals = SignalState(policy.catalog, policy.signal_settings, market.lot)
         self.machines = RuleMachines(policy.rules)
+        self.merged = MergeCache(policy.rules)
         self.fifo = FifoBook()
         self.risk_state = RiskState()
         self.regime = policy.default_regime
@@ -181,6 +182,7 @@ class Engine:
             self.signals = SignalState(policy.catalog, policy.signal_settings, self.market.lot)
             self.signals.carry_own_state(old)
         self.machines = RuleMachines(policy.rules)
+        self.merged = MergeCache(policy.rules)
         self.machines.restore_latches(latched)
         if self.regime not in policy.params_by_regime:
             self.regime = policy.default_regime
@@ -228,7 +230,7 @@ class Engine:
         mid = signals.mid
         results = policy.program(values, signals.ready, self._params)
         active = self.machines.step(now_ns, results, policy.missing, self._params)
-        decision = merge(policy.rules, active, results, self.inventory_lots)
+        decision = self.merged.merge(active, results, self.inventory_lots)
         self.wanted_regime = decision.regime or policy.default_regime
         changed = self._switch_regime(now_ns, self.wanted_regime)
         quote_params = policy.quotes_by_regime[self.regime]
