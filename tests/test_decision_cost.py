@@ -24,7 +24,7 @@ from solbot.core.deadlines import NEVER, crossing_times
 from solbot.core.decision import Decision, MergeCache, merge
 from solbot.core.engine import CompiledPolicy, Engine
 from solbot.core.expressions_runtime import MISSING
-from solbot.core.model import Side
+from solbot.core.model import MarketSpec, Side
 from solbot.core.rules import RuleSpec
 
 PROFILES = ("aggressive", "base", "defensive", "naive")
@@ -268,3 +268,34 @@ def test_reference_and_engine_agree_on_a_side_in_backoff() -> None:
     now = engine.signals.last_event_ns + 1
     engine.risk_state.blocked_until_ns[Side.BID] = now + 5
     assert engine.next_deadline_ns(now) == reference_deadline_ns(engine, now) == now + 5
+
+
+@PROPERTY
+@given(
+    price_decimals=st.integers(0, 9),
+    size_decimals=st.integers(0, 9),
+    min_base=st.floats(0, 10),
+    min_quote=st.floats(-1, 50),
+    price=st.integers(-5, 10**9),
+    usd=st.floats(-10, 1e6),
+)
+def test_market_minimums_are_the_scale_formulas(
+    price_decimals: int,
+    size_decimals: int,
+    min_base: float,
+    min_quote: float,
+    price: int,
+    usd: float,
+) -> None:
+    """`lots_for_usd` and `min_lots_at` (scales spelled out) as written with the properties."""
+    market = MarketSpec("SOL", "test", 1, price_decimals, size_decimals, min_base, min_quote)
+    scales = market.price_scale, market.size_scale
+
+    def lots(ticks: int, amount: float) -> int:
+        if amount <= 0 or ticks <= 0:
+            return 0
+        return math.ceil(amount * scales[0] * scales[1] / ticks - 1e-9)
+
+    assert market.lots_for_usd(price, usd) == lots(price, usd)
+    base = math.ceil(min_base * scales[1] - 1e-9)
+    assert market.min_lots_at(price) == max(base, lots(price, min_quote))
