@@ -63,6 +63,11 @@ def year_of_candles(shared: Path, bars: int) -> pl.DataFrame:
     )
 
 
+def per_decision_us(in_loop_s: float, decisions: int) -> float:
+    """The replay loop's time per decision: nearly every synthetic tick decides in bar mode."""
+    return in_loop_s / decisions * 1e6 if decisions else 0.0
+
+
 def shipped_profiles() -> list[str]:
     """Every profile file shipped in the checkout's profiles/ folder."""
     return sorted(path.stem for path in (ROOT / "profiles").glob("*.yaml"))
@@ -85,7 +90,8 @@ def main() -> int:
             "shared Binance windows chained end to end (bar mode is coarse)"
         )
         print(f"{'profile':<12}{'synthetic events':>18}{'events/s':>12}{'wall s':>9}"
-              f"{'in-loop s':>11}{'peak MB':>9}{'fills':>8}{'ratio to 1 M/s':>16}")  # fmt: skip
+              f"{'in-loop s':>11}{'peak MB':>9}{'fills':>8}{'decisions':>11}"
+              f"{'us/decision':>13}{'ratio to 1 M/s':>16}")  # fmt: skip
         for profile in profiles:
             out = folder / f"run-{profile}"
             measured = run_measured(
@@ -110,6 +116,8 @@ def main() -> int:
             print(
                 f"{profile:<12}{summary['events']:>18,}{events_per_s:>12,.0f}{measured.wall_s:>9.1f}"
                 f"{summary['wall_s']:>11.1f}{measured.peak_rss_mb:>9,.0f}{summary['fills']:>8,}"
+                f"{summary['decisions']:>11,}"
+                f"{per_decision_us(summary['wall_s'], summary['decisions']):>13.0f}"
                 f"{events_per_s / TARGET_EVENTS_PER_S:>16.3f}"
             )
     print(load_note())
