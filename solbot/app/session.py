@@ -498,7 +498,8 @@ class Session:
                     if order is not None:
                         traded = command.client_id in self._partly_filled
                         status = "partial" if traded else "pending"
-                        self._record_order(now_ns, order, status, describe_command(command)["op"])
+                        op = "place" if isinstance(command, PlaceOrder) else "modify"
+                        self._record_order(now_ns, order, status, op)
         if self.trace is None:
             return
         for command in commands:
