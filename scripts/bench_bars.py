@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -63,6 +64,17 @@ def year_of_candles(shared: Path, bars: int) -> pl.DataFrame:
     )
 
 
+def child_cpu_s() -> float:
+    """User + system CPU seconds of this script's finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_decision_us(in_loop_s: float, decisions: int) -> float:
+    """The replay loop's time per decision: nearly every synthetic tick decides in bar mode."""
+    return in_loop_s / decisions * 1e6 if decisions else 0.0
+
+
 def shipped_profiles() -> list[str]:
     """Every profile file shipped in the checkout's profiles/ folder."""
     return sorted(path.stem for path in (ROOT / "profiles").glob("*.yaml"))
@@ -85,9 +97,11 @@ def main() -> int:
             "shared Binance windows chained end to end (bar mode is coarse)"
         )
         print(f"{'profile':<12}{'synthetic events':>18}{'events/s':>12}{'wall s':>9}"
-              f"{'in-loop s':>11}{'peak MB':>9}{'fills':>8}{'ratio to 1 M/s':>16}")  # fmt: skip
+              f"{'in-loop s':>11}{'cpu s':>8}{'peak MB':>9}{'fills':>8}{'decisions':>11}"
+              f"{'us/decision':>13}{'ratio to 1 M/s':>16}")  # fmt: skip
         for profile in profiles:
             out = folder / f"run-{profile}"
+            before = child_cpu_s()
             measured = run_measured(
                 solbot_command(
                     "simulate",
@@ -105,11 +119,14 @@ def main() -> int:
                     f"{profile:<12}failed ({measured.returncode}): {measured.stderr.strip()[-300:]}"
                 )
                 continue
+            cpu_s = child_cpu_s() - before  # the whole process: less disturbed by a busy box
             summary = json.loads(measured.stdout)
             events_per_s = rate(summary["events"], measured.wall_s)
             print(
                 f"{profile:<12}{summary['events']:>18,}{events_per_s:>12,.0f}{measured.wall_s:>9.1f}"
-                f"{summary['wall_s']:>11.1f}{measured.peak_rss_mb:>9,.0f}{summary['fills']:>8,}"
+                f"{summary['wall_s']:>11.1f}{cpu_s:>8.1f}{measured.peak_rss_mb:>9,.0f}{summary['fills']:>8,}"
+                f"{summary['decisions']:>11,}"
+                f"{per_decision_us(summary['wall_s'], summary['decisions']):>13.0f}"
                 f"{events_per_s / TARGET_EVENTS_PER_S:>16.3f}"
             )
     print(load_note())

@@ -128,6 +128,7 @@ class Session:
         self._step_ns = 0
         self.alerts = alerts
         self.venue: Venue | None = None
+        self._budgeted: tuple[Venue | None, BudgetedVenue | None] = (None, None)
         self.orders: OrderManager | None = None
         self.stats = SessionStats()
         self.last_plan: Plan | None = None
@@ -338,8 +339,9 @@ class Session:
         if self.orders is None or self.venue is None or self.stopped:
             return []
         engine = self.engine
-        if isinstance(self.venue, BudgetedVenue):  # plan no tx the adapter would hold back
-            self.orders.venue_room = self.venue.tx_room()
+        budgeted = self._budgeted_venue(self.venue)
+        if budgeted is not None:  # plan no tx the adapter would hold back
+            self.orders.venue_room = budgeted.tx_room()
         engine.tx_budget_left = self.orders.budget_left(now_ns)
         self._step_ns = now_ns
         plan = engine.decide(now_ns, self._trace_step if self._steps is not None else None)
@@ -353,6 +355,14 @@ class Session:
             self._trace_commands(now_ns, commands)
             self.venue.submit(commands, now_ns)
         return commands
+
+    def _budgeted_venue(self, venue: Venue) -> BudgetedVenue | None:
+        """`venue` if it keeps a request budget; the (slow) protocol check runs once per venue."""
+        checked, budgeted = self._budgeted
+        if checked is not venue:
+            budgeted = venue if isinstance(venue, BudgetedVenue) else None
+            self._budgeted = (venue, budgeted)
+        return budgeted
 
     def _next_wake(self, now_ns: int, commands: Sequence[Command]) -> int:
         """After a decision: when time alone could change the next one."""
@@ -408,19 +418,26 @@ class Session:
 
     def _record_plan(self, plan: Plan) -> None:
         decision = plan.decision
-        self.stats.quoting_denied.add(plan.quotes, plan.risk)
-        denials = self.stats.denials
-        for denial in plan.risk.denied:
-            denials[denial.reason] = denials.get(denial.reason, 0) + 1
+        risk = plan.risk
+        if risk.denied:
+            self.stats.quoting_denied.add(plan.quotes, risk)
+            denials = self.stats.denials
+            for denial in risk.denied:
+                denials[denial.reason] = denials.get(denial.reason, 0) + 1
         for alert in decision.alerts:
             if self.alerts is not None and alert.rule_id not in self._alerted:
                 self.alerts.alert(alert.rule_id, alert.level, alert.message, plan.ts_ns)
                 self.stats.alerts += 1
             self._alerted.add(alert.rule_id)
-        self._alerted &= set(decision.active_rules)
+        if self._alerted:
+            self._alerted &= set(decision.active_rules)
         sides = quoted_sides(plan)
         machines = self.engine.machines
-        failed_closed = tuple(machines.rules[index].id for index in machines.failed_closed)
+        failed_closed = (
+            tuple(machines.rules[index].id for index in machines.failed_closed)
+            if machines.failed_closed
+            else ()
+        )
         state = (decision.state, decision.active_rules, plan.regime, sides, failed_closed)
         if state == self._last_state:
             return
@@ -481,7 +498,8 @@ class Session:
                     if order is not None:
                         traded = command.client_id in self._partly_filled
                         status = "partial" if traded else "pending"
-                        self._record_order(now_ns, order, status, describe_command(command)["op"])
+                        op = "place" if isinstance(command, PlaceOrder) else "modify"
+                        self._record_order(now_ns, order, status, op)
         if self.trace is None:
             return
         for command in commands:

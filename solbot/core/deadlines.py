@@ -173,10 +173,18 @@ def crossing_times(origin_ns: int, thresholds: Iterable[float], now_ns: int) -> 
     return best
 
 
-def earliest_after(now_ns: int, candidates: Iterable[int]) -> int:
-    """The smallest candidate strictly after now (NEVER when there is none)."""
-    best = NEVER
-    for candidate in candidates:
-        if now_ns < candidate < best:
-            best = candidate
-    return best
+def crossing_offsets(plan: ClockPlan) -> dict[str, tuple[tuple[str, tuple[int, ...]], ...]]:
+    """Per regime: (clock signal, ns after its origin at which it passes each threshold).
+
+    The offsets `crossing_times` adds to the origin, computed once per policy instead of on
+    every decision; signals without a threshold in a regime are left out.
+    """
+    regimes = {regime for watch in plan.watches for regime in watch.thresholds_by_regime}
+    return {
+        regime: tuple(
+            (signal, tuple(math.ceil(seconds * NS) + 1 for seconds in thresholds))
+            for signal, thresholds in plan.thresholds(regime)
+            if thresholds
+        )
+        for regime in sorted(regimes)
+    }

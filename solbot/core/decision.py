@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -238,3 +239,82 @@ def _float(value: float | str | None) -> float | None:
 
 
 EMPTY = Decision()
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """What `merge` reads for one active set besides the rules: result slots, inventory sign."""
+
+    slots: tuple[int, ...]
+    inventory_sign: bool  # a side other than bid/ask/both (`adding`) resolves by its sign
+
+
+class MergeCache:
+    """`merge` remembered by everything it reads, so a repeated decision costs a lookup.
+
+    For one policy's rules the merged Decision is a function of the active rule indexes, the
+    expression results at the slots their actions read, and (only when an action names the
+    `adding` side) the sign of the inventory. Most consecutive decisions merge the same active
+    set with the same values, so the key is built from exactly those. A value's key is the value
+    itself, except that zeros also carry their sign bit (0.0 == -0.0 but they are not the same
+    argument); True/1/1.0 share a key and `Value.resolve` maps them to the same float. NaN never
+    equals itself, so it is simply a miss. Bounded: the table is emptied when it is full.
+    """
+
+    def __init__(self, rules: Sequence[RuleSpec], limit: int = 4096) -> None:
+        self.rules = tuple(rules)
+        self.limit = limit
+        self._reads: dict[tuple[int, ...], _Reads] = {}
+        self._merged: dict[Hashable, Decision] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def merge(
+        self, active: Sequence[int], results: Sequence[object], inventory_lots: int
+    ) -> Decision:
+        """Exactly `merge(rules, active, results, inventory_lots)`."""
+        if not active:
+            return EMPTY
+        indexes = tuple(active)
+        reads = self._reads.get(indexes)
+        if reads is None:
+            reads = self._reads[indexes] = _reads_of(self.rules, indexes)
+        values = tuple([results[slot] for slot in reads.slots])
+        key: Hashable = (indexes, values)
+        if 0 in values:  # `in` compares by ==: catches 0, 0.0, -0.0 and False
+            key = (indexes, values, _zero_signs(values))
+        if reads.inventory_sign:
+            key = (key, (inventory_lots > 0) - (inventory_lots < 0))
+        decision = self._merged.get(key)
+        if decision is not None:
+            self.hits += 1
+            return decision
+        self.misses += 1
+        decision = merge(self.rules, indexes, results, inventory_lots)
+        if len(self._merged) >= self.limit:
+            self._merged.clear()
+        self._merged[key] = decision
+        return decision
+
+
+_FIXED_SIDES = (None, "both", "bid", "ask")  # the sides `sides_of` resolves without inventory
+
+
+def _reads_of(rules: Sequence[RuleSpec], active: Sequence[int]) -> _Reads:
+    slots: set[int] = set()
+    adding = False
+    for index in active:
+        for action in rules[index].actions:
+            adding |= action.side not in _FIXED_SIDES
+            for _, value in action.values:
+                if value.slot is not None:
+                    slots.add(value.slot)
+    return _Reads(tuple(sorted(slots)), adding)
+
+
+def _zero_signs(values: tuple[object, ...]) -> tuple[bool, ...]:
+    """Per value: is it a float zero with the sign bit set (-0.0)."""
+    return tuple(
+        isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0
+        for value in values
+    )

@@ -6,13 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from solbot.core.catalog import SignalCatalog
-from solbot.core.deadlines import (
-    NEVER,
-    ClockPlan,
-    crossing_times,
-    earliest_after,
-)
-from solbot.core.decision import Decision, merge
+from solbot.core.deadlines import NEVER, ClockPlan, crossing_offsets
+from solbot.core.decision import Decision, MergeCache
 from solbot.core.hedger import HedgeOutcome, HedgeParams, plan_hedge
 from solbot.core.model import Fill, MarketSpec, Side
 from solbot.core.pnl import FifoBook
@@ -102,6 +97,7 @@ class Engine:
         self.market = market
         self.signals = SignalState(policy.catalog, policy.signal_settings, market.lot)
         self.machines = RuleMachines(policy.rules)
+        self.merged = MergeCache(policy.rules)
         self.fifo = FifoBook()
         self.risk_state = RiskState()
         self.regime = policy.default_regime
@@ -119,6 +115,7 @@ class Engine:
         self._lots_per_unit = market.size_scale
         self._params = policy.params_by_regime[self.regime]
         self._regime_index = policy.catalog.index()["regime_aggressive"]
+        self._crossings = crossing_offsets(policy.clock)
 
     # ----- inputs --------------------------------------------------------------------------------
 
@@ -181,11 +178,13 @@ class Engine:
             self.signals = SignalState(policy.catalog, policy.signal_settings, self.market.lot)
             self.signals.carry_own_state(old)
         self.machines = RuleMachines(policy.rules)
+        self.merged = MergeCache(policy.rules)
         self.machines.restore_latches(latched)
         if self.regime not in policy.params_by_regime:
             self.regime = policy.default_regime
         self._params = policy.params_by_regime[self.regime]
         self._regime_index = policy.catalog.index()["regime_aggressive"]
+        self._crossings = crossing_offsets(policy.clock)
 
     # ----- the decision --------------------------------------------------------------------------
 
@@ -228,7 +227,7 @@ class Engine:
         mid = signals.mid
         results = policy.program(values, signals.ready, self._params)
         active = self.machines.step(now_ns, results, policy.missing, self._params)
-        decision = merge(policy.rules, active, results, self.inventory_lots)
+        decision = self.merged.merge(active, results, self.inventory_lots)
         self.wanted_regime = decision.regime or policy.default_regime
         changed = self._switch_regime(now_ns, self.wanted_regime)
         quote_params = policy.quotes_by_regime[self.regime]
@@ -335,43 +334,59 @@ class Engine:
         """The next moment after now at which time alone could change the decision (or NEVER).
 
         Valid until the next input (market event, fill, position, reload); the replay driver asks
-        again after every decision.
+        again after every decision. Each candidate counts only when strictly after now.
         """
         policy = self.policy
         signals = self.signals
-        risk = policy.risk
-        machines = self.machines
-        candidates = [machines.next_deadline_ns(now_ns), signals.next_day_start_ns(now_ns)]
-        expiry = signals.next_expiry_ns()
-        if expiry:
-            candidates.append(expiry)
+        best = self.machines.next_deadline_ns(now_ns)
+        at = signals.next_day_start_ns(now_ns)
+        if now_ns < at < best:
+            best = at
+        at = signals.next_expiry_ns()  # 0: no rolling window holds an entry
+        if at and now_ns < at < best:
+            best = at
         last_event = signals.feed_origin_ns if signals.last_event_ns else 0
-        if last_event and risk.stale_feed_ns:
-            candidates.append(last_event + risk.stale_feed_ns + 1)
-        candidates.extend(self.risk_state.blocked_until_ns.values())
+        stale_feed_ns = policy.risk.stale_feed_ns
+        if last_event and stale_feed_ns:
+            at = last_event + stale_feed_ns + 1
+            if now_ns < at < best:
+                best = at
+        for at in self.risk_state.blocked_until_ns.values():
+            if now_ns < at < best:
+                best = at
         if self.wanted_regime != self.regime and self.regime_since_ns:
-            candidates.append(self.regime_since_ns + policy.regime_min_dwell_ns)
+            at = self.regime_since_ns + policy.regime_min_dwell_ns
+            if now_ns < at < best:
+                best = at
         exposure = signals.exposure_since_ns
         if exposure:
             hedge = policy.hedge
-            candidates.append(exposure + hedge.passive_timeout_ns)
-            if self.last_hedge_attempt_ns:
-                candidates.append(self.last_hedge_attempt_ns + hedge.cooldown_ns)
-                candidates.append(self.last_hedge_attempt_ns + hedge.emergency_cooldown_ns)
-        best = earliest_after(now_ns, candidates)
-        origins = {
-            "feed_age_s": last_event,
-            "exposure_s": exposure,
-            "over_trigger_s": signals.over_trigger_since_ns,
-            "guard_block_s": self.risk_state.block_since_ns,
-            "regime_age_s": self.regime_since_ns,
-        }
-        for signal, thresholds in policy.clock.thresholds(self.regime):
-            origin = origins.get(signal, 0)
-            if origin:
-                best = min(best, crossing_times(origin, thresholds, now_ns))
-        if any(origins.get(signal, 0) for signal in policy.clock.grid_signals):
-            best = min(best, now_ns + policy.decision_interval_ns)
+            at = exposure + hedge.passive_timeout_ns
+            if now_ns < at < best:
+                best = at
+            attempt = self.last_hedge_attempt_ns
+            if attempt:
+                for at in (attempt + hedge.cooldown_ns, attempt + hedge.emergency_cooldown_ns):
+                    if now_ns < at < best:
+                        best = at
+        crossings = self._crossings.get(self.regime, ())
+        if crossings or policy.clock.grid_signals:
+            origins = {
+                "feed_age_s": last_event,
+                "exposure_s": exposure,
+                "over_trigger_s": signals.over_trigger_since_ns,
+                "guard_block_s": self.risk_state.block_since_ns,
+                "regime_age_s": self.regime_since_ns,
+            }
+            for signal, offsets in crossings:
+                origin = origins.get(signal, 0)
+                if origin:
+                    for offset in offsets:  # as deadlines.crossing_times
+                        at = origin + offset
+                        if now_ns < at < best:
+                            best = at
+            if any(origins.get(signal, 0) for signal in policy.clock.grid_signals):
+                best = min(best, now_ns + policy.decision_interval_ns)
         return best if best > now_ns else NEVER
 
     def _switch_regime(self, now_ns: int, target: str) -> bool:

@@ -101,16 +101,25 @@ class MarketSpec:
     def lots_to_size(self, lots: int) -> float:
         return lots / self.size_scale
 
+    # The two below run several times per decision: the scales are spelled out (as in
+    # price_scale and size_scale) rather than read through the properties.
+
     def lots_for_usd(self, price_ticks: int, usd: float) -> int:
         """Smallest size in lots whose notional at `price_ticks` reaches `usd`."""
         if usd <= 0 or price_ticks <= 0:
             return 0
-        return math.ceil(usd * self.price_scale * self.size_scale / price_ticks - 1e-9)
+        price_scale, size_scale = int(10**self.price_decimals), int(10**self.size_decimals)
+        return math.ceil(usd * price_scale * size_scale / price_ticks - 1e-9)  # same order
 
     def min_lots_at(self, price_ticks: int) -> int:
         """Smallest order size in lots that meets both the base and the notional minimum."""
-        base: int = math.ceil(self.min_base_amount * self.size_scale - 1e-9)
-        return max(base, self.lots_for_usd(price_ticks, self.min_quote_amount))
+        size_scale = int(10**self.size_decimals)
+        base: int = math.ceil(self.min_base_amount * size_scale - 1e-9)
+        usd = self.min_quote_amount
+        if usd <= 0 or price_ticks <= 0:  # lots_for_usd is 0
+            return max(base, 0)
+        price_scale = int(10**self.price_decimals)
+        return max(base, math.ceil(usd * price_scale * size_scale / price_ticks - 1e-9))
 
 
 @dataclass(frozen=True, slots=True)

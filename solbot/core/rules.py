@@ -144,35 +144,37 @@ class RuleMachines:
         self._last_now = now_ns
         state = self.state
         hold_ns = self.hold_ns
+        active_ns_total = self.active_ns_total
+        idle, arming, active_state, cooldown = _IDLE, _ARMING, _ACTIVE, _COOLDOWN
         for index, rule in enumerate(self.rules):
             current = state[index]
-            if current == RuleState.ACTIVE:
-                self.active_ns_total[index] += elapsed
+            if current == active_state:
+                active_ns_total[index] += elapsed
             condition = results[rule.when_slot]
             if condition is missing:
                 if rule.on_error == "hold":
-                    if current == RuleState.ACTIVE:
+                    if current == active_state:
                         active.append(index)
                     continue
                 condition = errored = rule.on_error == "trigger"
             else:
                 errored = False
-            if current == RuleState.COOLDOWN:
+            if current == cooldown:
                 if now_ns < self.cooldown_until_ns[index]:
                     continue
-                current = state[index] = RuleState.IDLE
-            if current == RuleState.IDLE:
+                current = state[index] = idle
+            if current == idle:
                 if not condition:
                     continue
                 if hold_ns[index] > 0:
-                    state[index] = RuleState.ARMING
+                    state[index] = arming
                     self.since_ns[index] = now_ns
                     continue
                 current = self._activate(index, now_ns)
                 self.failed_closed_activations[index] += errored
-            elif current == RuleState.ARMING:
+            elif current == arming:
                 if not condition:
-                    state[index] = RuleState.IDLE
+                    state[index] = idle
                     continue
                 if now_ns - self.since_ns[index] < hold_ns[index]:
                     continue
@@ -191,13 +193,15 @@ class RuleMachines:
         best = NEVER
         since = self.since_ns
         for index, state in enumerate(self.state):
-            if state == RuleState.ARMING:
+            if state == _IDLE:  # most rules, most of the time
+                continue
+            if state == _ARMING:
                 at = since[index] + self.hold_ns[index]
-            elif state == RuleState.ACTIVE:
+            elif state == _ACTIVE:
                 if self.rules[index].id in self.latched:
                     continue
                 at = since[index] + self.min_active_ns[index]
-            elif state == RuleState.COOLDOWN:
+            elif state == _COOLDOWN:
                 at = self.cooldown_until_ns[index]
             else:
                 continue
@@ -242,3 +246,10 @@ class RuleMachines:
 
 
 _NO_TIMER_PARAMS = (-1, -1, -1)
+# RuleState members bound to module names: the per-rule loops compare with them on every step
+_IDLE, _ARMING, _ACTIVE, _COOLDOWN = (
+    RuleState.IDLE,
+    RuleState.ARMING,
+    RuleState.ACTIVE,
+    (RuleState.COOLDOWN),
+)
