@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from solbot.adapters.storage.fill_totals import StreamState
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.original_fills import read_original_fills
 from solbot.adapters.storage.trade_import import read_lighter_trades
@@ -27,11 +28,18 @@ from solbot.app.metrics_compute import (
     BUCKET_COLUMNS,
     MARK_TOLERANCE_NS,
     MARKOUT_HORIZONS_S,
+    Markouts,
+    PriceHistory,
     RunScope,
+    WindowEnds,
     WindowReport,
+    assemble_window,
     compute_buckets,
     compute_window,
     data_span,
+    markouts,
+    no_markouts,
+    unrealized_at,
 )
 from solbot.core.pnl import FifoBook
 from solbot.core.times import parse_time_ns
@@ -169,11 +177,93 @@ def _window(
     if chosen is None or end_ns is None:
         return dataclasses.replace(_empty_report(chosen, since_ns, end_ns), run=scope)
     start_ns = end_ns - duration_ns if duration_ns is not None else since_ns
-    fills = ledger.fills(until_ns=end_ns, market=chosen, run_id=run)
-    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=chosen, run_id=run)
-    marks = _marks_for(ledger, chosen, start_ns, end_ns, run)
-    report = compute_window(chosen, fills, marks, funding, start_ns, end_ns)
+    report = _window_from_totals(ledger, chosen, run, start_ns, end_ns)
+    if report is None:
+        report = replay_window(ledger, chosen, run, start_ns, end_ns)
     return dataclasses.replace(report, run=scope)
+
+
+def replay_window(
+    ledger: Ledger, market: str, run: str | None, start_ns: int | None, end_ns: int
+) -> WindowReport:
+    """The window by replaying every fill of the scope up to end_ns through a FifoBook.
+
+    What every report did before the running totals, and still does when they cannot answer
+    (a read-only ledger from an older solbot, a stored fill a FifoBook refuses)."""
+    fills = ledger.fills(until_ns=end_ns, market=market, run_id=run)
+    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
+    marks = _marks_for(ledger, market, start_ns, end_ns, run)
+    return compute_window(market, fills, marks, funding, start_ns, end_ns)
+
+
+def _window_from_totals(
+    ledger: Ledger, market: str, run: str | None, start_ns: int | None, end_ns: int
+) -> WindowReport | None:
+    """The window from the running totals at its two ends (None: they cannot answer).
+
+    Same numbers as `replay_window`: the FIFO states at both ends are the very states the
+    replay reaches. Markouts still read the window's fills, unless no price path can give one
+    (no mark near the window and no fill with a recorded mid)."""
+    if not ledger.totals_current():
+        return None
+    before = StreamState()
+    if start_ns is not None:
+        found = ledger.fill_state(market, run, start_ns, inclusive=False)
+        if found is None:
+            return None
+        before = found
+    after = ledger.fill_state(market, run, end_ns, inclusive=True)
+    if after is None:
+        return None
+    start_book, end_book = before.book(market), after.book(market)
+    unrealized_start = None
+    if start_ns is None:
+        unrealized_start = 0.0
+    else:
+        unrealized_start = unrealized_at(start_book, _price_at(ledger, market, run, start_ns - 1))[
+            0
+        ]
+    unrealized_end, mark = unrealized_at(end_book, _price_at(ledger, market, run, end_ns))
+    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
+    return assemble_window(
+        WindowEnds(market, start_ns, end_ns, after.first_ns if after.fills else None),
+        (start_book.totals(), unrealized_start),
+        (end_book.totals(), unrealized_end, mark),
+        funding,
+        _window_markouts(ledger, market, run, (start_ns, end_ns), (before, after)),
+    )
+
+
+def _window_markouts(
+    ledger: Ledger,
+    market: str,
+    run: str | None,
+    window: tuple[int | None, int],
+    states: tuple[StreamState, StreamState],
+) -> Markouts:
+    """Markouts of the window's fills; without reading them when nothing can price them."""
+    start_ns, end_ns = window
+    before, after = states
+    if after.fills == before.fills:
+        return no_markouts()
+    path_from = 0 if start_ns is None else start_ns - MARK_TOLERANCE_NS
+    path_to = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
+    if after.mid_fills == 0 and not ledger.has_marks(market, path_from, path_to, run):
+        return no_markouts()
+    inside = ledger.fills(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
+    path_fills = ledger.fills(since_ns=path_from, until_ns=end_ns, market=market, run_id=run)
+    marks = _marks_for(ledger, market, start_ns, end_ns, run)
+    return markouts(inside, PriceHistory(marks, path_fills))
+
+
+def _price_at(ledger: Ledger, market: str, run: str | None, ts_ns: int) -> tuple[float, str] | None:
+    """`PriceHistory.at` by two indexed lookups: the newest mark, unless a fill is newer."""
+    mark = ledger.last_mark(market, ts_ns, run)
+    fill = ledger.last_fill_price(market, ts_ns, run)
+    if fill is None or (mark is not None and mark[0] >= fill[0]):
+        return None if mark is None else (mark[1], "mark")
+    _, mid, price = fill
+    return (mid, "fill_mid") if mid is not None else (price, "fill_price")
 
 
 def _marks_for(
