@@ -207,8 +207,8 @@ def _window_from_totals(
     if not ledger.totals_current():
         return None
     before = StreamState()
-    if start_ns is not None:
-        found = ledger.fill_state(market, run, start_ns, inclusive=False)
+    if start_ns is not None:  # fills before the window (and, like the replay, not after its end)
+        found = ledger.fill_state(market, run, min(start_ns, end_ns + 1), inclusive=False)
         if found is None:
             return None
         before = found
@@ -216,14 +216,13 @@ def _window_from_totals(
     if after is None:
         return None
     start_book, end_book = before.book(market), after.book(market)
-    unrealized_start = None
-    if start_ns is None:
-        unrealized_start = 0.0
-    else:
-        unrealized_start = unrealized_at(start_book, _price_at(ledger, market, run, start_ns - 1))[
-            0
-        ]
-    unrealized_end, mark = unrealized_at(end_book, _price_at(ledger, market, run, end_ns))
+    unrealized_start: float | None = 0.0
+    if start_ns is not None:
+        start_price = _price_at(ledger, market, run, start_ns - 1, (start_ns, end_ns))
+        unrealized_start = unrealized_at(start_book, start_price)[0]
+    unrealized_end, mark = unrealized_at(
+        end_book, _price_at(ledger, market, run, end_ns, (start_ns, end_ns))
+    )
     funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
     return assemble_window(
         WindowEnds(market, start_ns, end_ns, after.first_ns if after.fills else None),
@@ -256,10 +255,20 @@ def _window_markouts(
     return markouts(inside, PriceHistory(marks, path_fills))
 
 
-def _price_at(ledger: Ledger, market: str, run: str | None, ts_ns: int) -> tuple[float, str] | None:
-    """`PriceHistory.at` by two indexed lookups: the newest mark, unless a fill is newer."""
-    mark = ledger.last_mark(market, ts_ns, run)
-    fill = ledger.last_fill_price(market, ts_ns, run)
+def _price_at(
+    ledger: Ledger, market: str, run: str | None, ts_ns: int, window: tuple[int | None, int]
+) -> tuple[float, str] | None:
+    """`PriceHistory.at` by two indexed lookups: the newest mark, unless a fill is newer.
+
+    Sees what the replay's PriceHistory holds: fills up to the window's end, marks up to the
+    end of its markouts, and the newest mark before the window."""
+    start_ns, end_ns = window
+    marks_until = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
+    mark = ledger.last_mark(market, min(ts_ns, marks_until), run)
+    if start_ns is not None and (mark is None or mark[0] < start_ns - MARK_TOLERANCE_NS):
+        opening = ledger.last_mark(market, start_ns - MARK_TOLERANCE_NS - 1, run)  # _marks_for
+        mark = opening if opening is not None and opening[0] <= ts_ns else None
+    fill = ledger.last_fill_price(market, min(ts_ns, end_ns), run)
     if fill is None or (mark is not None and mark[0] >= fill[0]):
         return None if mark is None else (mark[1], "mark")
     _, mid, price = fill
