@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from solbot.adapters.storage.fill_totals import StreamState
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.original_fills import read_original_fills
@@ -317,10 +315,13 @@ class ExportResult:
     run: RunScope | None = None
 
 
-_BUCKET_SCHEMA: dict[str, Any] = {
-    name: pl.Int64 if name in _INT_COLUMNS else pl.Utf8 if name in _TEXT_COLUMNS else pl.Float64
-    for name in BUCKET_COLUMNS
-}
+def _bucket_schema() -> dict[str, Any]:
+    import polars as pl  # only exports need it: importing it costs every command ~0.1 s
+
+    return {
+        name: pl.Int64 if name in _INT_COLUMNS else pl.Utf8 if name in _TEXT_COLUMNS else pl.Float64
+        for name in BUCKET_COLUMNS
+    }
 
 
 def export_buckets(
@@ -340,7 +341,9 @@ def export_buckets(
     if file_format == "parquet" and out is None:
         raise UsageError("--format parquet needs --out FILE")
     scope, rows = bucket_rows(db, window_s=window_s, market=market, run=run)
-    frame = pl.DataFrame(rows, schema=_BUCKET_SCHEMA)
+    import polars as pl
+
+    frame = pl.DataFrame(rows, schema=_bucket_schema())
     if out is None:
         return ExportResult(len(rows), None, frame.write_csv(), scope)
     try:
@@ -413,18 +416,18 @@ def import_trades(
     parsed = read_lighter_trades(
         file, account_index=account_index, venue=venue, market=market, market_id=market_id
     )
-    fills = parsed.fills
+    fills = parsed.rows
     inserted = duplicates = 0
     with Ledger(db) as ledger:
         for start in range(0, len(fills), IMPORT_BATCH_FILLS):
-            added, repeated = ledger.record_fills(fills[start : start + IMPORT_BATCH_FILLS])
+            added, repeated = ledger.record_fill_rows(fills[start : start + IMPORT_BATCH_FILLS])
             inserted, duplicates = inserted + added, duplicates + repeated
             if progress is not None:
                 progress(start + added + repeated, len(fills))
     return ImportSummary(
         path=file,
         trades=parsed.total,
-        ours=len(parsed.fills),
+        ours=len(parsed.rows),
         inserted=inserted,
         duplicates=duplicates,
         not_ours=parsed.not_ours,

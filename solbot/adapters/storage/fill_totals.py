@@ -167,7 +167,8 @@ def advance(state: StreamState, rows: Iterable[BookRow]) -> list[tuple[Any, ...]
     fills, maker_fills, taker_fills, mid_fills = (
         state.fills, state.maker_fills, state.taker_fills, state.mid_fills,
     )  # fmt: skip
-    isfinite, copysign, epsilon = math.isfinite, math.copysign, SIZE_EPSILON
+    copysign, epsilon, infinity = math.copysign, SIZE_EPSILON, math.inf
+    every, first_ns = CHECKPOINT_FILLS, state.first_ns
     ts = rowid = 0
     for rowid, _, _, ts, side, price, size, role, fee_value, mid in rows:
         fee = float(fee_value or 0.0)
@@ -179,7 +180,8 @@ def advance(state: StreamState, rows: Iterable[BookRow]) -> list[tuple[Any, ...]
             raise InvalidFill(f"fill rowid {rowid}: bad side {side!r}")
         if role != "maker" and role != "taker":
             raise InvalidFill(f"fill rowid {rowid}: bad role {role!r}")
-        if not (size > 0 and isfinite(size) and price > 0 and isfinite(price) and isfinite(fee)):
+        # What FifoBook refuses: sizes and prices not positive and finite, fees not finite.
+        if not (0 < size < infinity and 0 < price < infinity and -infinity < fee < infinity):
             raise InvalidFill(f"fill rowid {rowid}: size, price or fee out of range")
         remaining = size
         gross = 0.0
@@ -211,9 +213,9 @@ def advance(state: StreamState, rows: Iterable[BookRow]) -> list[tuple[Any, ...]
             taker_fills += 1
         if mid is not None and mid > 0:
             mid_fills += 1
-        if state.first_ns is None or ts < state.first_ns:
-            state.first_ns = ts
-        if fills - state.checkpointed >= max(CHECKPOINT_FILLS, len(lots)):
+        if first_ns is None or ts < first_ns:
+            first_ns = ts
+        if fills - state.checkpointed >= every and fills - state.checkpointed >= len(lots):
             state.position, state.realized_usd, state.fees_usd = position, realized, fees
             state.cash_flow_usd, state.volume_usd = cash, volume
             state.maker_volume_usd, state.taker_volume_usd = maker_volume, taker_volume
@@ -227,7 +229,7 @@ def advance(state: StreamState, rows: Iterable[BookRow]) -> list[tuple[Any, ...]
     if fills != state.fills:
         state.ts_ns, state.fill_rowid = ts, rowid
     state.fills, state.maker_fills, state.taker_fills = fills, maker_fills, taker_fills
-    state.mid_fills = mid_fills
+    state.mid_fills, state.first_ns = mid_fills, first_ns
     return due
 
 
