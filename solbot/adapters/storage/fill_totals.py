@@ -252,12 +252,19 @@ class FillTotals:
         transaction."""
         if not rows:
             return
-        by_stream: dict[StreamKey, list[BookRow]] = {}
+        by_run: dict[tuple[str, str], list[BookRow]] = {}
         for row in rows:
-            for key in stream_keys(row[1], row[2]):
-                by_stream.setdefault(key, []).append(row)
-        for key, new in by_stream.items():
-            self._book_stream(conn, key, new)
+            pair = (row[1], row[2])
+            found = by_run.get(pair)
+            if found is None:
+                by_run[pair] = found = []
+            found.append(row)
+        by_market: dict[str, list[BookRow]] = {}
+        for (market, run_id), new in by_run.items():
+            self._book_stream(conn, (market, 0, run_id), new)
+            by_market[market] = by_market.get(market, []) + new
+        for market, new in by_market.items():
+            self._book_stream(conn, (market, 1, ""), new)
         newest = max(row[0] for row in rows)
         conn.execute("UPDATE fill_sync SET fills_rowid = MAX(fills_rowid, ?)", (newest,))
 

@@ -160,55 +160,62 @@ class _TradeReader:
             self._problem(index, f"{where}.{error.field}", error.message)
 
     def _quick(self, trade: dict[str, Any]) -> bool:
-        """Book a trade of the usual shape exactly as the checked path would; False: not sure."""
-        ask, bid = trade.get("ask_account_id"), trade.get("bid_account_id")
+        """Book a trade of the usual shape exactly as the checked path would; False: not sure.
+
+        The usual shape: integer accounts, market, trade id and millisecond timestamp, boolean
+        is_maker_ask, numbers as strings or JSON numbers. One function, for speed."""
+        get = trade.get
+        ask, bid = get("ask_account_id"), get("bid_account_id")
         if type(ask) is not int or type(bid) is not int:
             return False
-        ours_ask, ours_bid = ask == self.account, bid == self.account
-        if ours_ask == ours_bid:
+        ours_ask = ask == self.account
+        if ours_ask == (bid == self.account):
             if ours_ask:
                 return False  # a self-trade: the checked path counts it
             self.not_ours += 1
             return True
-        trade_market = trade.get("market_id")
-        maker_is_ask = trade.get("is_maker_ask")
+        trade_market, maker_is_ask = get("market_id"), get("is_maker_ask")
         if type(trade_market) is not int or type(maker_is_ask) is not bool:
             return False
         if self.market_id is not None and trade_market != self.market_id:
             self.other_market += 1
             return True
-        try:
-            row = self._quick_row(trade, ours_ask, maker_is_ask)
-        except (ValueError, TypeError, FieldError):
-            return False
-        if row is None:
-            return False
-        self.market_ids.add(trade_market)
-        self.rows.append(row)
-        return True
-
-    def _quick_row(
-        self, trade: dict[str, Any], ours_ask: bool, maker_is_ask: bool
-    ) -> FillRow | None:
-        price = _quick_number(trade.get("price"))
-        size_value = trade.get("size")
-        size = _quick_number(size_value if size_value is not None else trade.get("base_amount"))
         maker = maker_is_ask == ours_ask
-        rate_value = trade.get("maker_fee" if maker else "taker_fee")
-        rate = 0.0 if rate_value is None else _quick_number(rate_value)
-        stamp = trade.get("timestamp")
-        client = trade.get("ask_client_id" if ours_ask else "bid_client_id")
-        if not (price > 0 and size > 0 and rate == rate) or type(stamp) is not int:
-            return None
-        if client is not None and type(client) is not int:
-            return None
-        ts_ns = stamp * 1_000_000 if 10**11 <= stamp < 10**14 else _timestamp_ns(trade)
-        kind_name = str(trade.get("type") or "trade")
-        return (
-            self.venue, _trade_id(trade), self.market, ts_ns, "ask" if ours_ask else "bid",
-            price, size, "maker" if maker else "taker", price * size * rate / 1e6,
-            client or None, "" if kind_name == "trade" else kind_name, None, "import",
+        price: Any = get("price")
+        size: Any = get("size")
+        rate: Any = get("maker_fee" if maker else "taker_fee")
+        if size is None:
+            size = get("base_amount")
+        stamp, trade_id = get("timestamp"), get("trade_id")
+        client = get("ask_client_id" if ours_ask else "bid_client_id")
+        if (
+            type(stamp) is not int
+            or not 10**11 <= stamp < 10**14
+            or type(trade_id) is not int
+            or type(price) not in _NUMERIC
+            or type(size) not in _NUMERIC
+            or (rate is not None and type(rate) not in _NUMERIC)
+            or (client is not None and type(client) is not int)
+        ):
+            return False
+        try:
+            price, size = float(price), float(size)
+            rate = 0.0 if rate is None else float(rate)
+        except ValueError:
+            return False
+        if not (0 < price < _INFINITY and 0 < size < _INFINITY and -_INFINITY < rate < _INFINITY):
+            return False
+        kind_name = str(get("type") or "trade")
+        self.market_ids.add(trade_market)
+        self.rows.append(
+            (
+                self.venue, str(trade_id), self.market, stamp * 1_000_000,
+                "ask" if ours_ask else "bid", price, size, "maker" if maker else "taker",
+                price * size * rate / 1e6, client or None,
+                "" if kind_name == "trade" else kind_name, None, "import",
+            )
         )  # fmt: skip
+        return True
 
     def _read_trade(self, trade: dict[str, Any], where: str) -> None:
         ask_account = _optional_int(trade, "ask_account_id")
@@ -302,17 +309,8 @@ def _row_order(row: FillRow) -> tuple[int, int, str]:
     return row[3], (int(trade_id) if trade_id.isdigit() else -1), trade_id
 
 
-_INFINITY = float("inf")
-
-
-def _quick_number(value: Any) -> float:
-    """A finite number from a JSON number or numeric string; NaN when it is anything else."""
-    kind_of = type(value)
-    if kind_of is str or kind_of is float or kind_of is int:
-        number = float(value)
-        if -_INFINITY < number < _INFINITY:
-            return number
-    return math.nan
+_INFINITY = math.inf
+_NUMERIC = frozenset((str, float, int))  # what json_fields.number accepts (bool is not int here)
 
 
 def _trade_id(trade: dict[str, Any]) -> str:
