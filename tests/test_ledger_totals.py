@@ -355,3 +355,47 @@ def test_a_window_reads_a_checkpoint_not_every_fill(
     report = window_report(db, seconds=50.5)
     assert report.fills == 51
     assert sum(read) <= 10  # two checkpoints plus at most the fills since each
+
+
+def test_the_next_write_books_fills_nobody_booked(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        ledger.record_fills([fill(n, n, Side.BID, 0.1) for n in range(3)])
+    connection = sqlite3.connect(db)
+    with connection:  # another program (or an import that stopped before booking)
+        connection.execute(
+            "INSERT INTO fills (venue, trade_id, market, ts_ns, side, price, size, role, run_id) "
+            "VALUES ('lighter', 'x', 'SOL', ?, 'ask', 101.0, 0.25, 'taker', '')",
+            (T0 + 5 * S,),
+        )
+    connection.close()
+    with Ledger(db) as ledger:
+        ledger.record_fill(fill(9, 9, Side.ASK, 0.05))
+        assert ledger.totals_current()
+    assert_every_stream_is_replay(db)
+    assert window_report(db).fills == 5
+
+
+def test_an_import_older_than_the_ledger_rebooks_each_stream_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "ledger.db"
+    newer, older = tmp_path / "newer.json", tmp_path / "older.json"
+    newer.write_text(json.dumps(lighter_trades(30, first_id=1000)))
+    older.write_text(json.dumps(lighter_trades(40, first_id=1)))
+    rebooked: list[fill_totals.StreamKey] = []
+    real_rebook = fill_totals.FillTotals._rebook
+
+    def counted(self: fill_totals.FillTotals, conn: sqlite3.Connection, key: fill_totals.StreamKey,
+                from_ns: int | None) -> None:  # fmt: skip
+        rebooked.append(key)
+        real_rebook(self, conn, key, from_ns)
+
+    monkeypatch.setattr(metrics, "IMPORT_BATCH_FILLS", 4)
+    monkeypatch.setattr(fill_totals.FillTotals, "_rebook", counted)
+    with small_checkpoints():
+        import_trades(db, newer, account_index=42)
+        assert rebooked == []
+        import_trades(db, older, account_index=42)  # 5 batches, all before the stored fills
+    assert sorted(rebooked) == [("SOL", 0, ""), ("SOL", 1, "")]
+    assert_every_stream_is_replay(db)

@@ -249,7 +249,19 @@ class FillTotals:
 
     def book(self, conn: sqlite3.Connection, rows: Sequence[BookRow]) -> None:
         """Book freshly inserted fills (any order) into their streams, inside the caller's
-        transaction."""
+        transaction; first any older fill nobody booked (inserted by another program, or by an
+        import that stopped before booking), which `fill_sync` would otherwise hide."""
+        (synced,) = conn.execute("SELECT fills_rowid FROM fill_sync").fetchone()
+        first_new = min((row[0] for row in rows), default=None)
+        behind_sql = f"SELECT {BOOK_COLUMNS} FROM fills WHERE rowid > ?"
+        if first_new is None:
+            missed = conn.execute(behind_sql, (synced,)).fetchall()
+        elif synced < first_new - 1:
+            missed = conn.execute(behind_sql + " AND rowid < ?", (synced, first_new)).fetchall()
+        else:
+            missed = []
+        if missed:
+            rows = [*missed, *rows]
         if not rows:
             return
         by_run: dict[tuple[str, str], list[BookRow]] = {}

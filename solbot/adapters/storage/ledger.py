@@ -113,6 +113,7 @@ class Ledger:
         self._marks: list[tuple[Any, ...]] = []
         self._unsynced = 0  # fast mode: fills and funding written in the open, uncommitted batch
         self._unbooked: list[BookRow] = []  # fast mode: fills of that batch, booked at commit
+        self._deferred: list[BookRow] | None = None  # inside totals_deferred()
         self._totals = FillTotals()
         self.has_totals = True  # False: a read-only ledger from before fill_totals (full replay)
         self._closed = False
@@ -315,7 +316,10 @@ class Ledger:
             with self._storage_errors(), self._db.atomic(), self._totals_kept():
                 base = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM fills").fetchone()[0]
                 changed = int(conn.executemany(_INSERT_FILL, rows).rowcount)
-                self._totals.book(conn, self._inserted(base, rows, changed))
+                if self._deferred is None:
+                    self._totals.book(conn, self._inserted(base, rows, changed))
+                else:
+                    self._deferred.extend(self._inserted(base, rows, changed))
             return changed
         with self._storage_errors(), self._totals_kept():
             if not conn.in_transaction:
@@ -336,6 +340,21 @@ class Ledger:
             ]
         sql = f"SELECT {BOOK_COLUMNS} FROM fills WHERE rowid > ? ORDER BY rowid"
         return self._db.conn.execute(sql, (base,)).fetchall()
+
+    @contextmanager
+    def totals_deferred(self) -> Iterator[None]:
+        """Book the fills written inside into the running totals once, at the end (imports).
+
+        An import of trades older than the ledger's newest would otherwise re-book each stream
+        from that point once per batch. Fills stay committed batch by batch; if the import stops
+        before the end, windows replay every fill until the next write books them."""
+        self._deferred = []
+        try:
+            yield
+        finally:
+            pending, self._deferred = self._deferred, None
+        with self._storage_errors(), self._db.atomic(), self._totals_kept():
+            self._totals.book(self._db.conn, pending)
 
     @contextmanager
     def _totals_kept(self) -> Iterator[None]:
