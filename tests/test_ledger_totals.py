@@ -183,6 +183,10 @@ def test_windows_from_running_totals_equal_the_full_replay(plan: Plan) -> None:
                 new = metrics._window_from_totals(ledger, market, run, start_ns, end_ns)
                 old = metrics.replay_window(ledger, market, run, start_ns, end_ns)
                 assert new == old
+            for row in ledger.runs():  # `metrics runs`: net PnL and fills per run
+                summary = metrics._run_summary(ledger, row)
+                with mock.patch.object(metrics, "_run_ends", lambda *args: None):
+                    assert summary == metrics._run_summary(ledger, row)
 
 
 # -- every writer keeps the totals -------------------------------------------------------------

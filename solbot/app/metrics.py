@@ -99,9 +99,18 @@ def list_runs(db: Path | str) -> list[RunSummary]:
 
 def _run_summary(ledger: Ledger, row: dict[str, Any]) -> RunSummary:
     run_id = row["run_id"]
-    fills = ledger.fills(run_id=run_id)
     funding = ledger.funding_payments(run_id=run_id)
     net = sum(p.amount_usd for p in funding)
+    first, last = ledger.run_span(run_id)
+    ends = _run_ends(ledger, run_id)
+    if ends is not None:  # the running totals: same sums in the same order as the replay below
+        for state in ends:
+            net += state.realized_usd - state.fees_usd
+        count = sum(state.fills for state in ends)
+        return RunSummary(
+            run_id, row["kind"], row["profile"], row["started_ns"], first, last, count, net
+        )
+    fills = ledger.fills(run_id=run_id)
     for market in sorted({f.market for f in fills}):
         book = FifoBook(market)
         for fill in fills:
@@ -109,10 +118,19 @@ def _run_summary(ledger: Ledger, row: dict[str, Any]) -> RunSummary:
                 book.apply(fill)
         totals = book.totals()
         net += totals.realized_usd - totals.fees_usd
-    first, last = ledger.run_span(run_id)
     return RunSummary(
         run_id, row["kind"], row["profile"], row["started_ns"], first, last, len(fills), net
     )
+
+
+def _run_ends(ledger: Ledger, run_id: str) -> list[StreamState] | None:
+    """The FIFO state after the last fill of each market of one run (markets sorted); None when
+    the running totals cannot answer."""
+    markets = ledger.fill_markets(run_id)
+    if markets is None:
+        return None
+    ends = [ledger.fill_state(market, run_id, None, inclusive=True) for market in markets]
+    return None if any(state is None for state in ends) else [s for s in ends if s is not None]
 
 
 def window_report(

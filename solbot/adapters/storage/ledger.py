@@ -571,12 +571,11 @@ class Ledger:
         tables = ["marks", "funding"]
         found: set[str] = set()
         with self._storage_errors():
-            if self.totals_current():  # the streams know the markets without reading every fill
-                scope = "all_runs = 1" if run_id is None else "all_runs = 0 AND run_id = ?"
-                sql = f"SELECT market FROM fill_streams WHERE {scope} AND (fills > 0 OR valid = 0)"
-                found.update(row[0] for row in self._db.conn.execute(sql, params))
-            else:
+            fill_markets = self.fill_markets(run_id)  # without reading every fill
+            if fill_markets is None:
                 tables.append("fills")
+            else:
+                found.update(fill_markets)
             sql = " UNION ".join(f"SELECT market FROM {t}{where}" for t in tables)
             found.update(row[0] for row in self._db.conn.execute(sql, params * len(tables)))
         return sorted(found)
@@ -615,6 +614,17 @@ class Ledger:
         if state is not None:
             state.first_ns = meta[1]
         return state
+
+    def fill_markets(self, run_id: str | None) -> list[str] | None:
+        """Markets with fills of one run (or of any, None), sorted, from the running totals;
+        None when they cannot answer (see totals_current)."""
+        if not self.totals_current():
+            return None
+        scope = "all_runs = 1" if run_id is None else "all_runs = 0 AND run_id = ?"
+        sql = f"SELECT market FROM fill_streams WHERE {scope} AND (fills > 0 OR valid = 0)"
+        with self._storage_errors():
+            rows = self._db.conn.execute(sql, [] if run_id is None else [run_id]).fetchall()
+        return sorted(row[0] for row in rows)
 
     def last_fill_price(
         self, market: str, at_or_before_ns: int, run_id: str | None = None
