@@ -401,5 +401,23 @@ def test_an_import_older_than_the_ledger_rebooks_each_stream_once(
         import_trades(db, newer, account_index=42)
         assert rebooked == []
         import_trades(db, older, account_index=42)  # 5 batches, all before the stored fills
-    assert sorted(rebooked) == [("SOL", 0, ""), ("SOL", 1, "")]
+    assert rebooked == [("SOL", 0, "")]  # the all-runs stream is that run's (one run)
+    assert_every_stream_is_replay(db)
+
+
+def test_all_runs_stream_is_booked_once_a_second_run_trades(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    with small_checkpoints(), Ledger(db) as ledger:
+        first = ledger.start_run("run", "p", "", "", {}, started_ns=T0)
+        ledger.record_fills([fill(n, n, Side.BID if n % 3 else Side.ASK, 0.3) for n in range(9)])
+        conn = ledger._db.conn
+        count = "SELECT COUNT(*) FROM fill_checkpoints WHERE all_runs = ?"
+        assert conn.execute(count, (1,)).fetchone()[0] == 0  # one run: its stream serves both
+        assert conn.execute(count, (0,)).fetchone()[0] > 0
+        assert_state_is_replay(ledger, "SOL", None, None)
+        ledger.start_run("run", "p", "", "", {}, started_ns=T0 + 20 * S)
+        ledger.record_fills([fill(n, n, Side.ASK, 0.2, 103.0) for n in range(20, 26)])
+        assert conn.execute(count, (1,)).fetchone()[0] > 0
+        for run in (None, first, ledger.run_id):
+            assert_state_is_replay(ledger, "SOL", run, None)
     assert_every_stream_is_replay(db)

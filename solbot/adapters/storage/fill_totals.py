@@ -10,7 +10,9 @@ Tables (migration `m004_fill_totals`):
   the lots stored stay proportional to the fills (a one-sided book does not store n² lots).
 - `fill_streams`: per stream its fill count, first and last time, last rowid, and whether every
   fill of it could be booked (`valid`; a fill a `FifoBook` refuses makes readers fall back to
-  replaying every fill, which reports the error as before).
+  replaying every fill, which reports the error as before). While all fills of a market belong
+  to one run, its all-runs stream is not booked twice: its row names that run (`same_as`) and
+  readers use the run's checkpoints.
 - `fill_sync`: the highest fill rowid booked into the streams; a reader that finds newer fills
   (written by something other than `Ledger`) falls back to the full replay.
 
@@ -58,11 +60,6 @@ BOOK_COLUMNS = "rowid, market, run_id, ts_ns, side, price, size, role, fee_usd, 
 
 class InvalidFill(ValueError):
     """A stored fill a FifoBook would refuse (the stream is then left to the full replay)."""
-
-
-def stream_keys(market: str, run_id: str) -> tuple[StreamKey, StreamKey]:
-    """The two streams a fill of `market` and `run_id` belongs to."""
-    return (market, 1, ""), (market, 0, run_id)
 
 
 def stream_key(market: str, run_id: str | None) -> StreamKey:
@@ -276,7 +273,7 @@ class FillTotals:
             self._book_stream(conn, (market, 0, run_id), new)
             by_market[market] = by_market.get(market, []) + new
         for market, new in by_market.items():
-            self._book_stream(conn, (market, 1, ""), new)
+            self._book_all_runs(conn, market, new)
         newest = max(row[0] for row in rows)
         conn.execute("UPDATE fill_sync SET fills_rowid = MAX(fills_rowid, ?)", (newest,))
 
@@ -286,11 +283,45 @@ class FillTotals:
         conn.execute("DELETE FROM fill_streams")
         self.forget()
         pairs = conn.execute("SELECT DISTINCT market, run_id FROM fills").fetchall()
-        keys = {key for market, run in pairs for key in stream_keys(market, run or "")}
-        for key in sorted(keys):
-            self._rebook(conn, key, None)
+        for market, run in sorted((market, run or "") for market, run in pairs):
+            self._rebook(conn, (market, 0, run), None)
+        for market in sorted({market for market, _ in pairs}):
+            self._book_all_runs(conn, market, None)
         newest = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM fills").fetchone()[0]
         conn.execute("UPDATE fill_sync SET fills_rowid = ?", (newest,))
+
+    def _book_all_runs(
+        self, conn: sqlite3.Connection, market: str, new: list[BookRow] | None
+    ) -> None:
+        """Book the market's all-runs stream, after its run streams are booked.
+
+        While every fill of the market belongs to one run, the all-runs stream is that run's
+        stream (`same_as`): same fills, same order, so nothing is booked twice. The first fill
+        of a second run books it in full, once."""
+        key = (market, 1, "")
+        runs = conn.execute(
+            "SELECT run_id FROM fill_streams WHERE market = ? AND all_runs = 0", (market,)
+        ).fetchall()
+        if len(runs) == 1:
+            self._states.pop(key, None)
+            conn.execute(
+                "INSERT OR REPLACE INTO fill_streams (market, all_runs, run_id, fills, first_ns, "
+                "last_ns, last_rowid, valid, same_as) SELECT market, 1, '', fills, first_ns, "
+                "last_ns, last_rowid, valid, run_id FROM fill_streams "
+                "WHERE market = ? AND all_runs = 0",
+                (market,),
+            )
+            conn.execute(
+                "DELETE FROM fill_checkpoints WHERE market = ? AND all_runs = 1", (market,)
+            )
+            return
+        alias = conn.execute(
+            "SELECT same_as FROM fill_streams WHERE market = ? AND all_runs = 1", (market,)
+        ).fetchone()
+        if new is None or alias is None or alias[0] is not None:
+            self._rebook(conn, key, None)
+        else:
+            self._book_stream(conn, key, new)
 
     def _book_stream(self, conn: sqlite3.Connection, key: StreamKey, new: list[BookRow]) -> None:
         state = self._state(conn, key)

@@ -602,7 +602,7 @@ class Ledger:
         key = stream_key(market, run_id)
         with self._storage_errors():
             meta = self._db.conn.execute(
-                "SELECT valid, first_ns FROM fill_streams "
+                "SELECT valid, first_ns, same_as FROM fill_streams "
                 "WHERE market = ? AND all_runs = ? AND run_id = ?",
                 key,
             ).fetchone()
@@ -610,6 +610,8 @@ class Ledger:
                 return StreamState()  # no fill of this market in that scope
             if not meta[0]:
                 return None
+            if meta[2] is not None:  # every fill of the market is of that run: its stream
+                key = (market, 0, str(meta[2]))
             state = load_state(self._db.conn, key, bound_ns, inclusive=inclusive)
         if state is not None:
             state.first_ns = meta[1]

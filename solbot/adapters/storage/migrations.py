@@ -188,6 +188,7 @@ def m004_fill_totals(db: Database) -> None:
             "last_ns": int,
             "last_rowid": int,
             "valid": int,
+            "same_as": str,  # all-runs stream of a market whose fills are all of this run
         },
         pk=("market", "all_runs", "run_id"),
     )
