@@ -421,3 +421,28 @@ def test_all_runs_stream_is_booked_once_a_second_run_trades(tmp_path: Path) -> N
         for run in (None, first, ledger.run_id):
             assert_state_is_replay(ledger, "SOL", run, None)
     assert_every_stream_is_replay(db)
+
+
+def test_fills_without_a_run_from_another_program_leave_all_runs_windows_to_the_replay(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        ledger.start_run("run", "p", "", "", {}, started_ns=T0)
+        ledger.record_fills([fill(n, n, Side.BID, 0.1) for n in range(3)])
+    connection = sqlite3.connect(db)
+    with connection:  # run_id NULL: no run scope reads it, every-run windows do
+        connection.execute(
+            "INSERT INTO fills (venue, trade_id, market, ts_ns, side, price, size, role) "
+            "VALUES ('lighter', 'x', 'SOL', ?, 'ask', 101.0, 0.25, 'taker')",
+            (T0 + 5 * S,),
+        )
+    connection.close()
+    with Ledger(db) as ledger:
+        ledger.record_fill(fill(9, 9, Side.ASK, 0.05))
+        run = ledger.latest_run_id()
+        assert ledger.totals_current()
+        assert ledger.fill_state("SOL", None, None, inclusive=True) is None  # replays
+        assert_state_is_replay(ledger, "SOL", run, None)
+    assert window_report(db, run="all").fills == 5
+    assert window_report(db).fills == 4

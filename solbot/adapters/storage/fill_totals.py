@@ -40,7 +40,7 @@ from solbot.core.pnl import SIZE_EPSILON, BookTotals, FifoBook, Lot
 CHECKPOINT_FILLS = 1000
 StreamKey = tuple[str, int, str]  # (market, all_runs, run_id)
 # What booking a fill needs: rowid, market, run_id, ts_ns, side, price, size, role, fee, mid.
-BookRow = tuple[int, str, str, int, str, float, float, str, float | None, float | None]
+BookRow = tuple[int, str, str | None, int, str, float, float, str, float | None, float | None]
 
 _STATE_COLUMNS = (
     "fills, ts_ns, fill_rowid, position, realized_usd, fees_usd, cash_flow_usd, volume_usd, "
@@ -261,7 +261,7 @@ class FillTotals:
             rows = [*missed, *rows]
         if not rows:
             return
-        by_run: dict[tuple[str, str], list[BookRow]] = {}
+        by_run: dict[tuple[str, str | None], list[BookRow]] = {}
         for row in rows:
             pair = (row[1], row[2])
             found = by_run.get(pair)
@@ -269,11 +269,18 @@ class FillTotals:
                 by_run[pair] = found = []
             found.append(row)
         by_market: dict[str, list[BookRow]] = {}
+        without_run: set[str] = set()
         for (market, run_id), new in by_run.items():
-            self._book_stream(conn, (market, 0, run_id), new)
+            if run_id is None:  # written by another program: no run scope reads it
+                without_run.add(market)
+            else:
+                self._book_stream(conn, (market, 0, run_id), new)
             by_market[market] = by_market.get(market, []) + new
         for market, new in by_market.items():
-            self._book_all_runs(conn, market, new)
+            if market in without_run:
+                self._invalidate(conn, (market, 1, ""))  # the all-runs window replays
+            else:
+                self._book_all_runs(conn, market, new)
         newest = max(row[0] for row in rows)
         conn.execute("UPDATE fill_sync SET fills_rowid = MAX(fills_rowid, ?)", (newest,))
 
@@ -283,10 +290,14 @@ class FillTotals:
         conn.execute("DELETE FROM fill_streams")
         self.forget()
         pairs = conn.execute("SELECT DISTINCT market, run_id FROM fills").fetchall()
-        for market, run in sorted((market, run or "") for market, run in pairs):
+        for market, run in sorted((m, r) for m, r in pairs if r is not None):
             self._rebook(conn, (market, 0, run), None)
+        without_run = {market for market, run in pairs if run is None}
         for market in sorted({market for market, _ in pairs}):
-            self._book_all_runs(conn, market, None)
+            if market in without_run:
+                self._invalidate(conn, (market, 1, ""))
+            else:
+                self._book_all_runs(conn, market, None)
         newest = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM fills").fetchone()[0]
         conn.execute("UPDATE fill_sync SET fills_rowid = ?", (newest,))
 
@@ -299,6 +310,11 @@ class FillTotals:
         stream (`same_as`): same fills, same order, so nothing is booked twice. The first fill
         of a second run books it in full, once."""
         key = (market, 1, "")
+        meta = conn.execute(
+            "SELECT valid, same_as FROM fill_streams WHERE market = ? AND all_runs = 1", (market,)
+        ).fetchone()
+        if meta is not None and not meta[0]:
+            return  # a fill it cannot book (or one without a run): readers replay
         runs = conn.execute(
             "SELECT run_id FROM fill_streams WHERE market = ? AND all_runs = 0", (market,)
         ).fetchall()
@@ -315,10 +331,7 @@ class FillTotals:
                 "DELETE FROM fill_checkpoints WHERE market = ? AND all_runs = 1", (market,)
             )
             return
-        alias = conn.execute(
-            "SELECT same_as FROM fill_streams WHERE market = ? AND all_runs = 1", (market,)
-        ).fetchone()
-        if new is None or alias is None or alias[0] is not None:
+        if new is None or meta is None or meta[1] is not None:
             self._rebook(conn, key, None)
         else:
             self._book_stream(conn, key, new)
