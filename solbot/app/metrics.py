@@ -8,6 +8,7 @@ may be closed across runs and the report says so. Reading commands open the ledg
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Callable
@@ -265,8 +266,9 @@ def _window_markouts(
     path_to = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
     if after.mid_fills == 0 and not ledger.has_marks(market, path_from, path_to, run):
         return no_markouts()
-    inside = ledger.fills(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
     path_fills = ledger.fills(since_ns=path_from, until_ns=end_ns, market=market, run_id=run)
+    first = 0 if start_ns is None else bisect.bisect_left([f.ts_ns for f in path_fills], start_ns)
+    inside = path_fills[first:]
     marks = _marks_for(ledger, market, start_ns, end_ns, run)
     return markouts(inside, PriceHistory(marks, path_fills))
 
