@@ -7,7 +7,8 @@ maker and taker, buys and sells), then measures
            fills/s) and `solbot.app.metrics.import_trades` in-process; floor: json.load of the
            file + plain sqlite3 executemany of the same rows in one transaction;
   window:  `python -m solbot metrics window --json` over that ledger as a process (target
-           <= 0.3 s), and `window_report` in-process; floor: sqlite3 `SELECT * FROM fills`.
+           <= 0.3 s), and `window_report` in-process; floor: sqlite3 `SELECT * FROM fills`;
+           then the last 24 h (a window starting mid-history) the same two ways.
 Usage: python scripts/bench_ledger.py [--fills 1000000]
 """
 
@@ -125,6 +126,16 @@ def main() -> int:
             raise SystemExit(f"metrics window failed ({process.returncode}):\n{process.stderr}")
         in_process_s = timed(lambda: window_report(db))
         report_window(args.fills, floor_s, process.wall_s, in_process_s, process.peak_rss_mb)
+        # A window that starts mid-history needs the FIFO state at its start as well.
+        middle = solbot_command("metrics", "window", "--hours", "24", "--json", "--db", str(db))
+        process = run_measured(middle)
+        if process.returncode != 0:
+            raise SystemExit(f"metrics window failed ({process.returncode}):\n{process.stderr}")
+        in_process_s = timed(lambda: window_report(db, hours=24))
+        print(
+            f"metrics window --hours 24 --json (process): {process.wall_s:.3f} s; "
+            f"in-process {in_process_s:.3f} s"
+        )
     print(load_note())
     return 0
 

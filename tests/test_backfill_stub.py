@@ -303,3 +303,25 @@ def test_the_pager_budget_fits_the_trades_weight() -> None:
     budget = backfill_budget(BackfillRequest(ACCOUNT, "SOL", Path("x.db"), "http://x"))
     assert budget.limit * TRADES_WEIGHT <= WEIGHT_PER_MINUTE
     assert budget.limit == 36
+
+
+async def test_fetched_fills_are_booked_into_the_running_totals(stub: Stub, tmp_path: Path) -> None:
+    from solbot.core.pnl import FifoBook
+
+    base = 1_780_000_000_000
+    stub.trades = [  # newest first; we buy and sell in turn
+        trade(500 - i, base - i * 1000, ask=ACCOUNT if i % 3 else OTHER,
+              bid=OTHER if i % 3 else ACCOUNT, maker_ask=i % 2 == 0, taker_fee=280)
+        for i in range(40)
+    ]  # fmt: skip
+    db = tmp_path / "l.db"
+    assert (await backfill(request(stub, db))).inserted == 40
+    with Ledger(db, read_only=True) as ledger:
+        assert ledger.totals_current()
+        state = ledger.fill_state("SOL", None, None, inclusive=True)
+        replay = FifoBook("SOL")
+        for fill in ledger.fills(market="SOL"):
+            replay.apply(fill)
+    assert state is not None
+    assert state.book("SOL").totals() == replay.totals()
+    assert state.book("SOL").lots == replay.lots

@@ -49,6 +49,7 @@ def test_bench_ledger_reports_import_and_window_against_floors() -> None:
     output = run_script("bench_ledger.py", "--fills", "300")
     assert "import / floor:" in output and "target >= 100,000 fills/s" in output
     assert "window / floor:" in output and "target <= 0.3 s" in output
+    assert "metrics window --hours 24 --json (process):" in output
 
 
 def test_bench_bars_reports_synthetic_events_per_profile() -> None:

@@ -191,9 +191,9 @@ def _attribute(
     reader = _TradeReader(where, request.account_index, VENUE, spec.symbol, spec.market_id)
     for index, trade in enumerate(trades):
         # No file here: "line" is the trade's 1-based position in the fetched list.
-        reader.read(trade, index, index + 1, 1)
+        reader.read(trade, index)
     if reader.problems:
-        raise VenueError(_problem_text(reader.problems))
+        raise VenueError(_problem_text(reader.listed_problems()))
     # Pages come newest first; store oldest first so fills of one millisecond keep venue order.
     ordered = sorted(reader.fills, key=venue_order)
     return [dataclasses.replace(fill, source=SOURCE) for fill in ordered], reader

@@ -8,6 +8,7 @@ may be closed across runs and the report says so. Reading commands open the ledg
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from collections.abc import Callable
@@ -16,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
+from solbot.adapters.storage.fill_totals import StreamState
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.original_fills import read_original_fills
 from solbot.adapters.storage.trade_import import read_lighter_trades
@@ -27,11 +27,18 @@ from solbot.app.metrics_compute import (
     BUCKET_COLUMNS,
     MARK_TOLERANCE_NS,
     MARKOUT_HORIZONS_S,
+    Markouts,
+    PriceHistory,
     RunScope,
+    WindowEnds,
     WindowReport,
+    assemble_window,
     compute_buckets,
     compute_window,
     data_span,
+    markouts,
+    no_markouts,
+    unrealized_at,
 )
 from solbot.core.pnl import FifoBook
 from solbot.core.times import parse_time_ns
@@ -93,9 +100,18 @@ def list_runs(db: Path | str) -> list[RunSummary]:
 
 def _run_summary(ledger: Ledger, row: dict[str, Any]) -> RunSummary:
     run_id = row["run_id"]
-    fills = ledger.fills(run_id=run_id)
     funding = ledger.funding_payments(run_id=run_id)
     net = sum(p.amount_usd for p in funding)
+    first, last = ledger.run_span(run_id)
+    ends = _run_ends(ledger, run_id)
+    if ends is not None:  # the running totals: same sums in the same order as the replay below
+        for state in ends:
+            net += state.realized_usd - state.fees_usd
+        count = sum(state.fills for state in ends)
+        return RunSummary(
+            run_id, row["kind"], row["profile"], row["started_ns"], first, last, count, net
+        )
+    fills = ledger.fills(run_id=run_id)
     for market in sorted({f.market for f in fills}):
         book = FifoBook(market)
         for fill in fills:
@@ -103,10 +119,19 @@ def _run_summary(ledger: Ledger, row: dict[str, Any]) -> RunSummary:
                 book.apply(fill)
         totals = book.totals()
         net += totals.realized_usd - totals.fees_usd
-    first, last = ledger.run_span(run_id)
     return RunSummary(
         run_id, row["kind"], row["profile"], row["started_ns"], first, last, len(fills), net
     )
+
+
+def _run_ends(ledger: Ledger, run_id: str) -> list[StreamState] | None:
+    """The FIFO state after the last fill of each market of one run (markets sorted); None when
+    the running totals cannot answer."""
+    markets = ledger.fill_markets(run_id)
+    if markets is None:
+        return None
+    ends = [ledger.fill_state(market, run_id, None, inclusive=True) for market in markets]
+    return None if any(state is None for state in ends) else [s for s in ends if s is not None]
 
 
 def window_report(
@@ -169,11 +194,103 @@ def _window(
     if chosen is None or end_ns is None:
         return dataclasses.replace(_empty_report(chosen, since_ns, end_ns), run=scope)
     start_ns = end_ns - duration_ns if duration_ns is not None else since_ns
-    fills = ledger.fills(until_ns=end_ns, market=chosen, run_id=run)
-    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=chosen, run_id=run)
-    marks = _marks_for(ledger, chosen, start_ns, end_ns, run)
-    report = compute_window(chosen, fills, marks, funding, start_ns, end_ns)
+    report = _window_from_totals(ledger, chosen, run, start_ns, end_ns)
+    if report is None:
+        report = replay_window(ledger, chosen, run, start_ns, end_ns)
     return dataclasses.replace(report, run=scope)
+
+
+def replay_window(
+    ledger: Ledger, market: str, run: str | None, start_ns: int | None, end_ns: int
+) -> WindowReport:
+    """The window by replaying every fill of the scope up to end_ns through a FifoBook.
+
+    What every report did before the running totals, and still does when they cannot answer
+    (a read-only ledger from an older solbot, a stored fill a FifoBook refuses)."""
+    fills = ledger.fills(until_ns=end_ns, market=market, run_id=run)
+    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
+    marks = _marks_for(ledger, market, start_ns, end_ns, run)
+    return compute_window(market, fills, marks, funding, start_ns, end_ns)
+
+
+def _window_from_totals(
+    ledger: Ledger, market: str, run: str | None, start_ns: int | None, end_ns: int
+) -> WindowReport | None:
+    """The window from the running totals at its two ends (None: they cannot answer).
+
+    Same numbers as `replay_window`: the FIFO states at both ends are the very states the
+    replay reaches. Markouts still read the window's fills, unless no price path can give one
+    (no mark near the window and no fill with a recorded mid)."""
+    if not ledger.totals_current():
+        return None
+    before = StreamState()
+    if start_ns is not None:  # fills before the window (and, like the replay, not after its end)
+        found = ledger.fill_state(market, run, min(start_ns, end_ns + 1), inclusive=False)
+        if found is None:
+            return None
+        before = found
+    after = ledger.fill_state(market, run, end_ns, inclusive=True)
+    if after is None:
+        return None
+    start_book, end_book = before.book(market), after.book(market)
+    unrealized_start: float | None = 0.0
+    if start_ns is not None:
+        start_price = _price_at(ledger, market, run, start_ns - 1, (start_ns, end_ns))
+        unrealized_start = unrealized_at(start_book, start_price)[0]
+    unrealized_end, mark = unrealized_at(
+        end_book, _price_at(ledger, market, run, end_ns, (start_ns, end_ns))
+    )
+    funding = ledger.funding_payments(since_ns=start_ns, until_ns=end_ns, market=market, run_id=run)
+    return assemble_window(
+        WindowEnds(market, start_ns, end_ns, after.first_ns if after.fills else None),
+        (start_book.totals(), unrealized_start),
+        (end_book.totals(), unrealized_end, mark),
+        funding,
+        _window_markouts(ledger, market, run, (start_ns, end_ns), (before, after)),
+    )
+
+
+def _window_markouts(
+    ledger: Ledger,
+    market: str,
+    run: str | None,
+    window: tuple[int | None, int],
+    states: tuple[StreamState, StreamState],
+) -> Markouts:
+    """Markouts of the window's fills; without reading them when nothing can price them."""
+    start_ns, end_ns = window
+    before, after = states
+    if after.fills == before.fills:
+        return no_markouts()
+    path_from = 0 if start_ns is None else start_ns - MARK_TOLERANCE_NS
+    path_to = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
+    if after.mid_fills == 0 and not ledger.has_marks(market, path_from, path_to, run):
+        return no_markouts()
+    path_fills = ledger.fills(since_ns=path_from, until_ns=end_ns, market=market, run_id=run)
+    first = 0 if start_ns is None else bisect.bisect_left([f.ts_ns for f in path_fills], start_ns)
+    inside = path_fills[first:]
+    marks = _marks_for(ledger, market, start_ns, end_ns, run)
+    return markouts(inside, PriceHistory(marks, path_fills))
+
+
+def _price_at(
+    ledger: Ledger, market: str, run: str | None, ts_ns: int, window: tuple[int | None, int]
+) -> tuple[float, str] | None:
+    """`PriceHistory.at` by two indexed lookups: the newest mark, unless a fill is newer.
+
+    Sees what the replay's PriceHistory holds: fills up to the window's end, marks up to the
+    end of its markouts, and the newest mark before the window."""
+    start_ns, end_ns = window
+    marks_until = end_ns + max(MARKOUT_HORIZONS_S) * _NS_PER_S + MARK_TOLERANCE_NS
+    mark = ledger.last_mark(market, min(ts_ns, marks_until), run)
+    if start_ns is not None and (mark is None or mark[0] < start_ns - MARK_TOLERANCE_NS):
+        opening = ledger.last_mark(market, start_ns - MARK_TOLERANCE_NS - 1, run)  # _marks_for
+        mark = opening if opening is not None and opening[0] <= ts_ns else None
+    fill = ledger.last_fill_price(market, min(ts_ns, end_ns), run)
+    if fill is None or (mark is not None and mark[0] >= fill[0]):
+        return None if mark is None else (mark[1], "mark")
+    _, mid, price = fill
+    return (mid, "fill_mid") if mid is not None else (price, "fill_price")
 
 
 def _marks_for(
@@ -218,10 +335,13 @@ class ExportResult:
     run: RunScope | None = None
 
 
-_BUCKET_SCHEMA: dict[str, Any] = {
-    name: pl.Int64 if name in _INT_COLUMNS else pl.Utf8 if name in _TEXT_COLUMNS else pl.Float64
-    for name in BUCKET_COLUMNS
-}
+def _bucket_schema() -> dict[str, Any]:
+    import polars as pl  # only exports need it: importing it costs every command ~0.1 s
+
+    return {
+        name: pl.Int64 if name in _INT_COLUMNS else pl.Utf8 if name in _TEXT_COLUMNS else pl.Float64
+        for name in BUCKET_COLUMNS
+    }
 
 
 def export_buckets(
@@ -241,7 +361,9 @@ def export_buckets(
     if file_format == "parquet" and out is None:
         raise UsageError("--format parquet needs --out FILE")
     scope, rows = bucket_rows(db, window_s=window_s, market=market, run=run)
-    frame = pl.DataFrame(rows, schema=_BUCKET_SCHEMA)
+    import polars as pl
+
+    frame = pl.DataFrame(rows, schema=_bucket_schema())
     if out is None:
         return ExportResult(len(rows), None, frame.write_csv(), scope)
     try:
@@ -314,18 +436,18 @@ def import_trades(
     parsed = read_lighter_trades(
         file, account_index=account_index, venue=venue, market=market, market_id=market_id
     )
-    fills = parsed.fills
+    fills = parsed.rows
     inserted = duplicates = 0
-    with Ledger(db) as ledger:
+    with Ledger(db) as ledger, ledger.totals_deferred():
         for start in range(0, len(fills), IMPORT_BATCH_FILLS):
-            added, repeated = ledger.record_fills(fills[start : start + IMPORT_BATCH_FILLS])
+            added, repeated = ledger.record_fill_rows(fills[start : start + IMPORT_BATCH_FILLS])
             inserted, duplicates = inserted + added, duplicates + repeated
             if progress is not None:
                 progress(start + added + repeated, len(fills))
     return ImportSummary(
         path=file,
         trades=parsed.total,
-        ours=len(parsed.fills),
+        ours=len(parsed.rows),
         inserted=inserted,
         duplicates=duplicates,
         not_ours=parsed.not_ours,

@@ -198,19 +198,46 @@ def compute_window(
     inside = [f for f in fills[first_inside:] if f.ts_ns <= end_ns]
     for fill in inside:
         book.apply(fill)
-    after = book.totals()
     unrealized_end, mark = _unrealized(book, prices, end_ns)
+    return assemble_window(
+        WindowEnds(market, start_ns, end_ns, fills[0].ts_ns if fills else None),
+        (before, unrealized_start),
+        (book.totals(), unrealized_end, mark),
+        funding,
+        markouts(inside, prices),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WindowEnds:
+    """Which market and window a report covers; first_fill_ns starts an open-ended window."""
+
+    market: str
+    start_ns: int | None
+    end_ns: int
+    first_fill_ns: int | None
+
+
+def assemble_window(
+    ends: WindowEnds,
+    start: tuple[BookTotals, float | None],
+    end: tuple[BookTotals, float | None, tuple[float, str] | None],
+    funding: Sequence[FundingPayment],
+    outs: Markouts,
+) -> WindowReport:
+    """The report from the FIFO totals and unrealized PnL at both ends (and mark at the end)."""
+    before, unrealized_start = start
+    after, unrealized_end, mark = end
     funding_usd = sum(p.amount_usd for p in funding)
     net = after.realized_usd - before.realized_usd - (after.fees_usd - before.fees_usd)
     net += funding_usd
     total = None
     if unrealized_end is not None and unrealized_start is not None:
         total = net + unrealized_end - unrealized_start
-    outs = markouts(inside, prices)
     return WindowReport(
-        market=market,
-        window_start_ns=start_ns if start_ns is not None else (fills[0].ts_ns if fills else None),
-        window_end_ns=end_ns,
+        market=ends.market,
+        window_start_ns=ends.start_ns if ends.start_ns is not None else ends.first_fill_ns,
+        window_end_ns=ends.end_ns,
         **_deltas(before, after),
         funding_usd=funding_usd,
         net_pnl_usd=net,
@@ -225,14 +252,28 @@ def compute_window(
     )
 
 
+def no_markouts() -> Markouts:
+    """Markouts of a window without fills or without any price to read them from."""
+    return Markouts(
+        bps={str(h): None for h in MARKOUT_HORIZONS_S},
+        samples={str(h): 0 for h in MARKOUT_HORIZONS_S},
+    )
+
+
+def unrealized_at(
+    book: FifoBook, mark: tuple[float, str] | None
+) -> tuple[float | None, tuple[float, str] | None]:
+    """Unrealized PnL at a mark; None when holding inventory with no price."""
+    if mark is None:
+        return (0.0 if book.position == 0 else None), None
+    return book.unrealized(mark[0]), mark
+
+
 def _unrealized(
     book: FifoBook, prices: PriceHistory, ts_ns: int
 ) -> tuple[float | None, tuple[float, str] | None]:
     """Unrealized PnL at the price known at ts_ns; None when holding inventory with no price."""
-    mark = prices.at(ts_ns)
-    if mark is None:
-        return (0.0 if book.position == 0 else None), None
-    return book.unrealized(mark[0]), mark
+    return unrealized_at(book, prices.at(ts_ns))
 
 
 def _deltas(before: BookTotals, after: BookTotals) -> dict[str, Any]:

@@ -81,6 +81,24 @@ class FifoBook:
         self.maker_fills = 0
         self.taker_fills = 0
 
+    @classmethod
+    def restore(cls, market: str, totals: BookTotals, lots: tuple[Lot, ...]) -> FifoBook:
+        """A book in exactly the state `totals` and `lots` describe (a stored checkpoint)."""
+        book = cls(market)
+        book._lots.extend(lots)
+        book.position = totals.position
+        book.realized_usd = totals.realized_usd
+        book.fees_usd = totals.fees_usd
+        book.funding_usd = totals.funding_usd
+        book.cash_flow_usd = totals.cash_flow_usd
+        book.volume_usd = totals.volume_usd
+        book.maker_volume_usd = totals.maker_volume_usd
+        book.taker_volume_usd = totals.taker_volume_usd
+        book.fills = totals.fills
+        book.maker_fills = totals.maker_fills
+        book.taker_fills = totals.taker_fills
+        return book
+
     @property
     def lots(self) -> tuple[Lot, ...]:
         """Open lots, oldest first."""

@@ -21,6 +21,7 @@ to WAL, and a file that is not a solbot ledger is refused (DataError, exit 3).
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import time
@@ -33,6 +34,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from solbot.adapters.storage.fill_totals import (
+    BOOK_COLUMNS,
+    BookRow,
+    FillTotals,
+    StreamState,
+    load_state,
+    stream_key,
+    stream_where,
+)
 from solbot.adapters.storage.migrations import migrations
 from solbot.core.model import Fill, FundingPayment, OrderStatus, OrderTag, Role, Side
 from solbot.core.seed import SeedFills
@@ -49,19 +59,12 @@ class Durability(StrEnum):
     FAST = "fast"
 
 
-# A fill recorded without a run belongs to the newest live run started at or before it.
-_LIVE_RUN_AT = (
-    "COALESCE(?, (SELECT run_id FROM runs WHERE kind = 'run' AND started_ns <= ? "
-    "ORDER BY started_ns DESC, run_id DESC LIMIT 1), '')"
-)
-
 _FILL_COLUMNS = (
     "venue, trade_id, market, ts_ns, side, price, size, role, fee_usd, client_id, tag, mid, "
     "source, run_id"
 )
-_INSERT_FILL = (
-    f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 13)}, {_LIVE_RUN_AT})"
-)
+_INSERT_FILL = f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+_LIVE_RUNS = "SELECT started_ns, run_id FROM runs WHERE kind = 'run' ORDER BY started_ns, run_id"
 _UPSERT_ORDER = (
     "INSERT INTO orders (run_id, client_id, market, side, price, size, tag, status, reason, "
     "created_ns, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -79,6 +82,11 @@ _INSERT_FUNDING = (
     "(venue, market, ts_ns, rate, position, mark, amount_usd, run_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# The 13 columns of a fill as importers hand them over (FILL_COLUMNS order, without run_id).
+FillRow = tuple[
+    str, str, str, int, str, float, float, str, float, int | None, str, float | None, str
+]
+_TOTALS_MIGRATION = "m004_fill_totals"
 _LEDGER_TABLES = ("fills", "orders", "decisions", "marks", "funding", "latches", "runs")
 
 
@@ -104,6 +112,10 @@ class Ledger:
         self._decisions: list[tuple[Any, ...]] = []
         self._marks: list[tuple[Any, ...]] = []
         self._unsynced = 0  # fast mode: fills and funding written in the open, uncommitted batch
+        self._unbooked: list[BookRow] = []  # fast mode: fills of that batch, booked at commit
+        self._deferred: list[BookRow] | None = None  # inside totals_deferred()
+        self._totals = FillTotals()
+        self.has_totals = True  # False: a read-only ledger from before fill_totals (full replay)
         self._closed = False
         with self._storage_errors():
             self._db = Database(self._connect(), execute_plugins=False)
@@ -156,9 +168,12 @@ class Ledger:
         self._commit_batch()
 
     def _commit_batch(self) -> None:
-        """Commit the fills and funding that fast mode left in the open transaction."""
+        """Book and commit the fills and funding that fast mode left in the open transaction."""
         if self._db.conn.in_transaction:
-            with self._storage_errors():
+            with self._storage_errors(), self._totals_kept():
+                if self._unbooked:
+                    self._totals.book(self._db.conn, self._unbooked)
+                    self._unbooked.clear()
                 self._db.conn.execute("COMMIT")
         self._unsynced = 0
 
@@ -270,14 +285,86 @@ class Ledger:
 
     def record_fills(self, fills: Iterable[Fill], run_id: str | None = None) -> tuple[int, int]:
         """Store fills in one transaction; return (inserted, duplicates)."""
-        run = run_id if run_id is not None else self.run_id
-        rows = [_fill_row(fill, run) for fill in fills]
+        return self.record_fill_rows([_fill_row(fill) for fill in fills], run_id)
+
+    def record_fill_rows(
+        self, rows: Sequence[FillRow], run_id: str | None = None
+    ) -> tuple[int, int]:
+        """Store fills given as rows of FILL_COLUMNS (importers skip building `Fill`s).
+
+        A fill without a run belongs to the newest live run started at or before its time."""
+        self._check_open()
         if not rows:
             return 0, 0
+        run = run_id if run_id is not None else self.run_id
+        with self._storage_errors():
+            live = [] if run is not None else self._db.conn.execute(_LIVE_RUNS).fetchall()
+        if run is not None:
+            full = [(*row, run) for row in rows]
+        else:
+            starts = [started for started, _ in live]
+            full = [(*row, _live_run_at(live, starts, row[3])) for row in rows]
         # executemany's rowcount sums the rows each statement changed, so repeats inside
         # this very batch are counted as duplicates too.
-        inserted = self._write(_INSERT_FILL, rows)
+        inserted = self._write_fills(full)
         return inserted, len(rows) - inserted
+
+    def _write_fills(self, rows: list[tuple[Any, ...]]) -> int:
+        """Insert fills and book them into the running totals (fill_totals.py)."""
+        conn = self._db.conn
+        if self.durable:
+            with self._storage_errors(), self._db.atomic(), self._totals_kept():
+                base = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM fills").fetchone()[0]
+                changed = int(conn.executemany(_INSERT_FILL, rows).rowcount)
+                if self._deferred is None:
+                    self._totals.book(conn, self._inserted(base, rows, changed))
+                else:
+                    self._deferred.extend(self._inserted(base, rows, changed))
+            return changed
+        with self._storage_errors(), self._totals_kept():
+            if not conn.in_transaction:
+                conn.execute("BEGIN")
+            base = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM fills").fetchone()[0]
+            changed = int(conn.executemany(_INSERT_FILL, rows).rowcount)
+            self._unbooked.extend(self._inserted(base, rows, changed))
+        self._unsynced += len(rows)
+        self._maybe_flush()
+        return changed
+
+    def _inserted(self, base: int, rows: list[tuple[Any, ...]], changed: int) -> list[BookRow]:
+        """What booking needs of the fills just inserted after rowid `base`."""
+        if changed == len(rows):  # no duplicate: rowids were handed out in order
+            return [
+                (base + i, r[2], r[13], r[3], r[4], r[5], r[6], r[7], r[8], r[11])
+                for i, r in enumerate(rows, start=1)
+            ]
+        sql = f"SELECT {BOOK_COLUMNS} FROM fills WHERE rowid > ? ORDER BY rowid"
+        return self._db.conn.execute(sql, (base,)).fetchall()
+
+    @contextmanager
+    def totals_deferred(self) -> Iterator[None]:
+        """Book the fills written inside into the running totals once, at the end (imports).
+
+        An import of trades older than the ledger's newest would otherwise re-book each stream
+        from that point once per batch. Fills stay committed batch by batch; if the import stops
+        before the end, windows replay every fill until the next write books them."""
+        self._deferred = []
+        try:
+            yield
+        finally:
+            pending, self._deferred = self._deferred, None
+        with self._storage_errors(), self._db.atomic(), self._totals_kept():
+            self._totals.book(self._db.conn, pending)
+
+    @contextmanager
+    def _totals_kept(self) -> Iterator[None]:
+        """Forget the in-memory stream states when the transaction that booked into them fails."""
+        try:
+            yield
+        except BaseException:
+            self._totals.forget()
+            self._unbooked.clear()
+            raise
 
     def record_funding(self, payment: FundingPayment, run_id: str | None = None) -> bool:
         """Store one funding payment; False when (venue, market, ts_ns) was already stored."""
@@ -287,7 +374,7 @@ class Ledger:
         return self._write(_INSERT_FUNDING, [row]) == 1
 
     def _write(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        """Insert money rows: committed now when durable, in the open batch when fast."""
+        """Insert funding rows: committed now when durable, in the open batch when fast."""
         self._check_open()
         if self.durable:
             with self._storage_errors(), self._db.atomic():
@@ -481,11 +568,88 @@ class Ledger:
         """Markets that have fills, marks or funding (of one run, or of all), sorted."""
         self.flush()
         where, params = _where(None, None, None, run_id)
-        sql = " UNION ".join(
-            f"SELECT market FROM {t}{where}" for t in ("fills", "marks", "funding")
+        tables = ["marks", "funding"]
+        found: set[str] = set()
+        with self._storage_errors():
+            fill_markets = self.fill_markets(run_id)  # without reading every fill
+            if fill_markets is None:
+                tables.append("fills")
+            else:
+                found.update(fill_markets)
+            sql = " UNION ".join(f"SELECT market FROM {t}{where}" for t in tables)
+            found.update(row[0] for row in self._db.conn.execute(sql, params * len(tables)))
+        return sorted(found)
+
+    # -- running totals (fill_totals.py) --------------------------------------------------------
+
+    def totals_current(self) -> bool:
+        """True when the running totals cover every fill (else reports replay every fill)."""
+        if not self.has_totals:
+            return False
+        self.flush()
+        with self._storage_errors():
+            (synced,) = self._db.conn.execute("SELECT fills_rowid FROM fill_sync").fetchone()
+            (newest,) = self._db.conn.execute(
+                "SELECT COALESCE(MAX(rowid), 0) FROM fills"
+            ).fetchone()
+        return int(synced) >= int(newest)
+
+    def fill_state(
+        self, market: str, run_id: str | None, bound_ns: int | None, *, inclusive: bool
+    ) -> StreamState | None:
+        """FIFO state of one market's fills (of one run, or of all with None) up to bound_ns
+        (<= when inclusive, else <); None when the totals cannot answer (see fill_totals)."""
+        key = stream_key(market, run_id)
+        with self._storage_errors():
+            meta = self._db.conn.execute(
+                "SELECT valid, first_ns, same_as FROM fill_streams "
+                "WHERE market = ? AND all_runs = ? AND run_id = ?",
+                key,
+            ).fetchone()
+            if meta is None:
+                return StreamState()  # no fill of this market in that scope
+            if not meta[0]:
+                return None
+            if meta[2] is not None:  # every fill of the market is of that run: its stream
+                key = (market, 0, str(meta[2]))
+            state = load_state(self._db.conn, key, bound_ns, inclusive=inclusive)
+        if state is not None:
+            state.first_ns = meta[1]
+        return state
+
+    def fill_markets(self, run_id: str | None) -> list[str] | None:
+        """Markets with fills of one run (or of any, None), sorted, from the running totals;
+        None when they cannot answer (see totals_current)."""
+        if not self.totals_current():
+            return None
+        scope = "all_runs = 1" if run_id is None else "all_runs = 0 AND run_id = ?"
+        sql = f"SELECT market FROM fill_streams WHERE {scope} AND (fills > 0 OR valid = 0)"
+        with self._storage_errors():
+            rows = self._db.conn.execute(sql, [] if run_id is None else [run_id]).fetchall()
+        return sorted(row[0] for row in rows)
+
+    def last_fill_price(
+        self, market: str, at_or_before_ns: int, run_id: str | None = None
+    ) -> tuple[int, float | None, float] | None:
+        """(ts_ns, mid, price) of the newest fill at or before a time, None when there is none."""
+        where, params = stream_where(stream_key(market, run_id))
+        sql = (
+            f"SELECT ts_ns, mid, price FROM fills WHERE {where} AND ts_ns <= ? "
+            "ORDER BY ts_ns DESC, rowid DESC LIMIT 1"
         )
         with self._storage_errors():
-            return sorted(row[0] for row in self._db.conn.execute(sql, params * 3))
+            row = self._db.conn.execute(sql, [*params, at_or_before_ns]).fetchone()
+        if row is None:
+            return None
+        return int(row[0]), (None if row[1] is None else float(row[1])), float(row[2])
+
+    def has_marks(self, market: str, since_ns: int, until_ns: int, run_id: str | None) -> bool:
+        """True when a mark of the market (and run) lies in [since_ns, until_ns]."""
+        self.flush()
+        where, params = _where(since_ns, until_ns, market, run_id)
+        with self._storage_errors():
+            row = self._db.conn.execute(f"SELECT 1 FROM marks{where} LIMIT 1", params).fetchone()
+        return row is not None
 
     def record_request(self, account_index: int, at_ns: int) -> None:
         """A request reached the venue for this account (committed at once: a crash keeps it)."""
@@ -593,10 +757,18 @@ class Ledger:
         known = {m.name for m in migrations.pending(Database(memory=True))}
         if any(m.name not in known for m in applied):
             self._migrate()  # raises SchemaVersionError for a ledger from a newer solbot
-        if migrations.pending(self._db):
+        pending = [m.name for m in migrations.pending(self._db)]
+        if pending:
             # A ledger written by an older solbot: bring it up to date once, then read it.
             self._db.close()
-            Ledger(self.path).close()
+            try:
+                Ledger(self.path).close()
+            except RuntimeFailure:
+                if pending != [_TOTALS_MIGRATION]:
+                    raise
+                # Only the running totals are missing and the file cannot be written (a
+                # read-only file or folder): read it as it is; windows replay every fill.
+                self.has_totals = False
             self._db = Database(self._connect(), execute_plugins=False)
 
     def _migrate(self) -> None:
@@ -621,7 +793,13 @@ class Ledger:
             raise RuntimeFailure(f"ledger {self.path}: {error}") from error
 
 
-def _fill_row(fill: Fill, run_id: str | None) -> tuple[Any, ...]:
+def _live_run_at(live: list[tuple[int, str]], starts: list[int], ts_ns: int) -> str:
+    """The newest live run started at or before ts_ns (latest run id on a tie), else ''."""
+    index = bisect.bisect_right(starts, ts_ns)
+    return str(live[index - 1][1]) if index else ""
+
+
+def _fill_row(fill: Fill) -> FillRow:
     return (
         fill.venue,
         fill.trade_id,
@@ -636,8 +814,6 @@ def _fill_row(fill: Fill, run_id: str | None) -> tuple[Any, ...]:
         fill.tag,
         fill.mid,
         fill.source,
-        run_id,
-        fill.ts_ns,
     )
 
 

@@ -151,3 +151,50 @@ def m_budget_venue_requests(db: Database) -> None:
         not_null={"account_index", "at_ns"},
     )
     db.table("venue_requests").create_index(["account_index", "at_ns"])
+
+
+@migrations()
+def m004_fill_totals(db: Database) -> None:
+    """FIFO running totals per fill stream (see fill_totals.py), backfilled from every fill."""
+    from solbot.adapters.storage.fill_totals import FillTotals
+
+    stream = {"market": str, "all_runs": int, "run_id": str}
+    db.table("fill_checkpoints").create(
+        {
+            **stream,
+            "fills": int,
+            "ts_ns": int,
+            "fill_rowid": int,
+            "position": float,
+            "realized_usd": float,
+            "fees_usd": float,
+            "cash_flow_usd": float,
+            "volume_usd": float,
+            "maker_volume_usd": float,
+            "taker_volume_usd": float,
+            "maker_fills": int,
+            "taker_fills": int,
+            "mid_fills": int,
+            "lots": bytes,
+        },
+        pk=("market", "all_runs", "run_id", "fills"),
+    )
+    db.table("fill_checkpoints").create_index(["market", "all_runs", "run_id", "ts_ns", "fills"])
+    db.table("fill_streams").create(
+        {
+            **stream,
+            "fills": int,
+            "first_ns": int,
+            "last_ns": int,
+            "last_rowid": int,
+            "valid": int,
+            "same_as": str,  # all-runs stream of a market whose fills are all of this run
+        },
+        pk=("market", "all_runs", "run_id"),
+    )
+    db.table("fill_sync").create({"fills_rowid": int}, not_null={"fills_rowid"})
+    db.execute("INSERT INTO fill_sync (fills_rowid) VALUES (0)")
+    # Marks of one market across runs, by time (fills have (market, ts_ns) already; one more
+    # index on fills would cost every insert ~20 %).
+    db.table("marks").create_index(["market", "ts_ns"])
+    FillTotals().rebuild_all(db.conn)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +26,40 @@ _WHITESPACE = " \t\n\r"
 _MAX_PROBLEMS = 20
 
 
+# A fill as the ledger stores it (Ledger.record_fill_rows): venue, trade_id, market, ts_ns, side,
+# price, size, role, fee_usd, client_id, tag, mid, source.
+FillRow = tuple[
+    str, str, str, int, str, float, float, str, float, int | None, str, float | None, str
+]
+
+
 @dataclass(frozen=True, slots=True)
 class TradeFile:
-    """Our fills from one trades file, and what was left out and why."""
+    """Our fills from one trades file (as ledger rows), and what was left out and why."""
 
-    fills: list[Fill]
+    rows: list[FillRow]
     total: int
     not_ours: int = 0
     other_market: int = 0
     self_trades: int = 0
     market_ids: list[int] = field(default_factory=list)
+
+    @property
+    def fills(self) -> list[Fill]:
+        """The rows as `Fill`s (oldest first)."""
+        return [row_fill(row) for row in self.rows]
+
+
+def row_fill(row: FillRow) -> Fill:
+    """A ledger row of this module as a `Fill`."""
+    venue, trade_id, market, ts_ns, side, price, size, role, fee, client_id, tag, mid, source = row
+    return Fill(
+        venue, trade_id, ts_ns, market, _SIDES[side], price, size, Role(role), fee, client_id,
+        tag, mid, source,
+    )  # fmt: skip
+
+
+_SIDES = {"bid": Side.BID, "ask": Side.ASK}
 
 
 def read_lighter_trades(
@@ -45,16 +70,18 @@ def read_lighter_trades(
     market: str = "SOL",
     market_id: int | None = None,
 ) -> TradeFile:
-    """Parse a trades file; raise DataError (exit 3) naming file, line and field on bad input."""
+    """Parse a trades file; raise DataError (exit 3) naming file, line and field on bad input.
+
+    The document is parsed once; a trade's line is looked up only when it has a problem."""
     text = _read_text(path)
-    items, offsets = _trade_items(path, text)
-    locate = _Locator(text)
+    items, array_start = _trade_items(path, text)
     reader = _TradeReader(str(path), account_index, venue, market, market_id)
-    for index, (item, offset) in enumerate(zip(items, offsets, strict=True)):
-        line, column = locate(offset)
-        reader.read(item, index, line, column)
+    for index, item in enumerate(items):
+        if len(reader.problems) >= _MAX_PROBLEMS:
+            break
+        reader.read(item, index)
     if reader.problems:
-        raise DataError(reader.problems)
+        raise DataError(_located(text, array_start, reader.problems))
     ids = sorted(reader.market_ids)
     if market_id is None and len(ids) > 1:
         message = f"trades of several markets (ids {ids}); pass --market-id to pick one"
@@ -62,7 +89,7 @@ def read_lighter_trades(
     return TradeFile(
         # API pages come newest first: store oldest first, and fills that share a millisecond
         # in the venue's own order (trade id), so FIFO matches `fetch-trades` exactly.
-        fills=sorted(reader.fills, key=venue_order),
+        rows=sorted(reader.rows, key=_row_order),
         total=len(items),
         not_ours=reader.not_ours,
         other_market=reader.other_market,
@@ -71,30 +98,124 @@ def read_lighter_trades(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _ItemProblem:
+    """A problem of the trade at `index` of the array, before its line is known."""
+
+    path: str
+    index: int
+    field: str
+    message: str
+
+
+def _located(text: str, array_start: int, problems: list[_ItemProblem]) -> list[Problem]:
+    """Problems with the line and column where each trade starts (one scan of the array)."""
+    offsets = _array_offsets(text, array_start, max(p.index for p in problems) + 1)
+    locate = _Locator(text)
+    located = []
+    for problem in problems:
+        line, column = locate(offsets[problem.index])
+        located.append(Problem(problem.path, line, column, problem.field, problem.message))
+    return located
+
+
 class _TradeReader:
-    """Turns trade objects into fills, collecting every problem rather than stopping at one."""
+    """Turns trade objects into fill rows, collecting every problem rather than stopping at one.
+
+    A trade of the usual shape (integer accounts and market, boolean is_maker_ask, numbers as
+    strings or numbers) takes the quick path; anything else, or anything the quick path doubts,
+    goes through the checked path that names the field."""
 
     def __init__(
         self, path: str, account: int, venue: str, market: str, market_id: int | None
     ) -> None:
         self.path, self.account, self.venue = path, account, venue
         self.market, self.market_id = market, market_id
-        self.fills: list[Fill] = []
-        self.problems: list[Problem] = []
+        self.rows: list[FillRow] = []
+        self.problems: list[_ItemProblem] = []
         self.market_ids: set[int] = set()
         self.not_ours = self.other_market = self.self_trades = 0
 
-    def read(self, item: Any, index: int, line: int, column: int) -> None:
-        where = f"trades[{index}]"
+    @property
+    def fills(self) -> list[Fill]:
+        """The fills read so far, in the order read."""
+        return [row_fill(row) for row in self.rows]
+
+    def listed_problems(self) -> list[Problem]:
+        """The problems with the trade's 1-based position in the list as its line (no file)."""
+        return [Problem(p.path, p.index + 1, 1, p.field, p.message) for p in self.problems]
+
+    def read(self, item: Any, index: int) -> None:
+        if type(item) is dict and self._quick(item):
+            return
         if len(self.problems) >= _MAX_PROBLEMS:
             return
+        where = f"trades[{index}]"
         if not isinstance(item, dict):
-            self._problem(line, column, where, f"expected a trade object, found {kind(item)}")
+            self._problem(index, where, f"expected a trade object, found {kind(item)}")
             return
         try:
             self._read_trade(item, where)
         except FieldError as error:
-            self._problem(line, column, f"{where}.{error.field}", error.message)
+            self._problem(index, f"{where}.{error.field}", error.message)
+
+    def _quick(self, trade: dict[str, Any]) -> bool:
+        """Book a trade of the usual shape exactly as the checked path would; False: not sure.
+
+        The usual shape: integer accounts, market, trade id and millisecond timestamp, boolean
+        is_maker_ask, numbers as strings or JSON numbers. One function, for speed."""
+        get = trade.get
+        ask, bid = get("ask_account_id"), get("bid_account_id")
+        if type(ask) is not int or type(bid) is not int:
+            return False
+        ours_ask = ask == self.account
+        if ours_ask == (bid == self.account):
+            if ours_ask:
+                return False  # a self-trade: the checked path counts it
+            self.not_ours += 1
+            return True
+        trade_market, maker_is_ask = get("market_id"), get("is_maker_ask")
+        if type(trade_market) is not int or type(maker_is_ask) is not bool:
+            return False
+        if self.market_id is not None and trade_market != self.market_id:
+            self.other_market += 1
+            return True
+        maker = maker_is_ask == ours_ask
+        price: Any = get("price")
+        size: Any = get("size")
+        rate: Any = get("maker_fee" if maker else "taker_fee")
+        if size is None:
+            size = get("base_amount")
+        stamp, trade_id = get("timestamp"), get("trade_id")
+        client = get("ask_client_id" if ours_ask else "bid_client_id")
+        if (
+            type(stamp) is not int
+            or not 10**11 <= stamp < 10**14
+            or type(trade_id) is not int
+            or type(price) not in _NUMERIC
+            or type(size) not in _NUMERIC
+            or (rate is not None and type(rate) not in _NUMERIC)
+            or (client is not None and type(client) is not int)
+        ):
+            return False
+        try:
+            price, size = float(price), float(size)
+            rate = 0.0 if rate is None else float(rate)
+        except ValueError:
+            return False
+        if not (0 < price < _INFINITY and 0 < size < _INFINITY and -_INFINITY < rate < _INFINITY):
+            return False
+        kind_name = str(get("type") or "trade")
+        self.market_ids.add(trade_market)
+        self.rows.append(
+            (
+                self.venue, str(trade_id), self.market, stamp * 1_000_000,
+                "ask" if ours_ask else "bid", price, size, "maker" if maker else "taker",
+                price * size * rate / 1e6, client or None,
+                "" if kind_name == "trade" else kind_name, None, "import",
+            )
+        )  # fmt: skip
+        return True
 
     def _read_trade(self, trade: dict[str, Any], where: str) -> None:
         ask_account = _optional_int(trade, "ask_account_id")
@@ -114,7 +235,14 @@ class _TradeReader:
             return
         if trade_market is not None:
             self.market_ids.add(trade_market)
-        self.fills.append(self._fill(trade, Side.ASK if ours_ask else Side.BID))
+        fill = self._fill(trade, Side.ASK if ours_ask else Side.BID)
+        self.rows.append(
+            (
+                fill.venue, fill.trade_id, fill.market, fill.ts_ns, fill.side.label, fill.price,
+                fill.size, fill.role.value, fill.fee_usd, fill.client_id, fill.tag, fill.mid,
+                fill.source,
+            )
+        )  # fmt: skip
 
     def _fill(self, trade: dict[str, Any], side: Side) -> Fill:
         maker_is_ask = _boolean(trade, "is_maker_ask")
@@ -140,8 +268,8 @@ class _TradeReader:
             source="import",
         )
 
-    def _problem(self, line: int, column: int, field_name: str, message: str) -> None:
-        self.problems.append(Problem(self.path, line, column, field_name, message))
+    def _problem(self, index: int, field_name: str, message: str) -> None:
+        self.problems.append(_ItemProblem(self.path, index, field_name, message))
 
 
 def _positive(trade: dict[str, Any], name: str) -> float:
@@ -175,6 +303,16 @@ def venue_order(fill: Fill) -> tuple[int, int, str]:
     return fill.ts_ns, number, fill.trade_id
 
 
+def _row_order(row: FillRow) -> tuple[int, int, str]:
+    """venue_order of a fill row."""
+    trade_id = row[1]
+    return row[3], (int(trade_id) if trade_id.isdigit() else -1), trade_id
+
+
+_INFINITY = math.inf
+_NUMERIC = frozenset((str, float, int))  # what json_fields.number accepts (bool is not int here)
+
+
 def _trade_id(trade: dict[str, Any]) -> str:
     for name in ("trade_id", "trade_id_str"):
         value = trade.get(name)
@@ -201,8 +339,8 @@ def _read_text(path: Path) -> str:
         raise DataError(Problem(str(path), 0, 0, "", f"cannot read: {error}")) from None
 
 
-def _trade_items(path: Path, text: str) -> tuple[list[Any], list[int]]:
-    """The list of trade values and the offset in `text` where each one starts."""
+def _trade_items(path: Path, text: str) -> tuple[list[Any], int]:
+    """The list of trade values and the offset of its '[' in `text`."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -210,9 +348,9 @@ def _trade_items(path: Path, text: str) -> tuple[list[Any], list[int]]:
             Problem(str(path), error.lineno, error.colno, "", f"invalid JSON: {error.msg}")
         ) from None
     if isinstance(document, list):
-        return document, _array_offsets(text, _skip(text, 0))
+        return document, _skip(text, 0)
     if isinstance(document, dict) and isinstance(document.get("trades"), list):
-        return document["trades"], _array_offsets(text, _member_start(text, "trades"))
+        return document["trades"], _member_start(text, "trades")
     message = f"expected a list of trades or an object with a 'trades' list, found {kind(document)}"
     raise DataError(Problem(str(path), 1, 1, "trades", message))
 
@@ -226,11 +364,12 @@ def _skip(text: str, index: int) -> int:
     return index
 
 
-def _array_offsets(text: str, index: int) -> list[int]:
-    """Start offsets of the items of the (already validated) array whose '[' is at `index`."""
+def _array_offsets(text: str, index: int, count: int) -> list[int]:
+    """Start offsets of the first `count` items of the (already validated) array whose '[' is
+    at `index`."""
     offsets: list[int] = []
     index = _skip(text, index + 1)
-    while text[index] != "]":
+    while text[index] != "]" and len(offsets) < count:
         offsets.append(index)
         _, index = _decoder.raw_decode(text, index)
         index = _skip(text, index)
