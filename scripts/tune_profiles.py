@@ -7,6 +7,7 @@ REPORT windows are only used to report the chosen candidate (run `analyze outcom
 
     PYTHONPATH=. python scripts/tune_profiles.py --out /tmp/tune.json [--candidates a,b]
     PYTHONPATH=. python scripts/tune_profiles.py --edges runs/*/ledger.db
+    PYTHONPATH=. python scripts/tune_profiles.py --write-config /tmp/cfg   # for --config-dir
 
 The scratch config also holds two candidate rule files no shipped profile includes
 (rules/lean.yaml, rules/volpct.yaml; docs/tuning.md, round 2). `--edges` prints each run's mean
@@ -369,7 +370,17 @@ def main(argv: list[str]) -> int:
         nargs="+",
         help="print fill_edges() of these run ledgers (ledger.db) instead of tuning",
     )
+    parser.add_argument(
+        "--write-config",
+        type=Path,
+        help="write the scratch config (profiles/ and rules/ plus every candidate) to this new "
+        "folder and stop: for `solbot sweep --config-dir` and `analyze outcome --config-dir`",
+    )
     args = parser.parse_args(argv)
+    if args.write_config:
+        write_config(args.write_config, list(CANDIDATES))
+        print(f"wrote {len(CANDIDATES)} candidates to {args.write_config}")
+        return 0
     if args.edges:
         for ledger in args.edges:
             for key, row in fill_edges(ledger).items():
@@ -379,7 +390,7 @@ def main(argv: list[str]) -> int:
                 )
         return 0
     if args.out is None:
-        parser.error("--out is required unless --edges is given")
+        parser.error("--out is required unless --edges or --write-config is given")
     names = [n for n in args.candidates.split(",") if n]
     results: dict[str, Any] = {"windows": [], "candidates": CANDIDATES}
     with tempfile.TemporaryDirectory(prefix="solbot-tune-") as scratch:

@@ -74,3 +74,12 @@ def test_fill_edges_is_positive_when_a_fill_beats_the_mid_and_negative_when_run_
     assert edges["taker/hedge_cross"]["fills"] == 1
     assert edges["taker/hedge_cross"]["volume_usd"] == pytest.approx(201.0)
     assert edges["taker/hedge_cross"]["edge_bps"] == pytest.approx(-50.0)
+
+
+def test_write_config_option_writes_every_candidate_and_the_candidate_rules(tmp_path: Path) -> None:
+    script = load_script()
+    assert script.main(["--write-config", str(tmp_path / "cfg")]) == 0
+    written = {path.stem for path in (tmp_path / "cfg" / "profiles").glob("*.yaml")}
+    assert set(script.CANDIDATES) <= written
+    assert (tmp_path / "cfg" / "rules" / "lean.yaml").is_file()
+    assert (tmp_path / "cfg" / "rules" / "volpct.yaml").is_file()
