@@ -5,7 +5,14 @@ scratch config dir (a copy of profiles/ and rules/). Every candidate is replayed
 `analyze outcome` (same engine, fill model and buckets) next to `naive` on the TUNE windows; the
 REPORT windows are only used to report the chosen candidate (run `analyze outcome` on them).
 
-    PYTHONPATH=. python scripts/tune_profiles.py --out /tmp/tune.json
+    PYTHONPATH=. python scripts/tune_profiles.py --out /tmp/tune.json [--candidates a,b]
+    PYTHONPATH=. python scripts/tune_profiles.py --edges runs/*/ledger.db
+    PYTHONPATH=. python scripts/tune_profiles.py --write-config /tmp/cfg   # for --config-dir
+
+The scratch config also holds two candidate rule files no shipped profile includes
+(rules/lean.yaml, rules/volpct.yaml; docs/tuning.md, round 2). `--edges` prints each run's mean
+edge per fill role against the mid at the moment of the fill (docs/tuning.md, "Why no profile
+nets >= 0").
 
 Bar mode is coarse (synthetic ticks inside each 1m bar); the numbers are indicative only.
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -36,6 +44,100 @@ TUNE_WINDOWS = (
 BOTH_PARAMS = (
     "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.07, "
     "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07}\n"
+)
+SKEW_WIDE_PARAMS = (
+    "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.15, "
+    "inventory_tier1_units: 0.05, inventory_tier2_units: 0.10, inventory_tier3_units: 0.15}\n"
+)
+# def-both's numbers plus the lean.* knobs: trend extra 8 bps full spread on the side run over,
+# a 3 bps skew away from it; volatility widening from 15 bps of vol EMA, 0.5 bps per bps, cap 16.
+BOTH_PARAMS_LEAN = (
+    "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.07, "
+    "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07, "
+    "lean_trend_extra_bps: 8, lean_trend_skew_bps: 3, lean_vol_start_bps: 15, "
+    "lean_vol_per_bps: 0.5, lean_vol_max_bps: 16}\n"
+)
+# The trend triggers of sweep point 16 (fire on bigger moves than the seed's -6/-4/12/10 bps).
+P16_TREND = (
+    "trend_down_trigger_bps: -17, trend_fast_down_trigger_bps: -12, trend_up_trigger_bps: 29, "
+    "trend_deadband_bps: 13"
+)
+TREND_RULES = ("trend.down", "trend.fast_down", "trend.up", "trend.ema_up", "trend.ema_down")
+# Candidate rule file (rejected, docs/tuning.md): lean instead of stop.
+LEAN_RULESET = """\
+# Lean instead of stop: trend and volatility guards that keep both sides quoting (issue 13 tuning).
+# Numbers live in the profile (p.*). Written to the scratch config only: no shipped profile uses it.
+# yaml-language-server: $schema=../docs/schema/ruleset.json
+schema: 2
+kind: ruleset
+id: lean
+revision: 1
+description: Widen and skew the side a trend or a volatility burst runs over, instead of pausing it.
+defaults: {hold: 0s, min_active: 0s, cooldown: 0s, on_error: ignore}
+rules:
+  - id: lean.down
+    description: >-
+      Five-minute or 45-second return below its down trigger: keep the bid, but move it away (widen
+      the bid side) and shift both quotes down (skew), so the ask sells sooner; at least the trend
+      cooldown, until both returns recover above their resume levels.
+    priority: 60
+    when: ret_5m_bps < p.trend_down_trigger_bps or ret_45s_bps <= p.trend_fast_down_trigger_bps
+    until: ret_5m_bps > p.trend_down_resume_bps and ret_45s_bps > p.trend_fast_down_resume_bps
+    min_active: p.trend_down_cooldown_s
+    actions:
+      - widen: {side: bid, add_full_spread_bps: p.lean_trend_extra_bps}
+      - skew: {bps: -p.lean_trend_skew_bps}
+    origin: solbot issue 13 tuning (trend.down / trend.fast_down with widen + skew instead of pause)
+
+  - id: lean.up
+    description: >-
+      45-second return above the up trigger: keep the ask, but move it away and shift both quotes
+      up, until the return falls back under the resume level.
+    priority: 55
+    when: ret_45s_bps >= p.trend_up_trigger_bps
+    until: ret_45s_bps < p.trend_fast_resume_bps
+    actions:
+      - widen: {side: ask, add_full_spread_bps: p.lean_trend_extra_bps}
+      - skew: {bps: p.lean_trend_skew_bps}
+    origin: solbot issue 13 tuning (trend.up with widen + skew instead of pause)
+
+  - id: lean.vol
+    description: >-
+      Volatility EMA above the lean start: widen both sides in proportion to the excess, capped,
+      instead of pausing at the high-vol line.
+    priority: 45
+    when: vol_ema_bps > p.lean_vol_start_bps
+    actions:
+      - widen:
+          side: both
+          add_full_spread_bps: >-
+            clamp(p.lean_vol_per_bps * (vol_ema_bps - p.lean_vol_start_bps), 0, p.lean_vol_max_bps)
+    origin: solbot issue 13 tuning (spread that widens with volatility instead of a pause)
+"""
+# Candidate rule file: stop adding inventory in the top of the hour's volatility distribution
+# (naive's worst bucket is always a high-volatility one).
+VOLPCT_RULESET = """\
+schema: 2
+kind: ruleset
+id: volpct
+revision: 1
+description: Pause the adding side while the volatility percentile is high.
+defaults: {hold: 0s, min_active: 0s, cooldown: 0s, on_error: ignore}
+rules:
+  - id: volpct.pause_adding
+    description: Volatility percentile (1 h) at or above the line - do not add inventory.
+    priority: 62
+    when: vol_percentile >= p.volpct_pause
+    until: vol_percentile < p.volpct_resume
+    actions:
+      - pause: {side: adding}
+    origin: solbot issue 13 tuning (candidate)
+"""
+# The base rule files plus rules/lean.yaml, with the five pausing trend guards disabled.
+LEAN_RULES = (
+    "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
+    "rules/hedger.yaml, rules/regime.yaml, rules/lean.yaml]\n  override:\n"
+    + "".join(f"    {rule}: {{enabled: false}}\n" for rule in TREND_RULES)
 )
 # Overrides of each candidate: YAML text appended to `extends: <parent>`.
 CANDIDATES: dict[str, tuple[str, str]] = {
@@ -93,12 +195,99 @@ CANDIDATES: dict[str, tuple[str, str]] = {
         "    trend.up: {enabled: false}\n    trend.ema_up: {enabled: false}\n"
         "    trend.ema_down: {enabled: false}\n",
     ),
+    # Round 2 (issue 13, second attempt): keep both sides quoting and lean instead of stopping.
+    # Inventory skew (quoting.skew_bps_at_soft_cap) instead of the one-sided pause; the lean.*
+    # rules of rules/lean.yaml (widen + skew the side a trend runs over, widen with volatility)
+    # instead of the trend guards' pauses.
+    "def-skew4": ("defensive", BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 4}\n"),
+    "def-skew8": ("defensive", BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 8}\n"),
+    "def-skew-h12": (
+        "defensive",
+        SKEW_WIDE_PARAMS + "quoting: {skew_bps_at_soft_cap: 6}\n"
+        "hedger: {trigger_units: 0.12, target_units: 0.04}\n",
+    ),
+    "def-lean": ("defensive", BOTH_PARAMS_LEAN + LEAN_RULES),
+    "def-lean-skew": (
+        "defensive",
+        BOTH_PARAMS_LEAN + LEAN_RULES + "quoting: {skew_bps_at_soft_cap: 4}\n",
+    ),
+    "def-lean-noovl": (
+        "defensive",
+        BOTH_PARAMS_LEAN + LEAN_RULES + "regimes:\n  overlays:\n    defensive:\n"
+        "      quoting: {size_multiplier: 0.7, extra_full_spread_bps: 0.0}\n",
+    ),
+    # Point 16 of the random sweep (docs/tuning.md, "Round 2"): skew 8 bps at the soft cap, trend
+    # guards that fire only on bigger moves, high-vol pause at 38 / resume 18, defensive overlay
+    # extra spread 3 -> 0.5 bps (the sweep drew 0.501985).
+    "def-p16": (
+        "defensive",
+        "params: {vol_high_pause_bps: 38, vol_high_resume_bps: 18, one_sided_units: 0.07, "
+        "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07, "
+        f"{P16_TREND}}}\n"
+        "quoting: {skew_bps_at_soft_cap: 8}\n"
+        "regimes:\n  overlays:\n    defensive:\n      quoting: {extra_full_spread_bps: 0.5}\n",
+    ),
+    # Point 3 of the same sweep: less volume than point 16, a bigger cut (skew 6, triggers
+    # -19/-10/26/23, high-vol pause 32 / resume 18, overlay extra 3 -> 2.4; the sweep drew
+    # 2.381312).
+    "def-p03": (
+        "defensive",
+        "params: {vol_high_pause_bps: 32, vol_high_resume_bps: 18, one_sided_units: 0.07, "
+        "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07, "
+        "trend_down_trigger_bps: -19, trend_fast_down_trigger_bps: -10, trend_up_trigger_bps: 26, "
+        "trend_deadband_bps: 23}\n"
+        "quoting: {skew_bps_at_soft_cap: 6}\n"
+        "regimes:\n  overlays:\n    defensive:\n      quoting: {extra_full_spread_bps: 2.4}\n",
+    ),
+    # def-p03 plus volpct.pause_adding at the 1 h volatility percentile 80 (resume 60).
+    "def-p03-pct": (
+        "defensive",
+        "params: {vol_high_pause_bps: 32, vol_high_resume_bps: 18, one_sided_units: 0.07, "
+        "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07, "
+        "trend_down_trigger_bps: -19, trend_fast_down_trigger_bps: -10, trend_up_trigger_bps: 26, "
+        "trend_deadband_bps: 23, volpct_pause: 80, volpct_resume: 60}\n"
+        "quoting: {skew_bps_at_soft_cap: 6}\n"
+        "regimes:\n  overlays:\n    defensive:\n      quoting: {extra_full_spread_bps: 2.4}\n"
+        "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
+        "rules/hedger.yaml, rules/regime.yaml, rules/volpct.yaml]\n",
+    ),
     "agg-seed": ("aggressive", ""),
     "agg-both": (
         "aggressive",
         "params: {vol_low_pause_bps: 1.0, vol_low_resume_bps: 1.5, vol_high_pause_bps: 45, "
         "vol_high_resume_bps: 30, one_sided_units: 0.07, inventory_tier2_units: 0.05, "
         "inventory_tier3_units: 0.07}\n",
+    ),
+    "agg-skew8": ("aggressive", "quoting: {skew_bps_at_soft_cap: 8}\n"),
+    "agg-skew12": ("aggressive", "quoting: {skew_bps_at_soft_cap: 12}\n"),
+    "agg-ship": ("aggressive", ""),
+    "agg-p16": (
+        "aggressive",
+        f"params: {{{P16_TREND}}}\nquoting: {{skew_bps_at_soft_cap: 8}}\n",
+    ),
+    "agg-p16-flat": (
+        "aggressive",
+        f"params: {{{P16_TREND}}}\nquoting: {{skew_bps_at_soft_cap: 8}}\n"
+        "regimes:\n  overlays:\n    defensive:\n"
+        "      quoting: {size_multiplier: 1.0, extra_full_spread_bps: 0.0}\n",
+    ),
+    "agg-p16-8": (
+        "aggressive",
+        f"params: {{{P16_TREND}}}\nquoting: {{spread_bps: 8, skew_bps_at_soft_cap: 8}}\n",
+    ),
+    # agg-p16 with the one-sided line above one aggressive clip (size_max 0.08 SOL): after a fill
+    # both sides keep quoting, skewed, as in def-p16 (whose 0.061-0.072 clips stay under 0.07).
+    "agg-p16-os": (
+        "aggressive",
+        f"params: {{{P16_TREND}, one_sided_units: 0.09, inventory_tier3_units: 0.09}}\n"
+        "quoting: {skew_bps_at_soft_cap: 8}\n",
+    ),
+    "agg-p16-os-flat": (
+        "aggressive",
+        f"params: {{{P16_TREND}, one_sided_units: 0.09, inventory_tier3_units: 0.09}}\n"
+        "quoting: {skew_bps_at_soft_cap: 8}\n"
+        "regimes:\n  overlays:\n    defensive:\n"
+        "      quoting: {size_multiplier: 1.0, extra_full_spread_bps: 0.0}\n",
     ),
     "agg-both-12": (
         "aggressive",
@@ -110,9 +299,11 @@ CANDIDATES: dict[str, tuple[str, str]] = {
 
 
 def write_config(root: Path, names: list[str]) -> Path:
-    """profiles/ and rules/ of the checkout plus one file per candidate."""
+    """profiles/ and rules/ of the checkout, rules/lean.yaml, and one file per candidate."""
     shutil.copytree(ROOT / "profiles", root / "profiles")
     shutil.copytree(ROOT / "rules", root / "rules")
+    (root / "rules" / "lean.yaml").write_text(LEAN_RULESET)
+    (root / "rules" / "volpct.yaml").write_text(VOLPCT_RULESET)
     for name in names:
         parent, overrides = CANDIDATES[name]
         text = f"schema: 2\nkind: profile\nid: {name}\nextends: {parent}\n{overrides}"
@@ -145,11 +336,61 @@ def targets(row: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def fill_edges(ledger: Path) -> dict[str, dict[str, float]]:
+    """Per fill role and tag of one run's ledger: fills, volume and the mean signed edge.
+
+    edge_bps: side * (mid at the fill - fill price) / mid in bps, volume-weighted, positive when
+    the fill bought below (sold above) the mid of the moment it filled. A maker that earns its
+    half spread shows about +half spread here; in bar mode a resting quote fills only when a
+    synthetic tick trades through it, so the mid of that tick is already past the price.
+    """
+    query = (
+        "select role, tag, count(*), sum(price * size), "
+        "sum((case side when 'bid' then 1 else -1 end) * (mid - price) / mid * 1e4 * price * size) "
+        "from fills where mid > 0 group by role, tag"
+    )
+    out: dict[str, dict[str, float]] = {}
+    with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
+        for role, tag, count, volume, weighted in db.execute(query):
+            out[f"{role}/{tag}"] = {
+                "fills": count,
+                "volume_usd": volume,
+                "edge_bps": weighted / volume if volume else 0.0,
+            }
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument(
+        "--edges",
+        type=Path,
+        nargs="+",
+        help="print fill_edges() of these run ledgers (ledger.db) instead of tuning",
+    )
+    parser.add_argument(
+        "--write-config",
+        type=Path,
+        help="write the scratch config (profiles/ and rules/ plus every candidate) to this new "
+        "folder and stop: for `solbot sweep --config-dir` and `analyze outcome --config-dir`",
+    )
     args = parser.parse_args(argv)
+    if args.write_config:
+        write_config(args.write_config, list(CANDIDATES))
+        print(f"wrote {len(CANDIDATES)} candidates to {args.write_config}")
+        return 0
+    if args.edges:
+        for ledger in args.edges:
+            for key, row in fill_edges(ledger).items():
+                print(
+                    f"{ledger}  {key:18s} fills {row['fills']:6.0f} volume $ "
+                    f"{row['volume_usd']:10.0f} edge {row['edge_bps']:7.2f} bps"
+                )
+        return 0
+    if args.out is None:
+        parser.error("--out is required unless --edges or --write-config is given")
     names = [n for n in args.candidates.split(",") if n]
     results: dict[str, Any] = {"windows": [], "candidates": CANDIDATES}
     with tempfile.TemporaryDirectory(prefix="solbot-tune-") as scratch:
