@@ -463,7 +463,7 @@ class Session:
                 "regime": plan.regime,
                 "regime_changed": plan.regime_changed,
                 "quoting": sides,
-                "reasons": [f"{rule}: {text}" for rule, text in decision.reasons],
+                "reasons": reasons,  # as the ledger has them, before the denials
                 "denials": list(plan.risk.denials),
                 "hedge": plan.hedge.note or plan.hedge.mode,
                 "quotes": guarded_quotes(plan),

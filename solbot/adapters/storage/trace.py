@@ -15,7 +15,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+import json.encoder as json_encoder
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +26,27 @@ SNAPSHOT_EVERY = 500  # decision steps between full snapshots of the inputs
 _FLUSH_BYTES = 1 << 16
 # one encoder for every line (json.dumps would build one per call with these options)
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _make_encode() -> Callable[[Any], str]:
+    """`_ENCODER.encode` without its per-call cost: the C encoder that `encode` builds on every
+    call, built once (no circular-reference check: trace records are trees). Same text."""
+    make = getattr(json_encoder, "c_make_encoder", None)  # typeshed does not declare it
+    if make is None:  # pragma: no cover - CPython has the C accelerator
+        return _ENCODER.encode
+    # markers, default, encoder, indent, key and item separators, sort_keys, skipkeys, allow_nan
+    chunks = make(
+        None, str, json_encoder.encode_basestring_ascii, None, ":", ",", True, False, True
+    )
+    join = "".join
+
+    def encode(record: Any) -> str:
+        return join(chunks(record, 0))
+
+    return encode
+
+
+_encode = _make_encode()
 
 
 class TraceWriter:
@@ -39,7 +61,7 @@ class TraceWriter:
         self._hash = hashlib.sha256()
         self._raw: IO[bytes] | None = None
         self._file: IO[bytes] | gzip.GzipFile | None = None
-        self._buffer: list[bytes] = []
+        self._buffer: list[str] = []  # lines not yet hashed nor written
         self._buffered = 0
         self.records = 0
         self.bytes = 0  # uncompressed
@@ -59,21 +81,24 @@ class TraceWriter:
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = (_ENCODER.encode(record) + "\n").encode()
-        self._hash.update(line)
+        # ASCII only (the encoder escapes the rest): one character is one byte
+        line = _encode(record) + "\n"
         self.bytes += len(line)
-        if self._file is not None:
-            self._buffer.append(line)
-            self._buffered += len(line)
-            if self._buffered >= self.flush_bytes:
-                self._drain()
-                if self.flush_bytes == 0:
-                    self._file.flush()
+        self._buffer.append(line)
+        self._buffered += len(line)
+        if self._buffered >= self.flush_bytes:
+            self._drain()
+            if self.flush_bytes == 0 and self._file is not None:
+                self._file.flush()
 
     def _drain(self) -> None:
-        """Hand buffered lines to the file (no gzip sync flush: that would cost compression)."""
-        if self._file is not None and self._buffer:
-            self._file.write(b"".join(self._buffer))
+        """Hash the buffered lines and hand them to the file in one piece (no gzip sync flush:
+        that would cost compression)."""
+        if self._buffer:
+            data = "".join(self._buffer).encode()
+            self._hash.update(data)
+            if self._file is not None:
+                self._file.write(data)
             self._buffer.clear()
             self._buffered = 0
 
@@ -86,7 +111,12 @@ class TraceWriter:
 
     @property
     def sha256(self) -> str:
-        return self._hash.hexdigest()
+        """Of every line written so far (buffered lines are hashed, not yet written)."""
+        if not self._buffer:
+            return self._hash.hexdigest()
+        digest = self._hash.copy()
+        digest.update("".join(self._buffer).encode())
+        return digest.hexdigest()
 
     def close(self) -> None:
         self._drain()
