@@ -31,6 +31,8 @@ def test_importing_the_cli_pulls_no_heavy_library() -> None:
     assert "solbot" in loaded
     assert sorted(loaded & set(HEAVY)) == []
     assert "pydantic" not in loaded  # the schemas load with the commands that read profiles
+    assert "rich" not in loaded  # progress bars import it when one may be drawn
+    assert "asyncio" not in loaded  # `venue size` and `venue rank` import it when they run
 
 
 def test_help_pulls_no_heavy_library() -> None:
@@ -41,3 +43,18 @@ def test_help_pulls_no_heavy_library() -> None:
         "['record'], ['run'])]"
     )
     assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_simulate_json_loads_no_progress_bar_or_network_library(tmp_path: Path) -> None:
+    """`simulate --json` (what benchmarks, sweeps and scripts run) draws no bar: rich stays out,
+    and so do the live venue's network libraries and the HTML report's plotly (no --report).
+    (asyncio is still loaded: app/driver.py, shared with live, imports it.)"""
+    out = tmp_path / "run"
+    loaded = modules_loaded_by(
+        "from solbot.cli.main import main; "
+        f"code = main(['simulate', '--profile', 'defensive', '--out', {str(out)!r}, '--json']); "
+        "assert code == 0, code"
+    )
+    assert "solbot" in loaded and "polars" in loaded  # it did replay the bundled sample
+    assert (out / "summary.json").is_file()
+    assert sorted(loaded & {"rich", "httpx", "websockets", "aiohttp", "plotly"}) == []
