@@ -1,23 +1,12 @@
-"""Progress bars for long jobs: drawn on stderr when it is a terminal, silent otherwise."""
+"""Progress bars for long jobs: drawn on stderr when it is a terminal, silent otherwise.
+
+rich is imported only when a bar may be drawn (`enabled` and a terminal check to make), so
+`--json` runs and `--help` never load it (issue 10, start-up)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 Update = Callable[[int, int | None], None]
 
@@ -32,41 +21,13 @@ def progress_bar(label: str, unit: str, *, enabled: bool = True) -> Iterator[Upd
     """Yield `update(done, total)`; draws bar, count, rate and ETA when stderr is a terminal.
 
     `total` may be None (unknown: the bar pulses and no ETA is shown)."""
-    console = Console(stderr=True)
-    if not (enabled and console.is_terminal):
+    if not enabled:
         yield no_bar
         return
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        TaskProgressColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        _RateColumn(unit),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    from solbot.cli.progress_rich import rich_bar  # rich costs ~0.06 s to import
 
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with rich_bar(label, unit) as update:
         yield update
-
-
-class _RateColumn(ProgressColumn):
-    """Items per second, e.g. `1.2M events/s` (rich's own speed column is for bytes)."""
-
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{format_rate(speed)} {self.unit}/s")
 
 
 def format_rate(per_second: float) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -38,6 +37,8 @@ def size_command(
     as_json: JsonOption = False,
 ) -> None:
     """Size clips, soft cap, hedger and limits from the venue's market rules and a budget."""
+    import asyncio
+
     from solbot.app.sizing import size_profile
     from solbot.app.sizing_profile import SizeTarget, check_target, render_profile, sizing_request
     from solbot.app.venue_markets import fetch_details
@@ -124,6 +125,8 @@ def rank_command(
     as_json: JsonOption = False,
 ) -> None:
     """Rank the venue's perp markets by funding, open interest and spread (the original score)."""
+    import asyncio
+
     from solbot.app.market_rank import rank_markets
     from solbot.app.venue_markets import fetch_all_figures
     from solbot.config.rank_weights import load_weights

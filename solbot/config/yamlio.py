@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,8 +120,29 @@ def decode_text(raw: bytes, shown: str, error_type: type[InvalidInput] = ConfigE
         raise error_type(Problem(shown, line, column, "", message)) from None
 
 
+# Parsed documents by their text: ruamel's pure-Python scanner takes 10-50 ms per profile or rule
+# file, and `rules check`, `sweep` and `compare` read the same files many times in one process.
+# The key is the whole text, so an edited file is parsed afresh; only successful parses are kept.
+_PARSED: OrderedDict[str, LoadedYaml] = OrderedDict()
+_PARSED_MAX = 64
+
+
 def parse_yaml_text(text: str, shown: str) -> LoadedYaml:
-    """Parse YAML text that came from `shown` (a path used in messages)."""
+    """Parse YAML text that came from `shown` (a path used in messages).
+
+    The same text parses once per process; each caller gets its own copy of the data."""
+    cached = _PARSED.get(text)
+    if cached is None:
+        cached = _parse_yaml_text(text, shown)
+        _PARSED[text] = cached
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(text)
+    return LoadedYaml(shown, copy.deepcopy(cached.data), dict(cached.positions), cached.lines)
+
+
+def _parse_yaml_text(text: str, shown: str) -> LoadedYaml:
     if len(text) > MAX_FILE_BYTES:
         message = (
             f"text is over {MAX_FILE_BYTES:,} characters, the limit for profile and rule files"
