@@ -112,3 +112,19 @@ def test_problems_still_name_the_line_of_their_trade(tmp_path: Path) -> None:
     stamp_line = next(i for i, text in enumerate(lines, 1) if '"timestamp": -1' in text)
     # each problem names the line where its trade object starts
     assert found == {("trades[7].price", price_line - 4), ("trades[23].timestamp", stamp_line - 9)}
+
+
+def test_a_valid_object_file_is_not_decoded_again_to_find_its_trades(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """{"trades": [...]} (the API's shape): where the array starts is looked up only for a
+    problem; finding it decodes every member again (a second parse of the whole file)."""
+    path = tmp_path / "trades.json"
+    path.write_text(json.dumps({"code": 200, "trades": [trade(n) for n in range(50)]}))
+
+    def no_second_parse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the document was decoded again")
+
+    monkeypatch.setattr(trade_import._decoder, "raw_decode", no_second_parse)
+    parsed = read_lighter_trades(path, account_index=US)
+    assert len(parsed.rows) == 50
