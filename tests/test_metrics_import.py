@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +152,57 @@ def test_newest_first_page_of_one_millisecond_realizes_like_the_venue(tmp_path: 
     report = window_report(db)
     assert report.realized_pnl_usd == pytest.approx(2.0)  # FIFO closes the buy @ 100
     assert report.inventory == pytest.approx(1.0)
+
+
+def ledger_contents(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the fills and running-totals tables, in storage order."""
+    with sqlite3.connect(db) as conn:
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for table in ("fills", "fill_checkpoints", "fill_streams", "fill_sync")
+        }
+
+
+_CRASHING_IMPORT = """
+import os, sys
+from solbot.app import metrics
+from solbot.adapters.storage import fill_totals
+metrics.IMPORT_BATCH_FILLS = 3
+fill_totals.CHECKPOINT_FILLS = 2
+
+def crash(written: int, ours: int) -> None:
+    if written >= 6:
+        os._exit(9)  # the process dies mid-import: no rollback, no close
+
+metrics.import_trades(sys.argv[1], sys.argv[2], account_index=42, progress=crash)
+"""
+
+
+def test_a_crash_mid_import_leaves_the_ledger_as_before_and_a_rerun_books_it_all(
+    tmp_path: Path,
+) -> None:
+    older = [trade(n, bid_account_id=US if n % 3 else 7, ask_account_id=7 if n % 3 else US,
+                   timestamp=MS + n) for n in range(10, 30)]  # fmt: skip
+    stored = [trade(n, bid_account_id=US, timestamp=MS + n) for n in range(100, 104)]
+    first = write(tmp_path / "first.json", {"trades": stored})
+    source = write(tmp_path / "trades.json", {"trades": older})
+    db, clean = tmp_path / "ledger.db", tmp_path / "clean.db"
+    for ledger in (db, clean):
+        import_trades(ledger, first, account_index=US)
+    before = ledger_contents(db)
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASHING_IMPORT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    crashed = subprocess.run(
+        [sys.executable, str(script), str(db), str(source)], env=env, capture_output=True
+    )
+    assert crashed.returncode == 9, crashed.stderr
+    assert ledger_contents(db) == before  # two batches were written, none committed
+    again = import_trades(db, source, account_index=US)
+    assert (again.inserted, again.duplicates) == (20, 0)
+    import_trades(clean, source, account_index=US)
+    assert ledger_contents(db) == ledger_contents(clean)
+    assert window_report(db) == window_report(clean)
+    third = import_trades(db, source, account_index=US)
+    assert (third.inserted, third.duplicates) == (0, 20)
+    assert ledger_contents(db) == ledger_contents(clean)

@@ -430,15 +430,16 @@ def import_trades(
 ) -> ImportSummary:
     """Import our fills from a Lighter /api/v1/trades JSON file; idempotent.
 
-    Fills are stored in batches of IMPORT_BATCH_FILLS (`progress(stored, ours)` after each):
-    an interrupted import keeps whole batches, and running it again adds the rest."""
+    Fills are written in batches of IMPORT_BATCH_FILLS (`progress(written, ours)` after each),
+    all in one transaction: an import that stops (error, interrupt, crash) stores nothing, and
+    running it again stores everything."""
     file = Path(file)
     parsed = read_lighter_trades(
         file, account_index=account_index, venue=venue, market=market, market_id=market_id
     )
     fills = parsed.rows
     inserted = duplicates = 0
-    with Ledger(db) as ledger, ledger.totals_deferred():
+    with Ledger(db) as ledger, ledger.import_transaction():
         for start in range(0, len(fills), IMPORT_BATCH_FILLS):
             added, repeated = ledger.record_fill_rows(fills[start : start + IMPORT_BATCH_FILLS])
             inserted, duplicates = inserted + added, duplicates + repeated
