@@ -300,8 +300,9 @@ class Ledger:
         run = run_id if run_id is not None else self.run_id
         with self._storage_errors():
             live = [] if run is not None else self._db.conn.execute(_LIVE_RUNS).fetchall()
-        if run is not None:
-            full = [(*row, run) for row in rows]
+        if run is not None or not live:
+            same = "" if run is None else run  # no live run at all: every fill's run is ''
+            full = [(*row, same) for row in rows]
         else:
             starts = [started for started, _ in live]
             full = [(*row, _live_run_at(live, starts, row[3])) for row in rows]
