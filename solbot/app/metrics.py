@@ -439,7 +439,7 @@ def import_trades(
     )
     fills = parsed.rows
     inserted = duplicates = 0
-    with Ledger(db) as ledger, ledger.import_transaction():
+    with Ledger(db) as ledger, ledger.import_transaction(len(fills)):
         for start in range(0, len(fills), IMPORT_BATCH_FILLS):
             added, repeated = ledger.record_fill_rows(fills[start : start + IMPORT_BATCH_FILLS])
             inserted, duplicates = inserted + added, duplicates + repeated
