@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +250,34 @@ def test_fills_sharing_a_quoted_venue_are_stored_as_given(tmp_path: Path) -> Non
             " tag, mid, source, run_id FROM fills ORDER BY rowid"
         ).fetchall()
     assert found == [(*row, "r'1") for row in rows]
+
+
+def test_the_cycle_collector_is_paused_during_an_import_and_restored_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from solbot.app import metrics
+
+    seen: list[bool] = []
+    real = metrics.read_lighter_trades
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "read_lighter_trades", parse)
+    source = write(tmp_path / "trades.json", TRADES)
+    assert gc.isenabled()
+    import_trades(
+        tmp_path / "ledger.db",
+        source,
+        account_index=US,
+        progress=lambda *_: seen.append(gc.isenabled()),
+    )
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(DataError):
+        import_trades(
+            tmp_path / "ledger.db", write(tmp_path / "bad.json", [{"x": 1}]), account_index=US
+        )
+    assert gc.isenabled()  # restored after an error too
