@@ -92,7 +92,7 @@ def read_lighter_trades(
     return TradeFile(
         # API pages come newest first: store oldest first, and fills that share a millisecond
         # in the venue's own order (trade id), so FIFO matches `fetch-trades` exactly.
-        rows=sorted(reader.rows, key=_row_order),
+        rows=reader.rows if reader.in_order else sorted(reader.rows, key=_row_order),
         total=len(items),
         not_ours=reader.not_ours,
         other_market=reader.other_market,
@@ -138,6 +138,10 @@ class _TradeReader:
         self.problems: list[_ItemProblem] = []
         self.market_ids: set[int] = set()
         self.not_ours = self.other_market = self.self_trades = 0
+        # True while every row came from the quick path in venue order (a file listed oldest
+        # first): sorting is then skipped (~0.3 s of 1 M fills).
+        self.in_order = True
+        self._last_stamp = self._last_id = -1
 
     @property
     def fills(self) -> list[Fill]:
@@ -209,6 +213,12 @@ class _TradeReader:
         if not (0 < price < _INFINITY and 0 < size < _INFINITY and -_INFINITY < rate < _INFINITY):
             return False
         kind_name = str(get("type") or "trade")
+        if self.in_order:
+            last = self._last_stamp
+            if stamp > last or (stamp == last and trade_id >= self._last_id >= 0):
+                self._last_stamp, self._last_id = stamp, trade_id
+            else:
+                self.in_order = False
         self.market_ids.add(trade_market)
         self.rows.append(
             (
@@ -239,6 +249,7 @@ class _TradeReader:
         if trade_market is not None:
             self.market_ids.add(trade_market)
         fill = self._fill(trade, Side.ASK if ours_ask else Side.BID)
+        self.in_order = False  # its order is left to the sort
         self.rows.append(
             (
                 fill.venue, fill.trade_id, fill.market, fill.ts_ns, fill.side.label, fill.price,
