@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from solbot.adapters.storage import ledger as ledger_module
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trade_import import read_lighter_trades
 from solbot.app.metrics import import_trades, window_report
@@ -148,3 +154,130 @@ def test_newest_first_page_of_one_millisecond_realizes_like_the_venue(tmp_path: 
     report = window_report(db)
     assert report.realized_pnl_usd == pytest.approx(2.0)  # FIFO closes the buy @ 100
     assert report.inventory == pytest.approx(1.0)
+
+
+def ledger_contents(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the fills and running-totals tables, in storage order, and the schema."""
+    with sqlite3.connect(db) as conn:
+        found = {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for table in ("fills", "fill_checkpoints", "fill_streams", "fill_sync")
+        }
+        schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+        found["schema"] = conn.execute(schema).fetchall()
+    return found
+
+
+_CRASHING_IMPORT = """
+import os, sys
+from solbot.app import metrics
+from solbot.adapters.storage import fill_totals, ledger
+metrics.IMPORT_BATCH_FILLS = 3
+ledger.IMPORT_REINDEX_FILLS = 1  # the fills indexes are dropped inside the transaction
+fill_totals.CHECKPOINT_FILLS = 2
+
+def crash(written: int, ours: int) -> None:
+    if written >= 6:
+        os._exit(9)  # the process dies mid-import: no rollback, no close
+
+metrics.import_trades(sys.argv[1], sys.argv[2], account_index=42, progress=crash)
+"""
+
+
+def test_a_crash_mid_import_leaves_the_ledger_as_before_and_a_rerun_books_it_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with the fills indexes dropped for the import: the crash restores them, and the
+    re-import that drops and rebuilds them ends with the schema and rows of a plain import."""
+    older = [trade(n, bid_account_id=US if n % 3 else 7, ask_account_id=7 if n % 3 else US,
+                   timestamp=MS + n) for n in range(10, 30)]  # fmt: skip
+    stored = [trade(n, bid_account_id=US, timestamp=MS + n) for n in range(100, 104)]
+    first = write(tmp_path / "first.json", {"trades": stored})
+    source = write(tmp_path / "trades.json", {"trades": older})
+    db, clean = tmp_path / "ledger.db", tmp_path / "clean.db"
+    for ledger in (db, clean):
+        import_trades(ledger, first, account_index=US)
+    before = ledger_contents(db)
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASHING_IMPORT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    crashed = subprocess.run(
+        [sys.executable, str(script), str(db), str(source)], env=env, capture_output=True
+    )
+    assert crashed.returncode == 9, crashed.stderr
+    assert ledger_contents(db) == before  # two batches were written, none committed
+    monkeypatch.setattr(ledger_module, "IMPORT_REINDEX_FILLS", 1)
+    again = import_trades(db, source, account_index=US)
+    assert (again.inserted, again.duplicates) == (20, 0)
+    import_trades(clean, source, account_index=US)
+    assert ledger_contents(db) == ledger_contents(clean)
+    assert window_report(db) == window_report(clean)
+    third = import_trades(db, source, account_index=US)
+    assert (third.inserted, third.duplicates) == (0, 20)
+    assert ledger_contents(db) == ledger_contents(clean)
+
+
+def test_a_big_import_rebuilds_the_fills_indexes_and_stores_what_a_small_one_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trades = [trade(n, bid_account_id=US if n % 2 else 7, ask_account_id=7 if n % 2 else US,
+                    timestamp=MS + n // 2, type="liquidation" if n % 5 == 0 else "trade",
+                    ask_client_id=n) for n in range(40)]  # fmt: skip
+    source = write(tmp_path / "trades.json", trades)
+    plain, rebuilt = tmp_path / "plain.db", tmp_path / "rebuilt.db"
+    import_trades(plain, source, account_index=US)
+    monkeypatch.setattr(ledger_module, "IMPORT_REINDEX_FILLS", 10)
+    summary = import_trades(rebuilt, source, account_index=US)
+    assert summary.inserted == 40
+    assert ledger_contents(rebuilt) == ledger_contents(plain)
+    with sqlite3.connect(rebuilt) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM fills WHERE market = 'SOL' AND ts_ns > 0"
+        ).fetchall()
+    assert "idx_fills_market_ts_ns" in str(plan)
+
+
+def test_fills_sharing_a_quoted_venue_are_stored_as_given(tmp_path: Path) -> None:
+    """Columns every row shares are written as SQL literals: quotes must survive."""
+    rows = [("o'brien", str(n), "SOL", n, "bid", 1.5, 0.1, "maker", 0.0, None, "", None, "i")
+            for n in range(3)]  # fmt: skip
+    with Ledger(tmp_path / "l.db") as stored:
+        assert stored.record_fill_rows(rows, run_id="r'1") == (3, 0)
+        assert stored.record_fill_rows(rows[:1], run_id="r'1") == (0, 1)
+    with sqlite3.connect(tmp_path / "l.db") as conn:
+        found = conn.execute(
+            "SELECT venue, trade_id, market, ts_ns, side, price, size, role, fee_usd, client_id,"
+            " tag, mid, source, run_id FROM fills ORDER BY rowid"
+        ).fetchall()
+    assert found == [(*row, "r'1") for row in rows]
+
+
+def test_the_cycle_collector_is_paused_during_an_import_and_restored_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from solbot.app import metrics
+
+    seen: list[bool] = []
+    real = metrics.read_lighter_trades
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "read_lighter_trades", parse)
+    source = write(tmp_path / "trades.json", TRADES)
+    assert gc.isenabled()
+    import_trades(
+        tmp_path / "ledger.db",
+        source,
+        account_index=US,
+        progress=lambda *_: seen.append(gc.isenabled()),
+    )
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(DataError):
+        import_trades(
+            tmp_path / "ledger.db", write(tmp_path / "bad.json", [{"x": 1}]), account_index=US
+        )
+    assert gc.isenabled()  # restored after an error too

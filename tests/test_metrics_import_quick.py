@@ -4,6 +4,7 @@ a valid file is parsed once (a trade's line is looked up only when it has a prob
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,47 @@ def test_problems_still_name_the_line_of_their_trade(tmp_path: Path) -> None:
     stamp_line = next(i for i, text in enumerate(lines, 1) if '"timestamp": -1' in text)
     # each problem names the line where its trade object starts
     assert found == {("trades[7].price", price_line - 4), ("trades[23].timestamp", stamp_line - 9)}
+
+
+def test_a_valid_object_file_is_not_decoded_again_to_find_its_trades(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """{"trades": [...]} (the API's shape): where the array starts is looked up only for a
+    problem; finding it decodes every member again (a second parse of the whole file)."""
+    path = tmp_path / "trades.json"
+    path.write_text(json.dumps({"code": 200, "trades": [trade(n) for n in range(50)]}))
+
+    def no_second_parse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the document was decoded again")
+
+    monkeypatch.setattr(trade_import._decoder, "raw_decode", no_second_parse)
+    parsed = read_lighter_trades(path, account_index=US)
+    assert len(parsed.rows) == 50
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from([-2, 0, 5, 9, 10, 10**20]), st.booleans()),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_rows_come_out_in_venue_order_whether_or_not_the_sort_is_skipped(
+    stamps_ids: list[tuple[int, int, bool]], newest_first: bool
+) -> None:
+    """Rows in time then trade-id order, ties in file order: the sort is skipped only when the
+    file already lists them so (oldest first), and the result is always sorted()'s."""
+    items = [
+        trade(trade_id, timestamp=MS + stamp, price="150.000" if quick else 150)
+        | ({} if quick else {"market_id": 2.0})  # a float market id takes the checked path
+        for stamp, trade_id, quick in sorted(stamps_ids, reverse=newest_first)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trades.json"
+        path.write_text(json.dumps(items))
+        parsed = read_lighter_trades(path, account_index=US)
+    reader = _TradeReader(str(path), US, "lighter", "SOL", None)
+    for index, item in enumerate(items):
+        reader.read(item, index)
+    assert parsed.rows == sorted(reader.rows, key=trade_import._row_order)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -430,20 +432,23 @@ def import_trades(
 ) -> ImportSummary:
     """Import our fills from a Lighter /api/v1/trades JSON file; idempotent.
 
-    Fills are stored in batches of IMPORT_BATCH_FILLS (`progress(stored, ours)` after each):
-    an interrupted import keeps whole batches, and running it again adds the rest."""
+    Fills are written in batches of IMPORT_BATCH_FILLS (`progress(written, ours)` after each),
+    all in one transaction: an import that stops (error, interrupt, crash) stores nothing, and
+    running it again stores everything."""
     file = Path(file)
-    parsed = read_lighter_trades(
-        file, account_index=account_index, venue=venue, market=market, market_id=market_id
-    )
-    fills = parsed.rows
-    inserted = duplicates = 0
-    with Ledger(db) as ledger, ledger.totals_deferred():
-        for start in range(0, len(fills), IMPORT_BATCH_FILLS):
-            added, repeated = ledger.record_fill_rows(fills[start : start + IMPORT_BATCH_FILLS])
-            inserted, duplicates = inserted + added, duplicates + repeated
-            if progress is not None:
-                progress(start + added + repeated, len(fills))
+    with _collector_paused():
+        parsed = read_lighter_trades(
+            file, account_index=account_index, venue=venue, market=market, market_id=market_id
+        )
+        fills = parsed.rows
+        inserted = duplicates = 0
+        with Ledger(db) as ledger, ledger.import_transaction(len(fills)):
+            for start in range(0, len(fills), IMPORT_BATCH_FILLS):
+                batch = fills[start : start + IMPORT_BATCH_FILLS]
+                added, repeated = ledger.record_fill_rows(batch)
+                inserted, duplicates = inserted + added, duplicates + repeated
+                if progress is not None:
+                    progress(start + added + repeated, len(fills))
     return ImportSummary(
         path=file,
         trades=parsed.total,
@@ -454,6 +459,20 @@ def import_trades(
         other_market=parsed.other_market,
         self_trades=parsed.self_trades,
     )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector (as it was before, after): an import builds millions of
+    acyclic dicts and tuples, and the full collections they trigger found nothing to free and
+    cost ~3 % of a 1 M-fill import's CPU."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 ORIGINAL_RUN = "original"

@@ -185,10 +185,11 @@ def advance(state: StreamState, rows: Iterable[BookRow]) -> list[tuple[Any, ...]
         while remaining > epsilon and lots and lots[0][0] * sign < 0:
             lot = lots[0]
             lot_size = lot[0]
-            matched = min(remaining, abs(lot_size))
+            lot_abs = abs(lot_size)
+            matched = lot_abs if lot_abs < remaining else remaining  # min(), without the call
             gross += matched * (price - lot[1]) * -sign
             remaining -= matched
-            left = abs(lot_size) - matched
+            left = lot_abs - matched
             if left > epsilon:
                 lot[0] = copysign(left, lot_size)
             else:
