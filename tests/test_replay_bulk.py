@@ -10,12 +10,14 @@ funding fall inside stretches the bulk path would like to skip, and small chunks
 from __future__ import annotations
 
 import functools
+import gzip
 import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 from policy_helpers import SOL, T0_NS, shipped_policy
 from simexchange_support import LOOSE, make
@@ -243,3 +245,42 @@ def test_a_skipped_book_event_gives_back_the_size_our_taker_orders_took() -> Non
     fed = _taker_then(skip=False)
     assert fed[-1] == (1.01, 0.1)  # the whole ask shown again, at the top
     assert _taker_then(skip=True) == fed
+
+
+def _mirror_capture(target: Path, pivot: float = 5400.0) -> tuple[Path, Path]:
+    """The bundled L1 pair reflected about `pivot`: bids become asks (price pivot - p, sizes
+    swapped) and every print changes side, so the bulk path's bid-side and ask-side stops trade
+    places."""
+    stem = "binance_usdm_ETHUSDT_20240808T2354-20240808T2359"
+    source = {path.name: path for path in sample_paths()}
+    book = pl.read_csv(source[f"{stem}_bookticker.csv.gz"], infer_schema_length=0)
+    trades = pl.read_csv(source[f"{stem}_trades.csv.gz"], infer_schema_length=0)
+
+    def reflect(column: str) -> pl.Expr:
+        return (pl.lit(pivot) - pl.col(column).cast(pl.Float64)).round(2).cast(pl.Utf8)
+
+    book = book.with_columns(
+        reflect("ask_price").alias("bid_price"),
+        pl.col("ask_qty").alias("bid_qty"),
+        reflect("bid_price").alias("ask_price"),
+        pl.col("bid_qty").alias("ask_qty"),
+    )
+    trades = trades.with_columns(
+        reflect("price").alias("price"),
+        (pl.lit(1) - pl.col("is_buyer_maker").cast(pl.Int64)).cast(pl.Utf8).alias("is_buyer_maker"),
+    )
+    paths = (target / f"{stem}_bookticker.csv.gz", target / f"{stem}_trades.csv.gz")
+    for frame, path in zip((book, trades), paths, strict=True):
+        path.write_bytes(gzip.compress(frame.write_csv().encode()))
+    return paths
+
+
+@pytest.mark.parametrize("profile", ["defensive", "naive"])
+def test_bulk_replay_of_the_mirrored_capture_is_byte_identical(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, profile: str
+) -> None:
+    data = tmp_path / "mirrored"
+    data.mkdir()
+    request = SimulationRequest(profile=profile, data=_mirror_capture(data))
+    summary = _assert_same_run(monkeypatch, tmp_path, request)
+    assert summary["decisions"] > 100
