@@ -21,7 +21,9 @@ _UNIX_MS_DIGITS = 13  # 2001-09-09 .. 2286-11-20
 def write_parquet(source: EventSource, out: Path, progress: Progress | None = None) -> DataFileInfo:
     """Write every event of `source` to a solbot Parquet file; facts of the file written."""
     chunks = source.chunks() if progress is None else _counted(source, progress)
-    return write_events(chunks, out, source.market, source.files, source.coarse)
+    return write_events(
+        chunks, out, source.market, source.files, source.coarse, source.feed_heartbeat_ns
+    )
 
 
 def _counted(source: EventSource, progress: Progress) -> Iterator[EventChunk]:

@@ -52,8 +52,13 @@ def write_events(
     market: MarketSpec,
     sources: Iterable[DataFileInfo],
     coarse: bool,
+    feed_heartbeat_ns: int = 0,
 ) -> DataFileInfo:
-    """Write events as Parquet (written to a temporary name, then renamed); facts of the result."""
+    """Write events as Parquet (written to a temporary name, then renamed); facts of the result.
+
+    `feed_heartbeat_ns` is how long one event vouches for the feed (a bar, in bar mode): it is
+    stored so the file replays with the stale-feed guard seeing what the candles would give.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -68,6 +73,7 @@ def write_events(
             "size_decimals": market.size_decimals,
         },
         "coarse": coarse,
+        "feed_heartbeat_ns": feed_heartbeat_ns,
         "sources": [info.to_dict() for info in sources],
     }
     with_metadata = schema().with_metadata({METADATA_KEY: json.dumps(metadata).encode()})
@@ -138,6 +144,14 @@ def load_parquet(path: Path, sha256: str, market: MarketSpec) -> Loaded:
                 f"{market_key(market)} has {getattr(market, what)}; convert again with --market"
             )
             raise DataError(Problem(str(path), 1, 1, what, message))
+    coarse = bool(metadata.get("coarse", False))
+    heartbeat = metadata.get("feed_heartbeat_ns")
+    if coarse and (isinstance(heartbeat, bool) or not isinstance(heartbeat, int) or heartbeat <= 0):
+        message = (
+            "a bar-mode file without its bar length (written by an older solbot), so its "
+            "synthetic ticks would replay as a stale feed; convert it again from the candles"
+        )
+        raise DataError(Problem(str(path), 1, 1, "feed_heartbeat_ns", message))
     table = _read_table(path)
     columns = {name: table.column(name).to_numpy() for name in COLUMN_DTYPES}
     sources = tuple(DataFileInfo.from_dict(item) for item in metadata.get("sources", []))
@@ -151,7 +165,7 @@ def load_parquet(path: Path, sha256: str, market: MarketSpec) -> Loaded:
         receive_ns=None,
         exchange_ns=None,
         notes=list(_source_notes(sources)),
-        coarse=bool(metadata.get("coarse", False)),
+        coarse=coarse,
         span_ns=(int(ts_ns.min()), int(ts_ns.max())) if len(ts_ns) else (0, 0),
         recorded_shift_ns=_applied_shift(sources),
         metadata=metadata,

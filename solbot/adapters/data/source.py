@@ -65,6 +65,7 @@ class EventSource:
         expander: bars.BarExpander | None = None,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        bar_heartbeat_ns: int = 0,
     ) -> None:
         self.files = files
         self.market = market
@@ -73,6 +74,7 @@ class EventSource:
         self.end_ns = end_ns
         self._events = events
         self._expander = expander
+        self._bar_heartbeat_ns = bar_heartbeat_ns
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -86,10 +88,11 @@ class EventSource:
         """How long one event vouches for a live feed: a bar (bar mode), else 0.
 
         Synthetic ticks stand for a market that traded throughout the bar, so the stale-feed
-        rules must not see the spacing between them as silence; a missing bar still does.
+        rules must not see the spacing between them as silence; a missing bar still does. Bar-mode
+        events read back from solbot Parquet carry the bar length they were expanded with.
         """
         if self._expander is None:
-            return 0
+            return self._bar_heartbeat_ns
         bar_ns = self._expander.bars["bar_ns"]
         return int(bar_ns.max()) if len(bar_ns) else 0
 
@@ -147,6 +150,10 @@ def open_events(
             raise DataError("candle files cannot be mixed with tick files in one replay")
         expander = bars.BarExpander(candles, bar_ticks, bar_spread_bps)
         return EventSource(infos, market, expander=expander, start_ns=start_ns, end_ns=end_ns)
+    coarse = [item for item in loaded if item.coarse]
+    if coarse and len(coarse) != len(loaded):
+        raise DataError("bar-mode event files cannot be mixed with tick files in one replay")
+    heartbeat = max((int(item.metadata["feed_heartbeat_ns"]) for item in coarse), default=0)
     chunks = _tick_events(loaded, shifts)
     tick_files = all(
         item.format in _TICK_EVENTS or item.format == SOLBOT_PARQUET for item in loaded
@@ -157,7 +164,9 @@ def open_events(
         events = exchange_ordered(EventChunk.concat(chunks))
     else:  # depth-derived L1 keeps its update-sequence order
         events = merge_events(chunks)
-    return EventSource(infos, market, events=events, start_ns=start_ns, end_ns=end_ns)
+    return EventSource(
+        infos, market, events=events, start_ns=start_ns, end_ns=end_ns, bar_heartbeat_ns=heartbeat
+    )
 
 
 def describe_files(
