@@ -9,10 +9,10 @@ REPORT windows are only used to report the chosen candidate (run `analyze outcom
     PYTHONPATH=. python scripts/tune_profiles.py --edges runs/*/ledger.db
     PYTHONPATH=. python scripts/tune_profiles.py --write-config /tmp/cfg   # for --config-dir
 
-The scratch config also holds two candidate rule files no shipped profile includes
-(rules/lean.yaml, rules/volpct.yaml; docs/tuning.md, round 2). `--edges` prints each run's mean
-edge per fill role against the mid at the moment of the fill (docs/tuning.md, "Why no profile
-nets >= 0").
+The scratch config also holds three candidate rule files no shipped profile includes
+(rules/lean.yaml, rules/volpct.yaml: docs/tuning.md, round 2; rules/lean_add.yaml: round 3).
+`--edges` prints each run's mean edge per fill role against the mid at the moment of the fill
+(docs/tuning.md, "Why no profile nets >= 0").
 
 Bar mode is coarse (synthetic ticks inside each 1m bar); the numbers are indicative only.
 """
@@ -133,6 +133,47 @@ rules:
       - pause: {side: adding}
     origin: solbot issue 13 tuning (candidate)
 """
+# Round 3 candidate rule file: trend skews on two horizons that add up (`combine: add`) with each
+# other and with the profile's inventory skew (quoting.skew_bps_at_soft_cap, whose reference is
+# now quoting.skew_full_at_units). Each leans with its return, in proportion up to its full line.
+LEAN_ADD_RULESET = """\
+schema: 2
+kind: ruleset
+id: lean_add
+revision: 1
+description: Trend skews on the 5-minute and 45-second returns that add up (issue 13 round 3).
+defaults: {hold: 0s, min_active: 0s, cooldown: 0s, on_error: ignore}
+rules:
+  - id: lean_add.slow
+    description: >-
+      Shift both quotes with the five-minute return (up when rising: buy sooner, sell later), in
+      proportion to it up to its full line; adds to the fast lean and the inventory skew.
+    priority: 25
+    when: abs(ret_5m_bps) >= p.lean_slow_start_bps
+    actions:
+      - skew:
+          bps: "p.lean_trend_skew_bps * clamp(ret_5m_bps / p.lean_slow_full_bps, -1, 1)"
+          combine: add
+    origin: solbot issue 13 tuning round 3 (candidate)
+  - id: lean_add.fast
+    description: The same on the 45-second return.
+    priority: 24
+    when: abs(ret_45s_bps) >= p.lean_fast_start_bps
+    actions:
+      - skew:
+          bps: "p.lean_trend_skew_bps * clamp(ret_45s_bps / p.lean_fast_full_bps, -1, 1)"
+          combine: add
+    origin: solbot issue 13 tuning round 3 (candidate)
+"""
+# The shipped rule files plus rules/lean_add.yaml (the pausing trend guards stay).
+LEAN_ADD_RULES = (
+    "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
+    "rules/hedger.yaml, rules/regime.yaml, rules/lean_add.yaml]\n"
+)
+LEAN_ADD_PARAMS = (
+    "lean_trend_skew_bps: 3, lean_slow_start_bps: 4, lean_slow_full_bps: 20, "
+    "lean_fast_start_bps: 3, lean_fast_full_bps: 12"
+)
 # The base rule files plus rules/lean.yaml, with the five pausing trend guards disabled.
 LEAN_RULES = (
     "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
@@ -251,6 +292,56 @@ CANDIDATES: dict[str, tuple[str, str]] = {
         "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
         "rules/hedger.yaml, rules/regime.yaml, rules/volpct.yaml]\n",
     ),
+    # Round 3 (issue 13, third attempt): the inventory skew with a reference of its own
+    # (quoting.skew_full_at_units: the skew grows with the position up to it instead of being
+    # full after one clip), and trend skews that add up (rules/lean_add.yaml, `combine: add`).
+    "def-ref6-10": (
+        "defensive",
+        BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.10}\n",
+    ),
+    "def-ref6-20": (
+        "defensive",
+        BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.20}\n",
+    ),
+    "def-ref12-20": (
+        "defensive",
+        BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 12, skew_full_at_units: 0.20}\n",
+    ),
+    # the seed's one-sided line (0.01) kept: the skew only moves the reducing side closer
+    "def-seed-ref4": (
+        "defensive",
+        "quoting: {skew_bps_at_soft_cap: 4, skew_full_at_units: 0.10}\n",
+    ),
+    # one-sided and tiers up to 0.15 SOL, hedger 0.12 / 0.04: the skew works the position off
+    "def-ref8-wide": (
+        "defensive",
+        SKEW_WIDE_PARAMS + "quoting: {skew_bps_at_soft_cap: 8, skew_full_at_units: 0.15}\n"
+        "hedger: {trigger_units: 0.12, target_units: 0.04}\n",
+    ),
+    "def-ref-trend": (
+        "defensive",
+        BOTH_PARAMS.replace("}\n", f", {LEAN_ADD_PARAMS}}}\n")
+        + "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n"
+        + LEAN_ADD_RULES,
+    ),
+    "def-seed-trend": (
+        "defensive",
+        f"params: {{{LEAN_ADD_PARAMS}}}\n"
+        "quoting: {skew_bps_at_soft_cap: 4, skew_full_at_units: 0.10}\n" + LEAN_ADD_RULES,
+    ),
+    "agg-ref6-15": (
+        "aggressive",
+        "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n",
+    ),
+    "agg-ref10-20": (
+        "aggressive",
+        "quoting: {skew_bps_at_soft_cap: 10, skew_full_at_units: 0.20}\n",
+    ),
+    "agg-ref-trend": (
+        "aggressive",
+        f"params: {{{LEAN_ADD_PARAMS}}}\n"
+        "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n" + LEAN_ADD_RULES,
+    ),
     "agg-seed": ("aggressive", ""),
     "agg-both": (
         "aggressive",
@@ -299,11 +390,12 @@ CANDIDATES: dict[str, tuple[str, str]] = {
 
 
 def write_config(root: Path, names: list[str]) -> Path:
-    """profiles/ and rules/ of the checkout, rules/lean.yaml, and one file per candidate."""
+    """profiles/ and rules/ of the checkout, the candidate rule files, one file per candidate."""
     shutil.copytree(ROOT / "profiles", root / "profiles")
     shutil.copytree(ROOT / "rules", root / "rules")
     (root / "rules" / "lean.yaml").write_text(LEAN_RULESET)
     (root / "rules" / "volpct.yaml").write_text(VOLPCT_RULESET)
+    (root / "rules" / "lean_add.yaml").write_text(LEAN_ADD_RULESET)
     for name in names:
         parent, overrides = CANDIDATES[name]
         text = f"schema: 2\nkind: profile\nid: {name}\nextends: {parent}\n{overrides}"
