@@ -8,6 +8,7 @@ REPORT windows are only used to report the chosen candidate (run `analyze outcom
     PYTHONPATH=. python scripts/tune_profiles.py --out /tmp/tune.json [--candidates a,b]
     PYTHONPATH=. python scripts/tune_profiles.py --edges runs/*/ledger.db
     PYTHONPATH=. python scripts/tune_profiles.py --write-config /tmp/cfg   # for --config-dir
+    PYTHONPATH=. python scripts/tune_profiles.py --report report|fresh|l1 --candidates a,b
 
 The scratch config also holds three candidate rule files no shipped profile includes
 (rules/lean.yaml, rules/volpct.yaml: docs/tuning.md, round 2; rules/lean_add.yaml: round 3).
@@ -29,7 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from solbot.app.analysis.fees import parse_fees
-from solbot.app.analysis.outcome import Dataset, OutcomeOptions, analyze_outcome
+from solbot.app.analysis.outcome import (
+    Dataset,
+    OutcomeOptions,
+    analyze_outcome,
+    group_datasets,
+)
 from solbot.core.times import parse_time_ns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +47,37 @@ TUNE_WINDOWS = (
     ("binance_spot_SOLUSDT_1m_20231201-20240216.csv.gz", "2024-01-10", "2024-01-12"),
     ("binance_spot_SOLUSDT_1m_20250101-20250204.csv.gz", "2025-01-15", "2025-01-17"),
 )
+# Held-out windows (file, from, to, data market or None): only reported on, never used to choose.
+REPORT_WINDOWS = (
+    ("binance_spot_SOLUSDT_1m_20220918-20221022.csv.gz", "2022-10-03", "2022-10-05", None),
+    ("binance_spot_SOLUSDT_1m_20230101-20230128.csv.gz", "2023-01-10", "2023-01-12", None),
+    ("binance_spot_SOLUSDT_1m_20241001-20241104.csv.gz", "2024-10-14", "2024-10-16", None),
+    ("binance_spot_SOLUSDT_1m_20250301-20250401.csv.gz", "2025-03-10", "2025-03-12", None),
+    ("binance_usdm_perp_SOLUSDT_1m_20250504-20250624.csv.gz", "2025-06-02", "2025-06-04", None),
+    (
+        "bybit_linear_perp_SOLUSDT_1m_20250529-20250629.csv.gz",
+        "2025-06-16",
+        "2025-06-18",
+        "lighter:SOL",
+    ),
+    ("hyperliquid_perp_SOL_1m_20250721-20250726.csv.gz", "2025-07-22", "2025-07-24", "lighter:SOL"),
+)
+# The same files on other days: run once, for the final candidate (docs/tuning.md).
+FRESH_WINDOWS = (
+    ("binance_spot_SOLUSDT_1m_20220918-20221022.csv.gz", "2022-10-15", "2022-10-17", None),
+    ("binance_spot_SOLUSDT_1m_20230101-20230128.csv.gz", "2023-01-20", "2023-01-22", None),
+    ("binance_spot_SOLUSDT_1m_20241001-20241104.csv.gz", "2024-10-25", "2024-10-27", None),
+    ("binance_spot_SOLUSDT_1m_20250301-20250401.csv.gz", "2025-03-20", "2025-03-22", None),
+    ("binance_usdm_perp_SOLUSDT_1m_20250504-20250624.csv.gz", "2025-06-12", "2025-06-14", None),
+    (
+        "bybit_linear_perp_SOLUSDT_1m_20250529-20250629.csv.gz",
+        "2025-06-24",
+        "2025-06-26",
+        "lighter:SOL",
+    ),
+    ("hyperliquid_perp_SOL_1m_20250721-20250726.csv.gz", "2025-07-24", "2025-07-26", "lighter:SOL"),
+)
+L1_CAPTURES = ROOT.parent / "shared" / "data" / "orderbook_trades" / "flat"
 BOTH_PARAMS = (
     "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.07, "
     "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07}\n"
@@ -416,6 +453,74 @@ def run_window(config: Path, names: list[str], window: tuple[str, str, str]) -> 
     return analyze_outcome(options).overall.to_json()
 
 
+def report(config: Path, names: list[str], which: str) -> list[str]:
+    """Markdown rows for the held-out `report` or `fresh` windows, or the `l1` captures: per
+    window naive's volume, bps/$ and worst bucket, then per profile volume share / bps per $ /
+    cut / days >= 0 (premium fees)."""
+    fees = tuple(parse_fees("0,0.4/2.8"))
+    runs: list[tuple[str, OutcomeOptions]] = []
+    if which == "l1":
+        files = sorted(L1_CAPTURES.glob("*_bookticker.csv.gz")) + sorted(
+            L1_CAPTURES.glob("*_trades.csv.gz")
+        )
+        options = OutcomeOptions(
+            datasets=group_datasets(files), profiles=("naive", *names), fees=fees, config_dir=config
+        )
+        runs.append(("l1", options))
+    else:
+        for file, start, end, market in REPORT_WINDOWS if which == "report" else FRESH_WINDOWS:
+            path = KLINES / file
+            options = OutcomeOptions(
+                datasets=(Dataset(path.name, (path,), coarse=True),),
+                profiles=("naive", *names),
+                fees=fees,
+                config_dir=config,
+                data_market=market,
+                start_ns=parse_time_ns(start + "T00:00:00Z", "--from"),
+                end_ns=parse_time_ns(end + "T00:00:00Z", "--to"),
+            )
+            runs.append((f"{file.split('_1m_')[0]} {start}", options))
+    rows = []
+    for label, options in runs:
+        result = analyze_outcome(options)
+        outcomes = [*result.datasets, result.overall] if which == "l1" else [result.overall]
+        for outcome in outcomes:
+            data = outcome.to_json()
+            name = data["name"] if which == "l1" else label
+            rows.append(report_row(name, data))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def report_row(name: str, data: dict[str, Any]) -> str:
+    premium = "0.4/2.8bps"
+    naive, *others = data["profiles"]
+    worst = (data.get("baseline_worst") or {}).get("bucket") or "-"
+    naive_bps = naive["net_per_volume_bps"][premium]
+    cells = [
+        name,
+        f"{naive['volume_usd']:,.0f}",
+        "-" if naive_bps is None else f"{naive_bps:.2f}",
+        worst,
+    ]
+    for row in others:
+        share = row["volume_usd"] / naive["volume_usd"] if naive["volume_usd"] else None
+        bps = row["net_per_volume_bps"][premium]
+        cut = row["baseline_worst_cut"]
+        days = row["days_nonnegative_share"][premium]
+        cells.append(
+            " / ".join(
+                [
+                    "-" if share is None else f"{share:.0%}",
+                    "-" if bps is None else f"{bps:.2f}",
+                    "-" if cut is None else f"{cut:.0%}",
+                    "-" if days is None else f"{days:.0%}",
+                ]
+            )
+        )
+    return "| " + " | ".join(cells) + " |"
+
+
 def targets(row: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
     premium = "0.4/2.8bps"
     share = row["volume_usd"] / naive["volume_usd"] if naive["volume_usd"] else None
@@ -468,10 +573,24 @@ def main(argv: list[str]) -> int:
         help="write the scratch config (profiles/ and rules/ plus every candidate) to this new "
         "folder and stop: for `solbot sweep --config-dir` and `analyze outcome --config-dir`",
     )
+    parser.add_argument(
+        "--report",
+        choices=("report", "fresh", "l1"),
+        help="print markdown rows of the held-out (`report`), `fresh` windows or the `l1` "
+        "captures for naive and --candidates (any shipped or candidate profile) and stop",
+    )
     args = parser.parse_args(argv)
     if args.write_config:
         write_config(args.write_config, list(CANDIDATES))
         print(f"wrote {len(CANDIDATES)} candidates to {args.write_config}")
+        return 0
+    if args.report:
+        names = [n for n in args.candidates.split(",") if n]
+        with tempfile.TemporaryDirectory(prefix="solbot-tune-") as scratch:
+            config = write_config(Path(scratch), [n for n in names if n in CANDIDATES])
+            rows = report(config, names, args.report)
+        if args.out:
+            args.out.write_text("\n".join(rows) + "\n")
         return 0
     if args.edges:
         for ledger in args.edges:
