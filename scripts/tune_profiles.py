@@ -21,6 +21,7 @@ Bar mode is coarse (synthetic ticks inside each 1m bar); the numbers are indicat
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 import sqlite3
@@ -366,6 +367,20 @@ CANDIDATES: dict[str, tuple[str, str]] = {
         f"params: {{{LEAN_ADD_PARAMS}}}\n"
         "quoting: {skew_bps_at_soft_cap: 4, skew_full_at_units: 0.10}\n" + LEAN_ADD_RULES,
     ),
+    # Point 7 of the round-3 random sweep around def-ref-trend (docs/tuning.md, "Round 3"): the
+    # most volume among the points whose cut stayed >= 55 % and whose loss per $ stayed at or
+    # under naive's on all four tune windows; values as drawn.
+    "def-r3-p07": (
+        "defensive",
+        BOTH_PARAMS.replace("}\n", f", {LEAN_ADD_PARAMS}}}\n")
+        .replace("vol_high_pause_bps: 45", "vol_high_pause_bps: 49")
+        .replace("one_sided_units: 0.07", "one_sided_units: 0.15982")
+        .replace("lean_trend_skew_bps: 3", "lean_trend_skew_bps: 4")
+        + "quoting: {skew_bps_at_soft_cap: 11, skew_full_at_units: 0.253599}\n"
+        + "regimes:\n  overlays:\n    defensive:\n"
+        + "      quoting: {extra_full_spread_bps: 1.833567}\n"
+        + LEAN_ADD_RULES,
+    ),
     "agg-ref6-15": (
         "aggressive",
         "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n",
@@ -557,6 +572,39 @@ def fill_edges(ledger: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def sweep_summary(pairs: list[str]) -> list[dict[str, Any]]:
+    """Per point of `solbot sweep` runs (one NAIVE_DIR:SWEEP_DIR pair per window, both run with
+    --candles): its overrides, and per window the volume share of naive, net bps per $ (the
+    sweep's fees: standard, zero) and the cut of naive's loss in naive's worst bucket there."""
+    points: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        naive_dir, sweep_dir = pair.split(":")
+        naive = _sweep_rows(Path(naive_dir))[0]
+        buckets = {k: float(v) for k, v in naive.items() if k.startswith("bucket_net_usd[") and v}
+        worst = min(buckets, key=lambda key: buckets[key])
+        loss = buckets[worst]
+        for row in _sweep_rows(Path(sweep_dir)):
+            settings = {k[4:]: v for k, v in row.items() if k.startswith("set.")}
+            point = points.setdefault(row["point"], {"set": settings, "windows": []})
+            volume = float(row["volume_usd"])
+            mine = float(row.get(worst) or 0.0)
+            point["windows"].append(
+                {
+                    "sweep": sweep_dir,
+                    "volume_share": volume / float(naive["volume_usd"]),
+                    "bps": float(row["net_pnl_usd"]) / volume * 1e4 if volume else None,
+                    "worst": worst,
+                    "cut": (mine - loss) / -loss if loss < 0 else None,
+                }
+            )
+    return [points[key] for key in sorted(points, key=int)]
+
+
+def _sweep_rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "results.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path)
@@ -579,10 +627,29 @@ def main(argv: list[str]) -> int:
         help="print markdown rows of the held-out (`report`), `fresh` windows or the `l1` "
         "captures for naive and --candidates (any shipped or candidate profile) and stop",
     )
+    parser.add_argument(
+        "--sweep-summary",
+        nargs="+",
+        metavar="NAIVE_DIR:SWEEP_DIR",
+        help="summarize `solbot sweep --candles` runs, one pair of output folders per window",
+    )
     args = parser.parse_args(argv)
     if args.write_config:
         write_config(args.write_config, list(CANDIDATES))
         print(f"wrote {len(CANDIDATES)} candidates to {args.write_config}")
+        return 0
+    if args.sweep_summary:
+        for point in sweep_summary(args.sweep_summary):
+            shares = [w["volume_share"] for w in point["windows"]]
+            cuts = [w["cut"] for w in point["windows"] if w["cut"] is not None]
+            cells = "  ".join(
+                f"{w['volume_share']:4.0%}/{w['bps'] or 0:6.2f}/{w['cut'] or 0:4.0%}"
+                for w in point["windows"]
+            )
+            print(
+                f"min share {min(shares):4.0%} min cut {min(cuts, default=0):4.0%}  {cells}  "
+                + " ".join(f"{k}={v}" for k, v in point["set"].items())
+            )
         return 0
     if args.report:
         names = [n for n in args.candidates.split(",") if n]
