@@ -8,11 +8,12 @@ REPORT windows are only used to report the chosen candidate (run `analyze outcom
     PYTHONPATH=. python scripts/tune_profiles.py --out /tmp/tune.json [--candidates a,b]
     PYTHONPATH=. python scripts/tune_profiles.py --edges runs/*/ledger.db
     PYTHONPATH=. python scripts/tune_profiles.py --write-config /tmp/cfg   # for --config-dir
+    PYTHONPATH=. python scripts/tune_profiles.py --report report|fresh|l1 --candidates a,b
 
-The scratch config also holds two candidate rule files no shipped profile includes
-(rules/lean.yaml, rules/volpct.yaml; docs/tuning.md, round 2). `--edges` prints each run's mean
-edge per fill role against the mid at the moment of the fill (docs/tuning.md, "Why no profile
-nets >= 0").
+The scratch config also holds three candidate rule files no shipped profile includes
+(rules/lean.yaml, rules/volpct.yaml: docs/tuning.md, round 2; rules/lean_add.yaml: round 3).
+`--edges` prints each run's mean edge per fill role against the mid at the moment of the fill
+(docs/tuning.md, "Why no profile nets >= 0").
 
 Bar mode is coarse (synthetic ticks inside each 1m bar); the numbers are indicative only.
 """
@@ -20,6 +21,7 @@ Bar mode is coarse (synthetic ticks inside each 1m bar); the numbers are indicat
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 import sqlite3
@@ -29,7 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from solbot.app.analysis.fees import parse_fees
-from solbot.app.analysis.outcome import Dataset, OutcomeOptions, analyze_outcome
+from solbot.app.analysis.outcome import (
+    Dataset,
+    OutcomeOptions,
+    analyze_outcome,
+    group_datasets,
+)
 from solbot.core.times import parse_time_ns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +48,37 @@ TUNE_WINDOWS = (
     ("binance_spot_SOLUSDT_1m_20231201-20240216.csv.gz", "2024-01-10", "2024-01-12"),
     ("binance_spot_SOLUSDT_1m_20250101-20250204.csv.gz", "2025-01-15", "2025-01-17"),
 )
+# Held-out windows (file, from, to, data market or None): only reported on, never used to choose.
+REPORT_WINDOWS = (
+    ("binance_spot_SOLUSDT_1m_20220918-20221022.csv.gz", "2022-10-03", "2022-10-05", None),
+    ("binance_spot_SOLUSDT_1m_20230101-20230128.csv.gz", "2023-01-10", "2023-01-12", None),
+    ("binance_spot_SOLUSDT_1m_20241001-20241104.csv.gz", "2024-10-14", "2024-10-16", None),
+    ("binance_spot_SOLUSDT_1m_20250301-20250401.csv.gz", "2025-03-10", "2025-03-12", None),
+    ("binance_usdm_perp_SOLUSDT_1m_20250504-20250624.csv.gz", "2025-06-02", "2025-06-04", None),
+    (
+        "bybit_linear_perp_SOLUSDT_1m_20250529-20250629.csv.gz",
+        "2025-06-16",
+        "2025-06-18",
+        "lighter:SOL",
+    ),
+    ("hyperliquid_perp_SOL_1m_20250721-20250726.csv.gz", "2025-07-22", "2025-07-24", "lighter:SOL"),
+)
+# The same files on other days: run once, for the final candidate (docs/tuning.md).
+FRESH_WINDOWS = (
+    ("binance_spot_SOLUSDT_1m_20220918-20221022.csv.gz", "2022-10-15", "2022-10-17", None),
+    ("binance_spot_SOLUSDT_1m_20230101-20230128.csv.gz", "2023-01-20", "2023-01-22", None),
+    ("binance_spot_SOLUSDT_1m_20241001-20241104.csv.gz", "2024-10-25", "2024-10-27", None),
+    ("binance_spot_SOLUSDT_1m_20250301-20250401.csv.gz", "2025-03-20", "2025-03-22", None),
+    ("binance_usdm_perp_SOLUSDT_1m_20250504-20250624.csv.gz", "2025-06-12", "2025-06-14", None),
+    (
+        "bybit_linear_perp_SOLUSDT_1m_20250529-20250629.csv.gz",
+        "2025-06-24",
+        "2025-06-26",
+        "lighter:SOL",
+    ),
+    ("hyperliquid_perp_SOL_1m_20250721-20250726.csv.gz", "2025-07-24", "2025-07-26", "lighter:SOL"),
+)
+L1_CAPTURES = ROOT.parent / "shared" / "data" / "orderbook_trades" / "flat"
 BOTH_PARAMS = (
     "params: {vol_high_pause_bps: 45, vol_high_resume_bps: 30, one_sided_units: 0.07, "
     "inventory_tier1_units: 0.03, inventory_tier2_units: 0.05, inventory_tier3_units: 0.07}\n"
@@ -133,6 +171,47 @@ rules:
       - pause: {side: adding}
     origin: solbot issue 13 tuning (candidate)
 """
+# Round 3 candidate rule file: trend skews on two horizons that add up (`combine: add`) with each
+# other and with the profile's inventory skew (quoting.skew_bps_at_soft_cap, whose reference is
+# now quoting.skew_full_at_units). Each leans with its return, in proportion up to its full line.
+LEAN_ADD_RULESET = """\
+schema: 2
+kind: ruleset
+id: lean_add
+revision: 1
+description: Trend skews on the 5-minute and 45-second returns that add up (issue 13 round 3).
+defaults: {hold: 0s, min_active: 0s, cooldown: 0s, on_error: ignore}
+rules:
+  - id: lean_add.slow
+    description: >-
+      Shift both quotes with the five-minute return (up when rising: buy sooner, sell later), in
+      proportion to it up to its full line; adds to the fast lean and the inventory skew.
+    priority: 25
+    when: abs(ret_5m_bps) >= p.lean_slow_start_bps
+    actions:
+      - skew:
+          bps: "p.lean_trend_skew_bps * clamp(ret_5m_bps / p.lean_slow_full_bps, -1, 1)"
+          combine: add
+    origin: solbot issue 13 tuning round 3 (candidate)
+  - id: lean_add.fast
+    description: The same on the 45-second return.
+    priority: 24
+    when: abs(ret_45s_bps) >= p.lean_fast_start_bps
+    actions:
+      - skew:
+          bps: "p.lean_trend_skew_bps * clamp(ret_45s_bps / p.lean_fast_full_bps, -1, 1)"
+          combine: add
+    origin: solbot issue 13 tuning round 3 (candidate)
+"""
+# The shipped rule files plus rules/lean_add.yaml (the pausing trend guards stay).
+LEAN_ADD_RULES = (
+    "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
+    "rules/hedger.yaml, rules/regime.yaml, rules/lean_add.yaml]\n"
+)
+LEAN_ADD_PARAMS = (
+    "lean_trend_skew_bps: 3, lean_slow_start_bps: 4, lean_slow_full_bps: 20, "
+    "lean_fast_start_bps: 3, lean_fast_full_bps: 12"
+)
 # The base rule files plus rules/lean.yaml, with the five pausing trend guards disabled.
 LEAN_RULES = (
     "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
@@ -251,6 +330,70 @@ CANDIDATES: dict[str, tuple[str, str]] = {
         "rules:\n  include: [rules/guards.yaml, rules/inventory.yaml, rules/pnl.yaml, "
         "rules/hedger.yaml, rules/regime.yaml, rules/volpct.yaml]\n",
     ),
+    # Round 3 (issue 13, third attempt): the inventory skew with a reference of its own
+    # (quoting.skew_full_at_units: the skew grows with the position up to it instead of being
+    # full after one clip), and trend skews that add up (rules/lean_add.yaml, `combine: add`).
+    "def-ref6-10": (
+        "defensive",
+        BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.10}\n",
+    ),
+    "def-ref6-20": (
+        "defensive",
+        BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.20}\n",
+    ),
+    "def-ref12-20": (
+        "defensive",
+        BOTH_PARAMS + "quoting: {skew_bps_at_soft_cap: 12, skew_full_at_units: 0.20}\n",
+    ),
+    # the seed's one-sided line (0.01) kept: the skew only moves the reducing side closer
+    "def-seed-ref4": (
+        "defensive",
+        "quoting: {skew_bps_at_soft_cap: 4, skew_full_at_units: 0.10}\n",
+    ),
+    # one-sided and tiers up to 0.15 SOL, hedger 0.12 / 0.04: the skew works the position off
+    "def-ref8-wide": (
+        "defensive",
+        SKEW_WIDE_PARAMS + "quoting: {skew_bps_at_soft_cap: 8, skew_full_at_units: 0.15}\n"
+        "hedger: {trigger_units: 0.12, target_units: 0.04}\n",
+    ),
+    "def-ref-trend": (
+        "defensive",
+        BOTH_PARAMS.replace("}\n", f", {LEAN_ADD_PARAMS}}}\n")
+        + "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n"
+        + LEAN_ADD_RULES,
+    ),
+    "def-seed-trend": (
+        "defensive",
+        f"params: {{{LEAN_ADD_PARAMS}}}\n"
+        "quoting: {skew_bps_at_soft_cap: 4, skew_full_at_units: 0.10}\n" + LEAN_ADD_RULES,
+    ),
+    # Point 7 of the round-3 random sweep around def-ref-trend (docs/tuning.md, "Round 3"): the
+    # most volume among the points whose cut stayed >= 55 % and whose loss per $ stayed at or
+    # under naive's on all four tune windows; values as drawn.
+    "def-r3-p07": (
+        "defensive",
+        BOTH_PARAMS.replace("}\n", f", {LEAN_ADD_PARAMS}}}\n")
+        .replace("vol_high_pause_bps: 45", "vol_high_pause_bps: 49")
+        .replace("one_sided_units: 0.07", "one_sided_units: 0.15982")
+        .replace("lean_trend_skew_bps: 3", "lean_trend_skew_bps: 4")
+        + "quoting: {skew_bps_at_soft_cap: 11, skew_full_at_units: 0.253599}\n"
+        + "regimes:\n  overlays:\n    defensive:\n"
+        + "      quoting: {extra_full_spread_bps: 1.833567}\n"
+        + LEAN_ADD_RULES,
+    ),
+    "agg-ref6-15": (
+        "aggressive",
+        "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n",
+    ),
+    "agg-ref10-20": (
+        "aggressive",
+        "quoting: {skew_bps_at_soft_cap: 10, skew_full_at_units: 0.20}\n",
+    ),
+    "agg-ref-trend": (
+        "aggressive",
+        f"params: {{{LEAN_ADD_PARAMS}}}\n"
+        "quoting: {skew_bps_at_soft_cap: 6, skew_full_at_units: 0.15}\n" + LEAN_ADD_RULES,
+    ),
     "agg-seed": ("aggressive", ""),
     "agg-both": (
         "aggressive",
@@ -299,11 +442,12 @@ CANDIDATES: dict[str, tuple[str, str]] = {
 
 
 def write_config(root: Path, names: list[str]) -> Path:
-    """profiles/ and rules/ of the checkout, rules/lean.yaml, and one file per candidate."""
+    """profiles/ and rules/ of the checkout, the candidate rule files, one file per candidate."""
     shutil.copytree(ROOT / "profiles", root / "profiles")
     shutil.copytree(ROOT / "rules", root / "rules")
     (root / "rules" / "lean.yaml").write_text(LEAN_RULESET)
     (root / "rules" / "volpct.yaml").write_text(VOLPCT_RULESET)
+    (root / "rules" / "lean_add.yaml").write_text(LEAN_ADD_RULESET)
     for name in names:
         parent, overrides = CANDIDATES[name]
         text = f"schema: 2\nkind: profile\nid: {name}\nextends: {parent}\n{overrides}"
@@ -322,6 +466,74 @@ def run_window(config: Path, names: list[str], window: tuple[str, str, str]) -> 
         end_ns=parse_time_ns(window[2] + "T00:00:00Z", "--to"),
     )
     return analyze_outcome(options).overall.to_json()
+
+
+def report(config: Path, names: list[str], which: str) -> list[str]:
+    """Markdown rows for the held-out `report` or `fresh` windows, or the `l1` captures: per
+    window naive's volume, bps/$ and worst bucket, then per profile volume share / bps per $ /
+    cut / days >= 0 (premium fees)."""
+    fees = tuple(parse_fees("0,0.4/2.8"))
+    runs: list[tuple[str, OutcomeOptions]] = []
+    if which == "l1":
+        files = sorted(L1_CAPTURES.glob("*_bookticker.csv.gz")) + sorted(
+            L1_CAPTURES.glob("*_trades.csv.gz")
+        )
+        options = OutcomeOptions(
+            datasets=group_datasets(files), profiles=("naive", *names), fees=fees, config_dir=config
+        )
+        runs.append(("l1", options))
+    else:
+        for file, start, end, market in REPORT_WINDOWS if which == "report" else FRESH_WINDOWS:
+            path = KLINES / file
+            options = OutcomeOptions(
+                datasets=(Dataset(path.name, (path,), coarse=True),),
+                profiles=("naive", *names),
+                fees=fees,
+                config_dir=config,
+                data_market=market,
+                start_ns=parse_time_ns(start + "T00:00:00Z", "--from"),
+                end_ns=parse_time_ns(end + "T00:00:00Z", "--to"),
+            )
+            runs.append((f"{file.split('_1m_')[0]} {start}", options))
+    rows = []
+    for label, options in runs:
+        result = analyze_outcome(options)
+        outcomes = [*result.datasets, result.overall] if which == "l1" else [result.overall]
+        for outcome in outcomes:
+            data = outcome.to_json()
+            name = data["name"] if which == "l1" else label
+            rows.append(report_row(name, data))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def report_row(name: str, data: dict[str, Any]) -> str:
+    premium = "0.4/2.8bps"
+    naive, *others = data["profiles"]
+    worst = (data.get("baseline_worst") or {}).get("bucket") or "-"
+    naive_bps = naive["net_per_volume_bps"][premium]
+    cells = [
+        name,
+        f"{naive['volume_usd']:,.0f}",
+        "-" if naive_bps is None else f"{naive_bps:.2f}",
+        worst,
+    ]
+    for row in others:
+        share = row["volume_usd"] / naive["volume_usd"] if naive["volume_usd"] else None
+        bps = row["net_per_volume_bps"][premium]
+        cut = row["baseline_worst_cut"]
+        days = row["days_nonnegative_share"][premium]
+        cells.append(
+            " / ".join(
+                [
+                    "-" if share is None else f"{share:.0%}",
+                    "-" if bps is None else f"{bps:.2f}",
+                    "-" if cut is None else f"{cut:.0%}",
+                    "-" if days is None else f"{days:.0%}",
+                ]
+            )
+        )
+    return "| " + " | ".join(cells) + " |"
 
 
 def targets(row: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +572,39 @@ def fill_edges(ledger: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def sweep_summary(pairs: list[str]) -> list[dict[str, Any]]:
+    """Per point of `solbot sweep` runs (one NAIVE_DIR:SWEEP_DIR pair per window, both run with
+    --candles): its overrides, and per window the volume share of naive, net bps per $ (the
+    sweep's fees: standard, zero) and the cut of naive's loss in naive's worst bucket there."""
+    points: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        naive_dir, sweep_dir = pair.split(":")
+        naive = _sweep_rows(Path(naive_dir))[0]
+        buckets = {k: float(v) for k, v in naive.items() if k.startswith("bucket_net_usd[") and v}
+        worst = min(buckets, key=lambda key: buckets[key])
+        loss = buckets[worst]
+        for row in _sweep_rows(Path(sweep_dir)):
+            settings = {k[4:]: v for k, v in row.items() if k.startswith("set.")}
+            point = points.setdefault(row["point"], {"set": settings, "windows": []})
+            volume = float(row["volume_usd"])
+            mine = float(row.get(worst) or 0.0)
+            point["windows"].append(
+                {
+                    "sweep": sweep_dir,
+                    "volume_share": volume / float(naive["volume_usd"]),
+                    "bps": float(row["net_pnl_usd"]) / volume * 1e4 if volume else None,
+                    "worst": worst,
+                    "cut": (mine - loss) / -loss if loss < 0 else None,
+                }
+            )
+    return [points[key] for key in sorted(points, key=int)]
+
+
+def _sweep_rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "results.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path)
@@ -376,10 +621,43 @@ def main(argv: list[str]) -> int:
         help="write the scratch config (profiles/ and rules/ plus every candidate) to this new "
         "folder and stop: for `solbot sweep --config-dir` and `analyze outcome --config-dir`",
     )
+    parser.add_argument(
+        "--report",
+        choices=("report", "fresh", "l1"),
+        help="print markdown rows of the held-out (`report`), `fresh` windows or the `l1` "
+        "captures for naive and --candidates (any shipped or candidate profile) and stop",
+    )
+    parser.add_argument(
+        "--sweep-summary",
+        nargs="+",
+        metavar="NAIVE_DIR:SWEEP_DIR",
+        help="summarize `solbot sweep --candles` runs, one pair of output folders per window",
+    )
     args = parser.parse_args(argv)
     if args.write_config:
         write_config(args.write_config, list(CANDIDATES))
         print(f"wrote {len(CANDIDATES)} candidates to {args.write_config}")
+        return 0
+    if args.sweep_summary:
+        for point in sweep_summary(args.sweep_summary):
+            shares = [w["volume_share"] for w in point["windows"]]
+            cuts = [w["cut"] for w in point["windows"] if w["cut"] is not None]
+            cells = "  ".join(
+                f"{w['volume_share']:4.0%}/{w['bps'] or 0:6.2f}/{w['cut'] or 0:4.0%}"
+                for w in point["windows"]
+            )
+            print(
+                f"min share {min(shares):4.0%} min cut {min(cuts, default=0):4.0%}  {cells}  "
+                + " ".join(f"{k}={v}" for k, v in point["set"].items())
+            )
+        return 0
+    if args.report:
+        names = [n for n in args.candidates.split(",") if n]
+        with tempfile.TemporaryDirectory(prefix="solbot-tune-") as scratch:
+            config = write_config(Path(scratch), [n for n in names if n in CANDIDATES])
+            rows = report(config, names, args.report)
+        if args.out:
+            args.out.write_text("\n".join(rows) + "\n")
         return 0
     if args.edges:
         for ledger in args.edges:

@@ -63,7 +63,7 @@ def _action() -> st.SearchStrategy[ActionSpec]:
         st.builds(
             ActionSpec, kind=st.just("widen"), side=side, values=_named("add_full_spread_bps")
         ),
-        st.builds(ActionSpec, kind=st.just("skew"), values=_named("bps")),
+        st.builds(ActionSpec, kind=st.just("skew"), values=_named("bps"), additive=st.booleans()),
         st.builds(ActionSpec, kind=st.just("scale_clip"), values=_named("factor")),
         st.builds(
             ActionSpec,

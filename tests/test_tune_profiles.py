@@ -83,3 +83,26 @@ def test_write_config_option_writes_every_candidate_and_the_candidate_rules(tmp_
     assert set(script.CANDIDATES) <= written
     assert (tmp_path / "cfg" / "rules" / "lean.yaml").is_file()
     assert (tmp_path / "cfg" / "rules" / "volpct.yaml").is_file()
+
+
+def test_report_row_gives_volume_share_bps_cut_and_days_at_premium() -> None:
+    script = load_script()
+    premium = "0.4/2.8bps"
+
+    def profile(volume: float, bps: float | None, cut: float | None, days: float) -> dict:
+        return {
+            "volume_usd": volume,
+            "net_per_volume_bps": {premium: bps},
+            "baseline_worst_cut": cut,
+            "days_nonnegative_share": {premium: days},
+        }
+
+    data = {
+        "baseline_worst": {"bucket": "up/high"},
+        "profiles": [profile(50_000, -3.27, 0.0, 0.0), profile(30_000, -0.5, 0.83, 0.5)],
+    }
+    assert script.report_row("spot 2022-10-03", data) == (
+        "| spot 2022-10-03 | 50,000 | -3.27 | up/high | 60% / -0.50 / 83% / 50% |"
+    )
+    quiet = {"baseline_worst": None, "profiles": [profile(0, None, None, 1.0)] * 2}
+    assert script.report_row("l1", quiet) == "| l1 | 0 | - | - | - / - / - / 100% |"

@@ -310,7 +310,10 @@ def _action_spec(
         text = body.reason
     elif kind == "alert":
         text, level = body.message, body.level
-    return ActionSpec(kind=kind, side=side, values=tuple(values), text=text, level=level)
+    additive = kind == "skew" and body.combine == "add"
+    return ActionSpec(
+        kind=kind, side=side, values=tuple(values), text=text, level=level, additive=additive
+    )
 
 
 def _profile_problems(resolved: ResolvedProfile, regimes: list[str]) -> list[Problem]:
@@ -438,6 +441,9 @@ def quote_params(quoting: Quoting, profile: Profile, market: MarketSpec) -> Quot
         size_multiplier=quoting.size_multiplier,
         extra_full_spread_bps=quoting.extra_full_spread_bps,
         skew_bps_at_soft_cap=quoting.skew_bps_at_soft_cap,
+        skew_full_lots=None
+        if quoting.skew_full_at_units is None
+        else quoting.skew_full_at_units * market.size_scale,
         size_min_usd=quoting.size_min_usd,
         size_max_usd=quoting.size_max_usd,
     )

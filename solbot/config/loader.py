@@ -19,8 +19,8 @@ from solbot.config.schema import (
     Profile,
     Rule,
     RulesetFile,
+    canonical_data,
     known_keys,
-    redact,
 )
 from solbot.config.yamlio import LoadedYaml, PathKey, dotted, load_yaml
 from solbot.errors import ConfigError, Problem
@@ -278,7 +278,7 @@ def resolve_profile(
         data = apply_overrides(data, known, overrides, origins)
         profile = _validate(data, origins, chain)
     rules = _load_rules(profile, config_dir, top, origins)
-    canonical = redact(profile.model_dump(mode="json", by_alias=True))
+    canonical = canonical_data(profile)
     ruleset_data = [rule.resolved() for rule in rules]
     files = tuple(loaded.path for loaded in chain)
     return ResolvedProfile(

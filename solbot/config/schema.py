@@ -118,7 +118,16 @@ class WidenAction(Strict):
 
 
 class SkewAction(Strict):
-    bps: Number  # positive shifts both quotes up (leans to sell less / buy more)
+    """Shift both quotes by `bps` (positive = up: leans to sell less / buy more).
+
+    `combine`: how this skew merges with the other active rules' skews. `priority` (the default
+    when left out) is the highest-priority such skew alone; `add` sums every `add` skew on top of
+    it, so a trend rule's skew and an inventory rule's skew both count. Unset is kept out of the
+    canonical data, so a rule file without it keeps its hash.
+    """
+
+    bps: Number
+    combine: Literal["priority", "add"] | None = None
 
 
 class ScaleClipAction(Strict):
@@ -264,6 +273,9 @@ class Quoting(Strict):
     size_multiplier: float = Field(default=1.0, gt=0)
     extra_full_spread_bps: float = Field(default=0.0, ge=0)  # added to the full spread
     skew_bps_at_soft_cap: float = Field(default=0.0, ge=0)
+    # The |inventory| at which the skew reaches skew_bps_at_soft_cap (linear below, capped
+    # above); unset: the soft cap, as before this key existed.
+    skew_full_at_units: float | None = Field(default=None, gt=0)
     requote_tolerance_bps: float = Field(default=1.5, ge=0)
     min_requote_interval: Seconds = 2.0
     decision_interval: Seconds = Field(default=0.25, gt=0)
@@ -464,6 +476,22 @@ class Alerts(Strict):
 
 
 REDACTED = "***redacted***"
+
+# Keys added to schema 2 after profiles were hashed with it: left out of a profile's canonical
+# data (its hash, `profiles show`, `diff-profiles`) while unset, so every existing profile and
+# recorded trace keeps its hash. Each is (section, key); a key here must default to None.
+ADDED_WHEN_SET: tuple[tuple[str, str], ...] = (("quoting", "skew_full_at_units"),)
+
+
+def canonical_data(profile: Profile) -> dict[str, Any]:
+    """A resolved profile as canonical data: defaults included, secrets redacted, and the keys
+    of ADDED_WHEN_SET only when set."""
+    data = profile.model_dump(mode="json", by_alias=True)
+    for section, key in ADDED_WHEN_SET:
+        part = data.get(section)
+        if isinstance(part, dict) and part.get(key) is None:
+            part.pop(key, None)
+    return redact(data)
 
 
 def redact(data: dict[str, Any]) -> dict[str, Any]:

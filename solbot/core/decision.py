@@ -79,6 +79,7 @@ class Decision:
     # (`widen.add_full_spread_bps`) that names that side.
     widen_bid_bps: float = 0.0
     widen_ask_bps: float = 0.0
+    # The highest-priority `skew` without `combine: add` (0 when none) plus every `add` skew.
     skew_bps: float = 0.0
     scale_clip: float = 1.0
     hedge_mode: str | None = None
@@ -142,6 +143,7 @@ class _Merged:
         self.pause_bid = self.pause_ask = False
         self.widen_bid = self.widen_ask = 0.0
         self.skew: float | None = None
+        self.skew_added = 0.0
         self.scale = 1.0
         self.hedge: dict[str, float | str] = {}
         self.extra_offset = 0.0
@@ -168,7 +170,9 @@ class _Merged:
             if ask:
                 self.widen_ask = max(self.widen_ask, add)
         elif kind == "skew":
-            if self.skew is None:  # highest priority wins
+            if action.additive:  # `combine: add`: every one counts, summed in merge order
+                self.skew_added += action.value("bps", results) or 0.0
+            elif self.skew is None:  # highest priority wins
                 self.skew = action.value("bps", results) or 0.0
         elif kind == "scale_clip":
             factor = action.value("factor", results)
@@ -219,7 +223,7 @@ class _Merged:
             pause_ask=self.pause_ask or self.kill,
             widen_bid_bps=self.widen_bid,
             widen_ask_bps=self.widen_ask,
-            skew_bps=self.skew or 0.0,
+            skew_bps=self._skew(),
             scale_clip=self.scale,
             hedge_mode=str(hedge["mode"]) if "mode" in hedge else None,
             hedge_clip_multiplier=_float(hedge.get("clip_multiplier")),
@@ -232,6 +236,11 @@ class _Merged:
             alerts=tuple(self.alerts),
             outcomes=tuple(self.outcomes),
         )
+
+    def _skew(self) -> float:
+        skew = (self.skew or 0.0) + self.skew_added
+        # Finite skews can sum to infinity; like a non-finite argument, it never reaches pricing.
+        return skew if math.isfinite(skew) else 0.0
 
 
 def _float(value: float | str | None) -> float | None:
@@ -253,9 +262,11 @@ class MergeCache:
     """`merge` remembered by everything it reads, so a repeated decision costs a lookup.
 
     For one policy's rules the merged Decision is a function of the active rule indexes, the
-    expression results at the slots their actions read, and (only when an action names the
-    `adding` side) the sign of the inventory. Most consecutive decisions merge the same active
-    set with the same values, so the key is built from exactly those. A value's key is the value
+    expression results at the slots their actions read (every action argument, additive skews
+    included), and (only when an action names the `adding` side) the sign of the inventory; an
+    action's kind, side and `combine` are fixed by the rules the cache was built for. Most
+    consecutive decisions merge the same active set with the same values, so the key is built
+    from exactly those. A value's key is the value
     itself, except that zeros also carry their sign bit (0.0 == -0.0 but they are not the same
     argument); True/1/1.0 share a key and `Value.resolve` maps them to the same float. NaN never
     equals itself, so it is simply a miss. Bounded: the table is emptied when it is full.

@@ -32,6 +32,9 @@ class QuoteParams:
     skew_bps_at_soft_cap: float
     size_min_usd: float | None = None  # when set, replaces size_min_lots (at the mid)
     size_max_usd: float | None = None  # when set, replaces size_max_lots (at the mid)
+    # |inventory| in lots (not rounded) at which the skew reaches skew_bps_at_soft_cap; None: the
+    # soft cap (quoting.skew_full_at_units unset)
+    skew_full_lots: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,19 @@ def quote_size_lots(
     return max(lots, floor)
 
 
+def inventory_skew_bps(params: QuoteParams, inventory_lots: int) -> float:
+    """The soft-cap skew: -skew_bps_at_soft_cap x inventory / reference, clamped to +-1 of it.
+
+    The reference is skew_full_lots when set, else the soft cap. Long gives a negative skew (both
+    quotes shift down, to sell).
+    """
+    reference = params.skew_full_lots or params.soft_cap_lots
+    if not params.skew_bps_at_soft_cap or not reference:
+        return 0.0
+    lean = max(-1.0, min(1.0, inventory_lots / reference))
+    return -params.skew_bps_at_soft_cap * lean
+
+
 def compute_quotes(
     params: QuoteParams,
     decision: Decision,
@@ -135,10 +151,7 @@ def compute_quotes(
     spread = base_spread_bps(params, vol_bps)
     half_bid = spread / 2 + decision.widen_bid_bps
     half_ask = spread / 2 + decision.widen_ask_bps
-    skew = decision.skew_bps
-    if params.skew_bps_at_soft_cap and params.soft_cap_lots:
-        lean = max(-1.0, min(1.0, inventory_lots / params.soft_cap_lots))
-        skew -= params.skew_bps_at_soft_cap * lean  # long: shift both quotes down to sell
+    skew = decision.skew_bps + inventory_skew_bps(params, inventory_lots)
     center = mid * (1 + skew / 1e4) * market.price_scale
     curve = size_curve_lots(params, market, mid)
     bid = ask = None

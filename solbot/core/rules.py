@@ -45,6 +45,7 @@ class ActionSpec:
     values: tuple[tuple[str, Value], ...] = ()
     text: str = ""  # message/reason/name for alert, kill, flatten, regime, hedge mode
     level: str = ""  # alert level (info, warning, critical)
+    additive: bool = False  # a skew with `combine: add`: sums with the other additive skews
 
     def value(self, name: str, results: Sequence[object]) -> float | None:
         for key, value in self.values:
