@@ -16,6 +16,7 @@ import numpy as np
 from solbot import __version__
 from solbot.adapters.data import EventChunk, EventSource, open_events, parquet_market_key
 from solbot.adapters.data.funding import load_funding
+from solbot.adapters.data.huge_pages import avoid_huge_pages
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
@@ -138,6 +139,7 @@ def run_simulation(
     resolved, policy, target = prepared.resolved, prepared.policy, prepared.target
     source_entry, target_entry = prepared.source_entry, prepared.target_entry
     tier_name = prepared.tier_name
+    avoid_huge_pages()  # before the big column arrays: see adapters/data/huge_pages.py
     events = open_events(
         list(request.data), source_entry.spec, start_ns=request.start_ns, end_ns=request.end_ns
     )
