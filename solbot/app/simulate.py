@@ -310,8 +310,10 @@ class PriceMapping:
 
     def columns(self, chunk: EventChunk) -> ReplayChunk:
         """The replay columns (int64 arrays) in the target market's ticks and lots."""
-        if self.identity:
-            return ReplayChunk(*(getattr(chunk, name).astype(np.int64) for name in COLUMNS))
+        if self.identity:  # int64 columns as they are (the replay only reads them), no copy
+            return ReplayChunk(
+                *(getattr(chunk, name).astype(np.int64, copy=False) for name in COLUMNS)
+            )
         price_scale = self.factor * 10.0 ** (
             self.target.price_decimals - self.source.price_decimals
         )
@@ -320,13 +322,13 @@ class PriceMapping:
         for name in COLUMNS:
             column = getattr(chunk, name)
             if name in PRICE_COLUMNS:
-                column = np.rint(column * price_scale).astype(np.int64)
-            elif name in SIZE_COLUMNS:
-                column = np.maximum(
-                    np.rint(column * size_scale), (column > 0).astype(np.int64)
-                ).astype(np.int64)
+                scaled = column * price_scale
+                column = np.rint(scaled, out=scaled).astype(np.int64)
+            elif name in SIZE_COLUMNS:  # a size that rounds to 0 lots stays 1 lot
+                scaled = np.rint(column * size_scale)
+                column = np.maximum(scaled, column > 0, out=scaled).astype(np.int64)
             else:
-                column = column.astype(np.int64)
+                column = column.astype(np.int64, copy=False)
             out[name] = column
         out["ask_price"] = _unlocked(out["bid_price"], out["ask_price"])
         return ReplayChunk(*(out[name] for name in COLUMNS))

@@ -12,7 +12,7 @@ from solbot.adapters.data.events import (
     DataFileInfo,
     EventChunk,
     carries_exchange_time,
-    exchange_ordered,
+    exchange_ordered_concat,
     merge_events,
 )
 from solbot.adapters.data.formats import (
@@ -154,7 +154,7 @@ def open_events(
     if tick_files and all(carries_exchange_time(chunk) for chunk in chunks):
         # Straight from the files: sorting by receive time first would change nothing, since
         # rows equal in exchange time, receive time and kind keep their input order either way.
-        events = exchange_ordered(EventChunk.concat(chunks))
+        events = exchange_ordered_concat(chunks)
     else:  # depth-derived L1 keeps its update-sequence order
         events = merge_events(chunks)
     return EventSource(infos, market, events=events, start_ns=start_ns, end_ns=end_ns)
