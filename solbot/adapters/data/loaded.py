@@ -66,9 +66,12 @@ def to_units(values: np.ndarray, decimals: int) -> tuple[np.ndarray, int]:
     scaled = values * float(10**decimals)
     units = np.rint(scaled)
     # float64 products carry a relative error near 1e-16; anything well above that is off-grid:
-    # |scaled - units| > 1e-6 + |scaled| * 1e-12, computed in place (two arrays, not five)
+    # |scaled - units| > 1e-6 + |scaled| * 1e-12, computed in place (two arrays, not five), and
+    # only when some value is off by more than 1e-6 (files on the grid need one pass over it)
     error = np.subtract(scaled, units)
     np.abs(error, out=error)
+    if error.size == 0 or error.max() <= 1e-6:  # within the smallest tolerance: none off-grid
+        return units.astype(np.int64), 0
     tolerance = np.abs(scaled, out=scaled)
     tolerance *= 1e-12
     tolerance += 1e-6
