@@ -151,6 +151,8 @@ def open_events(
     tick_files = all(
         item.format in _TICK_EVENTS or item.format == SOLBOT_PARQUET for item in loaded
     )
+    # the files' raw clocks are not needed past here: free them before the merge
+    del loaded, candles
     if tick_files and all(carries_exchange_time(chunk) for chunk in chunks):
         # Straight from the files: sorting by receive time first would change nothing, since
         # rows equal in exchange time, receive time and kind keep their input order either way.
