@@ -183,7 +183,7 @@ def exchange_ordered_concat(chunks: Sequence[EventChunk]) -> EventChunk:
 
     The same rows in the same order, without a concatenated copy of every column beside the
     ordered one: only the sort keys, the order and one column in flight are held besides the
-    result (a 1 M-event replay touched ~170 MB of fresh pages here before, ~90 MB now).
+    result (on a 1 M-event replay: 125 MB of fresh pages touched here instead of 166 MB).
     """
     if sum(len(chunk) for chunk in chunks) < 2:
         return EventChunk.concat(chunks)

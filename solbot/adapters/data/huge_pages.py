@@ -5,8 +5,8 @@ numpy advises MADV_HUGEPAGE on every array of 4 MB or more. With the kernel's co
 first touch of such an array then faults in a 2 MB page, compacting memory to find one when it
 must. A replay of 1 M L1 events allocates a few hundred MB of such arrays, once: on the project
 machine the process spent 0.3-1.4 s of system time (0.75-1.43 s in three of six runs) with the
-advice and 0.27-0.35 s without it, for the same user time (docs/performance.md, "Fixed costs").
-The arrays are read a few times, front to back, so TLB misses cost the replay nothing measurable.
+advice and 0.27-0.35 s without it; user time was the same either way (2.33-2.44 s), so the
+replay loses nothing measurable to the smaller pages (docs/performance.md, "Fixed costs").
 """
 
 from __future__ import annotations
