@@ -90,6 +90,8 @@ def digests(out: Path) -> dict[str, str]:
             row[0]
             for row in db.execute("select name from sqlite_master where type='table' order by name")
         ]
+        # a run's id is a wall-clock stamp; other columns can hold it too (fill_streams.same_as)
+        run_ids = [row[0].encode() for row in db.execute("select run_id from runs")]
         for table in tables:
             columns = [
                 row[1] for row in db.execute(f"pragma table_info([{table}])")
@@ -97,7 +99,10 @@ def digests(out: Path) -> dict[str, str]:
             ]  # fmt: skip
             selected = ",".join(f"[{column}]" for column in columns)
             for row in db.execute(f"select {selected} from [{table}] order by rowid"):
-                ledger.update(repr((table, row)).encode().replace(str(out).encode(), b"OUT"))
+                text = repr((table, row)).encode().replace(str(out).encode(), b"OUT")
+                for run_id in run_ids:
+                    text = text.replace(run_id, b"RUN")
+                ledger.update(text)
     text = json.dumps(kept, sort_keys=True).encode()
     return {
         "trace": trace,

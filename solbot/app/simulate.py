@@ -16,6 +16,7 @@ import numpy as np
 from solbot import __version__
 from solbot.adapters.data import EventChunk, EventSource, open_events, parquet_market_key
 from solbot.adapters.data.funding import load_funding
+from solbot.adapters.data.huge_pages import avoid_huge_pages
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
@@ -138,6 +139,7 @@ def run_simulation(
     resolved, policy, target = prepared.resolved, prepared.policy, prepared.target
     source_entry, target_entry = prepared.source_entry, prepared.target_entry
     tier_name = prepared.tier_name
+    avoid_huge_pages()  # before the big column arrays: see adapters/data/huge_pages.py
     events = open_events(
         list(request.data), source_entry.spec, start_ns=request.start_ns, end_ns=request.end_ns
     )
@@ -308,8 +310,10 @@ class PriceMapping:
 
     def columns(self, chunk: EventChunk) -> ReplayChunk:
         """The replay columns (int64 arrays) in the target market's ticks and lots."""
-        if self.identity:
-            return ReplayChunk(*(getattr(chunk, name).astype(np.int64) for name in COLUMNS))
+        if self.identity:  # int64 columns as they are (the replay only reads them), no copy
+            return ReplayChunk(
+                *(getattr(chunk, name).astype(np.int64, copy=False) for name in COLUMNS)
+            )
         price_scale = self.factor * 10.0 ** (
             self.target.price_decimals - self.source.price_decimals
         )
@@ -318,13 +322,13 @@ class PriceMapping:
         for name in COLUMNS:
             column = getattr(chunk, name)
             if name in PRICE_COLUMNS:
-                column = np.rint(column * price_scale).astype(np.int64)
-            elif name in SIZE_COLUMNS:
-                column = np.maximum(
-                    np.rint(column * size_scale), (column > 0).astype(np.int64)
-                ).astype(np.int64)
+                scaled = column * price_scale
+                column = np.rint(scaled, out=scaled).astype(np.int64)
+            elif name in SIZE_COLUMNS:  # a size that rounds to 0 lots stays 1 lot
+                scaled = np.rint(column * size_scale)
+                column = np.maximum(scaled, column > 0, out=scaled).astype(np.int64)
             else:
-                column = column.astype(np.int64)
+                column = column.astype(np.int64, copy=False)
             out[name] = column
         out["ask_price"] = _unlocked(out["bid_price"], out["ask_price"])
         return ReplayChunk(*(out[name] for name in COLUMNS))

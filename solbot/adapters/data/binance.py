@@ -61,7 +61,7 @@ def load_bookticker(path: Path, header: tuple[str, ...], sha256: str, market: Ma
         notes += off_grid_note(off_price, f"{side} prices", market.price_decimals)
         notes += off_grid_note(off_size, f"{side} sizes", market.size_decimals)
     notes += crossed_note(table, columns["bid_price"], columns["ask_price"])
-    receive = _checked_clocks(table)
+    receive, exchange = _checked_clocks(table)
     return Loaded(
         path=path,
         format=BINANCE_BOOKTICKER,
@@ -69,7 +69,7 @@ def load_bookticker(path: Path, header: tuple[str, ...], sha256: str, market: Ma
         rows=table.rows,
         columns=columns,
         receive_ns=receive,
-        exchange_ns=_exchange(table),
+        exchange_ns=exchange,
         notes=notes + order_note(receive),
     )
 
@@ -87,7 +87,7 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
     # the buyer resting on the book means the seller crossed: the aggressor sold
     aggressor = np.where(buyer_is_maker, -1, 1).astype(np.int8)
     keep, notes = _trade_types(table)
-    receive = _checked_clocks(table)
+    receive, exchange = _checked_clocks(table)
     columns = {
         "trade_price": price,
         "trade_size": size,
@@ -103,18 +103,19 @@ def load_trades(path: Path, header: tuple[str, ...], sha256: str, market: Market
         rows=table.rows,
         columns={name: values[keep] for name, values in columns.items()},
         receive_ns=receive[keep],
-        exchange_ns=_exchange(table)[keep],
+        exchange_ns=exchange[keep],
         notes=notes + order_note(receive[keep]),
     )
 
 
-def _checked_clocks(table: Table) -> Ints:
-    """The receive clock, refused when it lies (see `checks`); exchange times checked against it."""
+def _checked_clocks(table: Table) -> tuple[Ints, Ints]:
+    """The receive clock, refused when it lies (see `checks`), and the exchange clock checked
+    against it (UNKNOWN_NS where the file has none)."""
     receive = table.ints("local_ts_ns")
     check_receive_clock(table, "local_ts_ns", receive)
     exchange = _exchange(table)
     check_clock_gaps(table, "event_time_ms", receive, exchange, exchange != UNKNOWN_NS)
-    return receive
+    return receive, exchange
 
 
 def _exchange(table: Table) -> np.ndarray:

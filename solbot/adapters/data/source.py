@@ -12,7 +12,7 @@ from solbot.adapters.data.events import (
     DataFileInfo,
     EventChunk,
     carries_exchange_time,
-    exchange_ordered,
+    exchange_ordered_concat,
     merge_events,
 )
 from solbot.adapters.data.formats import (
@@ -158,10 +158,12 @@ def open_events(
     tick_files = all(
         item.format in _TICK_EVENTS or item.format == SOLBOT_PARQUET for item in loaded
     )
+    # the files' raw clocks are not needed past here: free them before the merge
+    del loaded, candles
     if tick_files and all(carries_exchange_time(chunk) for chunk in chunks):
         # Straight from the files: sorting by receive time first would change nothing, since
         # rows equal in exchange time, receive time and kind keep their input order either way.
-        events = exchange_ordered(EventChunk.concat(chunks))
+        events = exchange_ordered_concat(chunks)
     else:  # depth-derived L1 keeps its update-sequence order
         events = merge_events(chunks)
     return EventSource(
