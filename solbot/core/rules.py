@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from itertools import compress, repeat
+from operator import is_not, itemgetter, ne, or_
 
 NS = 1_000_000_000
 NEVER = 2**63 - 1
@@ -105,6 +107,14 @@ class RuleMachines:
         self.min_active_ns = [rule.min_active_ns for rule in self.rules]
         self.cooldown_ns = [rule.cooldown_ns for rule in self.rules]
         self._params: Sequence[float] | None = None
+        self._indexes = range(count)
+        slots = [rule.when_slot for rule in self.rules]
+        # results -> the `when` result of every rule, in rule order, as one tuple
+        self._conditions: Callable[[Sequence[object]], tuple[object, ...]] = (
+            (lambda results: ()) if not slots
+            else (lambda results: (results[slots[0]],)) if len(slots) == 1
+            else itemgetter(*slots)
+        )  # fmt: skip
 
     def bind(self, params: Sequence[float]) -> None:
         """Resolve timers bound to parameters (called when the regime's parameters change)."""
@@ -145,12 +155,23 @@ class RuleMachines:
         state = self.state
         hold_ns = self.hold_ns
         active_ns_total = self.active_ns_total
+        rules = self.rules
         idle, arming, active_state, cooldown = _IDLE, _ARMING, _ACTIVE, _COOLDOWN
-        for index, rule in enumerate(self.rules):
+        # An IDLE rule whose condition is exactly False stays IDLE and changes nothing: only the
+        # others are walked (found without a Python-level loop over every rule).
+        conditions = self._conditions(results)
+        walk = list(
+            compress(
+                self._indexes,
+                map(or_, map(ne, state, repeat(idle)), map(is_not, conditions, repeat(False))),
+            )
+        )
+        for index in walk:
+            rule = rules[index]
             current = state[index]
             if current == active_state:
                 active_ns_total[index] += elapsed
-            condition = results[rule.when_slot]
+            condition = conditions[index]
             if condition is missing:
                 if rule.on_error == "hold":
                     if current == active_state:
