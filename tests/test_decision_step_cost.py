@@ -7,20 +7,26 @@ rolling-window expiry, and the step records diffed with C-level iteration.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from policy_helpers import shipped_policy
+from policy_helpers import relaxed_sol, shipped_policy
 
+from solbot.adapters.storage.ledger import _dumps as ledger_dumps
 from solbot.adapters.storage.trace import _LISTS, _SCALARS, StepEncoder, _encode
+from solbot.app.session import _REASONS_KEPT, Session
 from solbot.core.catalog import SignalCatalog
-from solbot.core.engine import DecisionInputs
+from solbot.core.decision import AlertOutcome, Decision, PauseOutcome
+from solbot.core.engine import DecisionInputs, Engine
 from solbot.core.expressions_runtime import MISSING
+from solbot.core.quoting import Quotes, compute_quotes
 from solbot.core.rules import RuleMachines, RuleState
 from solbot.core.signals import DAY_NS, SignalSettings, SignalState
 
@@ -262,3 +268,129 @@ def test_step_records_are_the_field_by_field_records(seed: int, rules: int) -> N
     for step in range(60):
         previous = drift(rng, previous, rules)
         assert _encode(fast.encode(step, previous)) == _encode(plain.encode(step, previous))
+
+
+# ----- quotes, reasons and ledger rows -------------------------------------------------------
+
+
+@PROPERTY
+@given(data=st.data(), profile=st.sampled_from(("aggressive", "defensive", "naive")))
+def test_remembered_quotes_are_the_quotes_of_the_current_inputs(
+    data: st.DataObject, profile: str
+) -> None:
+    """The engine reuses the last quotes only for the same decision, book, inventory and
+    volatility: change any one of them (a zero volatility's sign too) and it quotes afresh."""
+    policy = shipped_policy(profile, relaxed_sol())  # tiny minimums: sizes follow inventory
+    engine = Engine(policy)
+    market = policy.market
+    now = 1_700_000_000 * NS
+    choices: dict[str, list[Any]] = {
+        "book": [(140_000, 140_020), (140_001, 140_021), (139_990, 140_030)],
+        "inventory": [0, 40, -40, 300],
+        "vol": [0.0, -0.0, 6.0, 7.0],  # one side of the shipped vol rules' lines
+    }
+    inputs = {name: values[0] for name, values in choices.items()}
+    for _ in range(data.draw(st.integers(1, 30))):
+        now += NS
+        changed = data.draw(st.sampled_from([None, *choices]))  # one input at a time, or none
+        if changed is not None:
+            inputs[changed] = data.draw(st.sampled_from(choices[changed]))
+        bid, ask = inputs["book"]
+        engine.on_book(now, now, bid, 5, ask, 5)
+        engine.inventory_lots = inputs["inventory"]
+        engine.signals.set("vol_ema_bps", inputs["vol"])
+        engine.gather(now)
+        plan = engine.evaluate(now, 0)
+        expected = compute_quotes(
+            policy.quotes_by_regime[plan.regime],
+            plan.decision,
+            market,
+            engine.signals.mid,
+            engine.best_bid,
+            engine.best_ask,
+            engine.inventory_lots,
+            engine.signals.get("vol_ema_bps"),
+        )
+        assert repr(plan.quotes) == repr(expected)  # repr: the sign of a zero counts too
+
+
+def test_reason_lines_are_those_of_each_decision_however_many_there_are() -> None:
+    """Remembered per Decision object, in a bounded table that empties when full."""
+    session = Session(shipped_policy("defensive"), market_key="SOL")
+    decisions = [
+        Decision(outcomes=(PauseOutcome(f"rule.{i}", "bid"), AlertOutcome(f"a.{i}", "info", "m")))
+        for i in range(_REASONS_KEPT + 10)
+    ]
+    for decision in decisions + decisions[:20]:  # the second pass after the table emptied
+        expected = [f"{rule}: {text}" for rule, text in decision.reasons]
+        assert session._reasons_of(decision) == expected
+    assert len(session._reasons) <= _REASONS_KEPT
+    lines = session._reasons_of(decisions[0])
+    lines.append("changed by a caller")  # each caller gets its own list
+    assert session._reasons_of(decisions[0]) == ["rule.0: pause bid", "a.0: alert info: m"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [],
+        ["trend.down", "vol.high_pause"],
+        ['é ü \u2028 "quoted" \\ back'],
+        {"trend.down": "pause bid", "x": "y"},
+        ["nan", 1.5, None, True],
+    ],
+)
+def test_ledger_rows_hold_the_json_of_json_dumps(value: Any) -> None:
+    assert ledger_dumps(value) == json.dumps(value)
+
+
+@pytest.mark.parametrize(
+    "changed", ["decision", "params", "mid", "best_bid", "best_ask", "inventory", "vol"]
+)
+def test_remembered_quotes_follow_each_input_alone(changed: str) -> None:
+    """Quote once, change one input, quote again: the second quotes are those of the new
+    inputs (and differ from the first, so the input matters here)."""
+    policy = shipped_policy("defensive", relaxed_sol())
+    engine = Engine(policy)
+    engine.on_book(NS, NS, 1_400_000, 5, 1_400_200, 5)  # high: sizes above the clip floor
+    # an inventory skew, so that inventory moves the quotes
+    params = replace(policy.quotes_by_regime["defensive"], skew_bps_at_soft_cap=4.0)
+    inputs: dict[str, Any] = {
+        "decision": Decision(),
+        "params": params,
+        "mid": engine.signals.mid,
+        "best_bid": 1_400_000,
+        "best_ask": 1_400_200,
+        "inventory": 0,
+        "vol": 7.0,
+    }
+    other = {
+        "decision": Decision(pause_bid=True),
+        "params": replace(params, spread_bps=30.0),
+        "mid": 1405.0,
+        "best_bid": 1_403_000,  # above our ask: the ask steps out to one tick above it
+        "best_ask": 1_398_000,  # below our bid: the bid steps back to one tick below it
+        "inventory": 300,
+        "vol": 6.0,
+    }
+
+    def quotes() -> Quotes:
+        engine.best_bid, engine.best_ask = inputs["best_bid"], inputs["best_ask"]
+        engine.inventory_lots = inputs["inventory"]
+        return engine._quotes(inputs["params"], inputs["decision"], inputs["mid"], inputs["vol"])
+
+    first = quotes()
+    inputs[changed] = other[changed]
+    second = quotes()
+    expected = compute_quotes(
+        inputs["params"],
+        inputs["decision"],
+        policy.market,
+        inputs["mid"],
+        inputs["best_bid"],
+        inputs["best_ask"],
+        inputs["inventory"],
+        inputs["vol"],
+    )
+    assert second == expected
+    assert second != first

@@ -116,6 +116,7 @@ class Engine:
         self._params = policy.params_by_regime[self.regime]
         self._regime_index = policy.catalog.index()["regime_aggressive"]
         self._crossings, self._grid_origins = _clock_positions(policy.clock)
+        self._last_quotes: tuple[QuoteParams, Decision, tuple[object, ...], Quotes] | None = None
 
     # ----- inputs --------------------------------------------------------------------------------
 
@@ -232,16 +233,7 @@ class Engine:
         changed = self._switch_regime(now_ns, self.wanted_regime)
         quote_params = policy.quotes_by_regime[self.regime]
         vol = signals.get("vol_ema_bps")
-        quotes = compute_quotes(
-            quote_params,
-            decision,
-            self.market,
-            mid,
-            self.best_bid,
-            self.best_ask,
-            self.inventory_lots,
-            vol,
-        )
+        quotes = self._quotes(quote_params, decision, mid, vol)
         risk = check_quotes(
             policy.risk,
             self.risk_state,
@@ -270,6 +262,36 @@ class Engine:
         )
         self.last_hedge_mode = hedge.mode
         return Plan(now_ns, decision, quotes, risk, hedge, self.regime, changed)
+
+    def _quotes(
+        self, params: QuoteParams, decision: Decision, mid: float, vol: float | None
+    ) -> Quotes:
+        """`compute_quotes`, remembered for the last inputs: a decision that merged to the same
+        Decision object (`MergeCache`) on the same book, inventory and volatility quotes the
+        same (a third of the bar-mode decisions). A zero volatility is never reused (0.0 and
+        -0.0 compare equal), nor NaN (never equal)."""
+        key = (mid, self.best_bid, self.best_ask, self.inventory_lots, vol)
+        last = self._last_quotes
+        if (
+            last is not None
+            and last[0] is params
+            and last[1] is decision
+            and last[2] == key
+            and vol != 0.0
+        ):
+            return last[3]
+        quotes = compute_quotes(
+            params,
+            decision,
+            self.market,
+            mid,
+            self.best_bid,
+            self.best_ask,
+            self.inventory_lots,
+            vol,
+        )
+        self._last_quotes = (params, decision, key, quotes)
+        return quotes
 
     # ----- decision inputs (trace and explain) ---------------------------------------------------
 

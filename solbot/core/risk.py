@@ -111,31 +111,52 @@ def check_quotes(
         denied.append(Denial(DenialReason.SELF_CROSS, None, mid))
         bid = ask = None
         blocked = True
-    results: dict[Side, QuoteIntent | None] = {Side.BID: bid, Side.ASK: ask}
-    for side, quote in list(results.items()):
-        if quote is None:
-            continue
-        checked, reason, denial = _check_side(params, market, mid, inventory_lots, quote)
-        if denial is not None:
-            blocked = True
-            state.blocked_until_ns[side] = now_ns + params.backoff_ns
-            denials.append(reason)
-            denied.append(denial)
-        elif now_ns < state.blocked_until_ns[side] and _adds_risk(side, inventory_lots):
-            blocked = True
-            denials.append(f"{side.label} in guard backoff")
-            denied.append(Denial(DenialReason.BACKOFF, side, mid))
-            checked = None
-        elif reason:
-            denials.append(reason)
-        results[side] = checked
+    if bid is not None:  # bid first, then ask: the order of the denials
+        bid, blocked_bid = _guard_side(
+            params, state, now_ns, market, mid, inventory_lots, Side.BID, bid, denials, denied
+        )
+        blocked = blocked or blocked_bid
+    if ask is not None:
+        ask, blocked_ask = _guard_side(
+            params, state, now_ns, market, mid, inventory_lots, Side.ASK, ask, denials, denied
+        )
+        blocked = blocked or blocked_ask
     if blocked:
         if state.block_since_ns == 0:
             state.block_since_ns = now_ns
             state.blocks += 1
     else:
         state.block_since_ns = 0
-    return RiskResult(results[Side.BID], results[Side.ASK], tuple(denials), tuple(denied))
+    return RiskResult(bid, ask, tuple(denials), tuple(denied))
+
+
+def _guard_side(
+    params: RiskParams,
+    state: RiskState,
+    now_ns: int,
+    market: MarketSpec,
+    mid: float,
+    inventory_lots: int,
+    side: Side,
+    quote: QuoteIntent,
+    denials: list[str],
+    denied: list[Denial],
+) -> tuple[QuoteIntent | None, bool]:
+    """One side's limits and backoff: the quote let through (or None) and whether it blocked;
+    denials are appended to `denials` and `denied`."""
+    checked, reason, denial = _check_side(params, market, mid, inventory_lots, quote)
+    if denial is not None:
+        state.blocked_until_ns[side] = now_ns + params.backoff_ns
+        denials.append(reason)
+        denied.append(denial)
+        return checked, True
+    if now_ns < state.blocked_until_ns[side] and _adds_risk(side, inventory_lots):
+        denials.append(f"{side.label} in guard backoff")
+        denied.append(Denial(DenialReason.BACKOFF, side, mid))
+        return None, True
+    if reason:
+        denials.append(reason)
+    return checked, False
 
 
 def _adds_risk(side: Side, inventory_lots: int) -> bool:

@@ -6,8 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from itertools import compress, repeat
-from operator import is_not, itemgetter, ne, or_
+from operator import itemgetter
 
 NS = 1_000_000_000
 NEVER = 2**63 - 1
@@ -156,22 +155,18 @@ class RuleMachines:
         hold_ns = self.hold_ns
         active_ns_total = self.active_ns_total
         rules = self.rules
+        latched = self.latched
+        since_ns, min_active_ns, cooldown_ns = self.since_ns, self.min_active_ns, self.cooldown_ns
         idle, arming, active_state, cooldown = _IDLE, _ARMING, _ACTIVE, _COOLDOWN
-        # An IDLE rule whose condition is exactly False stays IDLE and changes nothing: only the
-        # others are walked (found without a Python-level loop over every rule).
-        conditions = self._conditions(results)
-        walk = list(
-            compress(
-                self._indexes,
-                map(or_, map(ne, state, repeat(idle)), map(is_not, conditions, repeat(False))),
-            )
-        )
-        for index in walk:
-            rule = rules[index]
-            current = state[index]
+        # the `when` results in rule order; the state is read as each rule comes (only the
+        # current rule's entry changes in the loop)
+        for index, rule, current, condition in zip(
+            self._indexes, rules, state, self._conditions(results), strict=True
+        ):
+            if condition is False and current == idle:
+                continue  # most rules, most of the time: nothing changes
             if current == active_state:
                 active_ns_total[index] += elapsed
-            condition = conditions[index]
             if condition is missing:
                 if rule.on_error == "hold":
                     if current == active_state:
@@ -201,8 +196,21 @@ class RuleMachines:
                     continue
                 current = self._activate(index, now_ns)
                 self.failed_closed_activations[index] += errored
-            elif self._released(index, rule, condition, now_ns, results, missing):
-                continue
+            elif rule.id not in latched:  # ACTIVE: `_released`, inlined
+                until_slot = rule.until_slot
+                if until_slot is None:
+                    release = not condition
+                else:
+                    until = results[until_slot]
+                    release = until is not missing and bool(until)
+                if release and now_ns - since_ns[index] >= min_active_ns[index]:
+                    rest = cooldown_ns[index]
+                    if rest > 0:
+                        state[index] = cooldown
+                        self.cooldown_until_ns[index] = now_ns + rest
+                    else:
+                        state[index] = idle
+                    continue
             active.append(index)
             if errored:
                 self.failed_closed.append(index)
