@@ -50,13 +50,13 @@ class Denial:
 
 def position_limit_lots(params: RiskParams, market: MarketSpec, mid: float) -> int | None:
     """The position limit in lots at this mid: the tighter of the unit and USD forms."""
-    limits = []
-    if params.max_position_lots is not None:
-        limits.append(params.max_position_lots)
-    if params.max_position_usd is not None:  # no mid: no room (fail closed)
-        room = params.max_position_usd / mid * market.size_scale if mid > 0 else 0.0
-        limits.append(math.floor(room + 1e-9))
-    return min(limits) if limits else None
+    lots = params.max_position_lots
+    usd = params.max_position_usd
+    if usd is None:
+        return lots
+    # no mid: no room (fail closed)
+    room = math.floor((usd / mid * market.size_scale if mid > 0 else 0.0) + 1e-9)
+    return room if lots is None else min(lots, room)
 
 
 @dataclass
@@ -166,35 +166,37 @@ def _adds_risk(side: Side, inventory_lots: int) -> bool:
 def _check_side(
     params: RiskParams, market: MarketSpec, mid: float, inventory_lots: int, quote: QuoteIntent
 ) -> tuple[QuoteIntent | None, str, Denial | None]:
-    label = quote.side.label
+    side = quote.side
     price = market.ticks_to_price(quote.price)
     band = params.price_band_bps / 1e4
-    outside = (quote.side is Side.BID and price < mid * (1 - band)) or (
-        quote.side is Side.ASK and price > mid * (1 + band)
+    outside = (side is Side.BID and price < mid * (1 - band)) or (
+        side is Side.ASK and price > mid * (1 + band)
     )
     if outside:
-        text = f"{label} {price} outside price band of {params.price_band_bps:g} bps"
-        return None, text, Denial(DenialReason.PRICE_BAND, quote.side, mid)
+        text = f"{side.label} {price} outside price band of {params.price_band_bps:g} bps"
+        return None, text, Denial(DenialReason.PRICE_BAND, side, mid)
     size = quote.size
     reason = ""
     binding = DenialReason.EXCHANGE_MINIMUM
-    order_cap = math.floor(params.max_order_usd / price * market.size_scale + 1e-9)
+    size_scale = int(10**market.size_decimals)  # market.size_scale, without the property call
+    order_cap = math.floor(params.max_order_usd / price * size_scale + 1e-9)
     if size > order_cap:
-        size, reason = order_cap, f"{label} shrunk to max order ${params.max_order_usd:g}"
+        size, reason = order_cap, f"{side.label} shrunk to max order ${params.max_order_usd:g}"
         binding = DenialReason.ORDER_LIMIT
-    if _adds_risk(quote.side, inventory_lots):
+    if inventory_lots * side >= 0:  # _adds_risk
         limit = position_limit_lots(params, market, mid)
         allowed = limit - abs(inventory_lots) if limit is not None else size
         if size > allowed:
             size = allowed
-            reason = f"{label} shrunk to the position limit"
+            reason = f"{side.label} shrunk to the position limit"
             binding = DenialReason.POSITION_LIMIT
     minimum = market.min_lots_at(quote.price)
     if size < minimum:
+        label = side.label
         why = reason or f"{label} below exchange minimum"
         denial = Denial(
             binding,
-            quote.side,
+            side,
             mid,
             wanted_lots=quote.size,
             minimum_lots=minimum,
@@ -207,4 +209,4 @@ def _check_side(
         return None, f"{why}: {label} denied", denial
     if size == quote.size:
         return quote, reason, None
-    return QuoteIntent(quote.side, quote.price, size), reason, None
+    return QuoteIntent(side, quote.price, size), reason, None

@@ -139,6 +139,7 @@ class SignalState:
         self._day_start_ns = int(settings.pnl_day_start_s * NS)
         self._fills = {name: _Rolling(int(window * NS)) for name, window in settings.fill_windows}
         self._rollings = (*self._realized.values(), *self._fills.values())
+        self._window_slots = self._slots_of_windows()
         self._next_day_start_ns = 0  # next_day_start_ns's last answer (0: none yet)
         self._day_asked_ns = 0  # ... and the time it was asked for
         self._day = -1
@@ -379,6 +380,7 @@ class SignalState:
         }
         self._fills = {name: _carried(rolling, old._fills) for name, rolling in self._fills.items()}
         self._rollings = (*self._realized.values(), *self._fills.values())
+        self._window_slots = self._slots_of_windows()
         self._day = old._day
         self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
         if old._day_start_ns != self._day_start_ns and old._day >= 0:
@@ -392,6 +394,11 @@ class SignalState:
         for name in ("realized_day_usd", "realized_total_usd", "drawdown_usd", "drawdown_day_usd"):
             self.values[self.index[name]] = old.values[old.index[name]]
         self.set_inventory(old.last_event_ns, old._inventory_lots)
+
+    def _slots_of_windows(self) -> tuple[tuple[int, _Rolling], ...]:
+        """(signal slot, window) of every realized and fill window, in refresh order."""
+        windows = (*self._realized.items(), *self._fills.items())
+        return tuple((self.index[name], rolling) for name, rolling in windows)
 
     def pnl_day(self, ts_ns: int) -> int:
         """The number of the PnL day holding `ts_ns` (days start at signals.pnl_day_start_utc)."""
@@ -424,13 +431,15 @@ class SignalState:
         """Bring time-derived signals up to `now_ns` before the rules read them."""
         values = self.values
         index = self.index
-        for name, rolling in self._realized.items():
-            values[index[name]] = rolling.expire(now_ns)
-        for name, rolling in self._fills.items():
-            values[index[name]] = rolling.expire(now_ns)
-        self._roll_day(now_ns)
-        if self.last_event_ns:
-            values[index["feed_age_s"]] = max(0, now_ns - self.feed_origin_ns) / NS
+        for slot, rolling in self._window_slots:
+            # an empty window's total is 0.0 (expire leaves it so): no call needed
+            values[slot] = rolling.expire(now_ns) if rolling.items else 0.0
+        if (now_ns - self._day_start_ns) // DAY_NS != self._day:
+            self._roll_day(now_ns)
+        last_event = self.last_event_ns
+        if last_event:
+            origin = max(last_event, self.feed_vouched_until_ns)  # feed_origin_ns
+            values[index["feed_age_s"]] = max(0, now_ns - origin) / NS
         units = values[index["inventory_units"]]
         values[index["inventory_usd"]] = units * self.mid
         values[index["inventory_ratio"]] = units / self._position_limit_units()
