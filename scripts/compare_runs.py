@@ -90,8 +90,7 @@ def digests(out: Path) -> dict[str, str]:
             row[0]
             for row in db.execute("select name from sqlite_master where type='table' order by name")
         ]
-        # a run's id is a wall-clock stamp; other columns can hold it too (fill_streams.same_as)
-        run_ids = [row[0].encode() for row in db.execute("select run_id from runs")]
+        run_ids = run_ids_in(db, tables)
         for table in tables:
             columns = [
                 row[1] for row in db.execute(f"pragma table_info([{table}])")
@@ -99,16 +98,26 @@ def digests(out: Path) -> dict[str, str]:
             ]  # fmt: skip
             selected = ",".join(f"[{column}]" for column in columns)
             for row in db.execute(f"select {selected} from [{table}] order by rowid"):
-                text = repr((table, row)).encode().replace(str(out).encode(), b"OUT")
-                for run_id in run_ids:
-                    text = text.replace(run_id, b"RUN")
-                ledger.update(text)
+                kept_row = tuple("RUN" if value in run_ids else value for value in row)
+                ledger.update(repr((table, kept_row)).encode().replace(str(out).encode(), b"OUT"))
     text = json.dumps(kept, sort_keys=True).encode()
     return {
         "trace": trace,
         "summary": hashlib.sha256(text).hexdigest(),
         "ledger": ledger.hexdigest(),
     }
+
+
+def run_ids_in(db: sqlite3.Connection, tables: list[str]) -> set[str]:
+    """Every run id the ledger holds: other columns refer to them (`fill_streams.same_as`)."""
+    found: set[str] = set()
+    for table in tables:
+        columns = [row[1] for row in db.execute(f"pragma table_info([{table}])")]
+        if "run_id" in columns:
+            found.update(
+                row[0] for row in db.execute(f"select distinct run_id from [{table}]") if row[0]
+            )
+    return found
 
 
 def main() -> int:

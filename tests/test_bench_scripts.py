@@ -73,3 +73,9 @@ def test_bench_anchors_compares_solbot_with_the_compiled_grid() -> None:
     assert "= 2,000 events" in output
     assert "ratio solbot / anchor (warm):" in output
     assert "by CPU time: solbot process" in output
+
+
+def test_bench_step_reports_cpu_per_decision() -> None:
+    day = ROOT / "solbot" / "resources" / "sample" / "binance_usdm_perp_SOLUSDT_1m_20250519.csv.gz"
+    output = run_script("bench_step.py", "--profile", "naive", "--data", str(day))
+    assert "decisions, Session.step" in output and "us per decision" in output

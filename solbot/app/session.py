@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from solbot.adapters.storage.trace import StepEncoder, TraceWriter
-from solbot.core.decision import TradingState
+from solbot.core.decision import Decision, TradingState
 from solbot.core.denials import DenialTally
 from solbot.core.engine import CompiledPolicy, DecisionInputs, Engine, Plan
 from solbot.core.model import (
@@ -37,6 +37,7 @@ from solbot.core.venue import Venue
 
 NS = 1_000_000_000
 NEVER = 2**63 - 1
+_REASONS_KEPT = 4096  # decisions whose reason lines are remembered (as MergeCache's limit)
 
 
 class LedgerLike(Protocol):
@@ -145,6 +146,8 @@ class Session:
         self._seeded = False
         self._partly_filled: set[int] = set()  # client ids with a fill and size left
         self._alerted: set[str] = set()
+        # id(decision) -> (decision, its reason lines): the decision is kept, so its id stays its
+        self._reasons: dict[int, tuple[Decision, tuple[str, ...]]] = {}
 
     def attach(self, venue: Venue) -> None:
         self.venue = venue
@@ -404,9 +407,10 @@ class Session:
                 reduce_only=True,
                 immediate_or_cancel=not intent.passive,
             )
-        mid_ticks = engine_mid_ticks(self)
-        commands = orders.plan(now_ns, desired, mid_ticks)
-        if any(isinstance(c, PlaceOrder) and c.tag is OrderTag.HEDGE_CROSS for c in commands):
+        commands = orders.plan(now_ns, desired, engine_mid_ticks(self))
+        if commands and any(
+            isinstance(c, PlaceOrder) and c.tag is OrderTag.HEDGE_CROSS for c in commands
+        ):
             self.engine.last_hedge_attempt_ns = now_ns
         return commands
 
@@ -442,7 +446,7 @@ class Session:
         if state == self._last_state:
             return
         self._last_state = state
-        reasons = [f"{rule}: {text}" for rule, text in decision.reasons]
+        reasons = self._reasons_of(decision)
         if self.ledger is not None:
             self.ledger.record_decision(
                 plan.ts_ns,
@@ -469,6 +473,17 @@ class Session:
                 "quotes": guarded_quotes(plan),
             }
         )
+
+    def _reasons_of(self, decision: Decision) -> list[str]:
+        """`rule: outcome` lines of a decision; remembered per Decision object (the merge cache
+        hands out the same objects again), the list itself fresh for every caller."""
+        known = self._reasons.get(id(decision))
+        if known is None or known[0] is not decision:
+            if len(self._reasons) >= _REASONS_KEPT:
+                self._reasons.clear()
+            known = (decision, tuple(f"{rule}: {text}" for rule, text in decision.reasons))
+            self._reasons[id(decision)] = known
+        return list(known[1])
 
     def _trace_step(self, inputs: DecisionInputs) -> None:
         """The inputs of this decision, as changes since the last step (explain --at redoes it)."""

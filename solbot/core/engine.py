@@ -115,7 +115,8 @@ class Engine:
         self._lots_per_unit = market.size_scale
         self._params = policy.params_by_regime[self.regime]
         self._regime_index = policy.catalog.index()["regime_aggressive"]
-        self._crossings = crossing_offsets(policy.clock)
+        self._crossings, self._grid_origins = _clock_positions(policy.clock)
+        self._last_quotes: tuple[QuoteParams, Decision, tuple[object, ...], Quotes] | None = None
 
     # ----- inputs --------------------------------------------------------------------------------
 
@@ -184,7 +185,7 @@ class Engine:
             self.regime = policy.default_regime
         self._params = policy.params_by_regime[self.regime]
         self._regime_index = policy.catalog.index()["regime_aggressive"]
-        self._crossings = crossing_offsets(policy.clock)
+        self._crossings, self._grid_origins = _clock_positions(policy.clock)
 
     # ----- the decision --------------------------------------------------------------------------
 
@@ -232,16 +233,7 @@ class Engine:
         changed = self._switch_regime(now_ns, self.wanted_regime)
         quote_params = policy.quotes_by_regime[self.regime]
         vol = signals.get("vol_ema_bps")
-        quotes = compute_quotes(
-            quote_params,
-            decision,
-            self.market,
-            mid,
-            self.best_bid,
-            self.best_ask,
-            self.inventory_lots,
-            vol,
-        )
+        quotes = self._quotes(quote_params, decision, mid, vol)
         risk = check_quotes(
             policy.risk,
             self.risk_state,
@@ -271,30 +263,61 @@ class Engine:
         self.last_hedge_mode = hedge.mode
         return Plan(now_ns, decision, quotes, risk, hedge, self.regime, changed)
 
+    def _quotes(
+        self, params: QuoteParams, decision: Decision, mid: float, vol: float | None
+    ) -> Quotes:
+        """`compute_quotes`, remembered for the last inputs: a decision that merged to the same
+        Decision object (`MergeCache`) on the same book, inventory and volatility quotes the
+        same (a third of the bar-mode decisions). A zero volatility is never reused (0.0 and
+        -0.0 compare equal), nor NaN (never equal)."""
+        key = (mid, self.best_bid, self.best_ask, self.inventory_lots, vol)
+        last = self._last_quotes
+        if (
+            last is not None
+            and last[0] is params
+            and last[1] is decision
+            and last[2] == key
+            and vol != 0.0
+        ):
+            return last[3]
+        quotes = compute_quotes(
+            params,
+            decision,
+            self.market,
+            mid,
+            self.best_bid,
+            self.best_ask,
+            self.inventory_lots,
+            vol,
+        )
+        self._last_quotes = (params, decision, key, quotes)
+        return quotes
+
     # ----- decision inputs (trace and explain) ---------------------------------------------------
 
     def inputs(self, feed_age_ns: int) -> DecisionInputs:
         """The state `evaluate` reads, as immutable data."""
         machines = self.machines
+        signals = self.signals
         risk = self.risk_state
-        return DecisionInputs(
-            values=tuple(self.signals.values),
-            ready=self.signals.ready,
-            mid=self.signals.mid,
-            best_bid=self.best_bid,
-            best_ask=self.best_ask,
-            inventory_lots=self.inventory_lots,
-            feed_age_ns=feed_age_ns,
-            regime=self.regime,
-            regime_since_ns=self.regime_since_ns,
-            last_hedge_attempt_ns=self.last_hedge_attempt_ns,
+        blocked = risk.blocked_until_ns
+        latched = machines.latched
+        return DecisionInputs(  # positional: the field order of DecisionInputs
+            tuple(signals.values),
+            signals.ready,
+            signals.mid,
+            self.best_bid,
+            self.best_ask,
+            self.inventory_lots,
+            feed_age_ns,
+            self.regime,
+            self.regime_since_ns,
+            self.last_hedge_attempt_ns,
             # RuleState is an IntEnum: equal to, and written as, its int
-            rules=tuple(
-                zip(machines.state, machines.since_ns, machines.cooldown_until_ns, strict=True)
-            ),
-            latched=tuple(sorted(machines.latched)),
-            blocked_until_ns=(risk.blocked_until_ns[Side.BID], risk.blocked_until_ns[Side.ASK]),
-            block_since_ns=risk.block_since_ns,
+            tuple(zip(machines.state, machines.since_ns, machines.cooldown_until_ns, strict=True)),
+            tuple(sorted(latched)) if latched else (),
+            (blocked[Side.BID], blocked[Side.ASK]),
+            risk.block_since_ns,
         )
 
     def restore(self, inputs: DecisionInputs) -> None:
@@ -370,22 +393,23 @@ class Engine:
                     if now_ns < at < best:
                         best = at
         crossings = self._crossings.get(self.regime, ())
-        if crossings or policy.clock.grid_signals:
-            origins = {
-                "feed_age_s": last_event,
-                "exposure_s": exposure,
-                "over_trigger_s": signals.over_trigger_since_ns,
-                "guard_block_s": self.risk_state.block_since_ns,
-                "regime_age_s": self.regime_since_ns,
-            }
-            for signal, offsets in crossings:
-                origin = origins.get(signal, 0)
+        grid = self._grid_origins
+        if crossings or grid:
+            origins = (  # in the order of _CLOCK_ORIGINS
+                last_event,
+                exposure,
+                signals.over_trigger_since_ns,
+                self.risk_state.block_since_ns,
+                self.regime_since_ns,
+            )
+            for position, offsets in crossings:
+                origin = origins[position]
                 if origin:
                     for offset in offsets:  # as deadlines.crossing_times
                         at = origin + offset
                         if now_ns < at < best:
                             best = at
-            if any(origins.get(signal, 0) for signal in policy.clock.grid_signals):
+            if any(origins[position] for position in grid):
                 best = min(best, now_ns + policy.decision_interval_ns)
         return best if best > now_ns else NEVER
 
@@ -399,3 +423,24 @@ class Engine:
         self.regime_switches += 1
         self._params = self.policy.params_by_regime[target]
         return True
+
+
+# The clock signals' origins, in the order `next_deadline_ns` lists them.
+_CLOCK_ORIGINS = ("feed_age_s", "exposure_s", "over_trigger_s", "guard_block_s", "regime_age_s")
+
+
+def _clock_positions(
+    plan: ClockPlan,
+) -> tuple[dict[str, tuple[tuple[int, tuple[int, ...]], ...]], tuple[int, ...]]:
+    """`crossing_offsets` with each clock signal as its position in `_CLOCK_ORIGINS`, and the
+    positions of the signals that need the decision-interval grid (unknown names dropped: they
+    have no origin, so they never set a deadline)."""
+    position = {name: index for index, name in enumerate(_CLOCK_ORIGINS)}
+    crossings = {
+        regime: tuple(
+            (position[signal], offsets) for signal, offsets in watched if signal in position
+        )
+        for regime, watched in crossing_offsets(plan).items()
+    }
+    grid = tuple(sorted(position[signal] for signal in plan.grid_signals if signal in position))
+    return crossings, grid

@@ -93,7 +93,13 @@ def compile_expressions(
         finite = "_LOWEST <= _sum(values) + _sum(params) <= _HIGHEST"
         lines.append(f"    if (ready & {all_ready}) == {all_ready} and {finite}:")
         for position, expression in enumerate(expressions):
-            block = _expression_block(position, expression, steady_codes[position], 0)
+            block = _expression_block(
+                position,
+                expression,
+                steady_codes[position],
+                0,
+                checked=not _finite_when_inputs_are(expression.tree.body),
+            )
             lines += [f"    {line}" for line in block]
         lines.append(f"        {returned}")
     for position, expression in enumerate(expressions):
@@ -127,21 +133,21 @@ def _locals(prefix: str, used: set[str], index: Mapping[str, int], kind: str) ->
 
 
 def _expression_block(
-    position: int, expression: CheckedExpression, code: str, mask: int
+    position: int, expression: CheckedExpression, code: str, mask: int, checked: bool = True
 ) -> list[str]:
+    """`checked=False`: the value is finite (or a bool) by construction, no range test."""
     source = expression.source
     where = f"{source.path}:{source.line}:{source.column} {source.field}"
     # repr() keeps user text inert inside the comment (no newline can end it).
     comment = f"    # [{position}] {where!r} {' '.join(source.text.split())!r}"
-    body = [
-        "try:",
-        f"    e{position} = {code}",
+    body = ["try:", f"    e{position} = {code}"]
+    if checked:
         # An overflow (inf) or inf - inf (NaN) fails closed like x / 0: one chained comparison.
-        f"    if not (_LOWEST <= e{position} <= _HIGHEST):",
-        f"        e{position} = MISSING",
-        "except _RUNTIME_ERRORS:",
-        f"    e{position} = MISSING",
-    ]
+        body += [
+            f"    if not (_LOWEST <= e{position} <= _HIGHEST):",
+            f"        e{position} = MISSING",
+        ]
+    body += ["except _RUNTIME_ERRORS:", f"    e{position} = MISSING"]
     if mask == 0:
         return [comment] + [f"    {line}" for line in body]
     # One mask test decides readiness up front, whatever branches the expression takes.
@@ -259,6 +265,31 @@ def _passes_inputs_on(node: ast.expr) -> bool:
         return _passes_inputs_on(node.body) and _passes_inputs_on(node.orelse)
     if isinstance(node, ast.Call):
         return all(_passes_inputs_on(argument) for argument in node.args)
+    return False
+
+
+def _finite_when_inputs_are(node: ast.expr) -> bool:
+    """True when `node`, as the steady-state block emits it (every signal and parameter finite),
+    can only give a finite number or a bool, so testing its range could change nothing: it
+    passes an input on (`_passes_inputs_on`), or it is a comparison whose operands all do (the
+    block emits it unguarded: a bool), or `not`, `and`/`or`, `x if c else y`, a sign or
+    abs/min/max/clamp over such values. Arithmetic (`a * b` may overflow) is never."""
+    if isinstance(node, ast.Constant | ast.Name):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.Not) or (
+            isinstance(node.op, ast.USub | ast.UAdd) and _finite_when_inputs_are(node.operand)
+        )
+    if isinstance(node, ast.Compare):
+        return all(_passes_inputs_on(operand) for operand in (node.left, *node.comparators))
+    if isinstance(node, ast.BoolOp):
+        return all(_finite_when_inputs_are(value) for value in node.values)
+    if isinstance(node, ast.IfExp):
+        return _finite_when_inputs_are(node.body) and _finite_when_inputs_are(node.orelse)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in FUNCTION_ARITY and all(
+            _finite_when_inputs_are(argument) for argument in node.args
+        )
     return False
 
 

@@ -62,6 +62,9 @@ class HedgeOutcome:
     clip_raised: ClipRaised | None = None
 
 
+_IDLE = HedgeOutcome(None, "idle", "")  # immutable: one for every idle decision
+
+
 def hedge_mode(params: HedgeParams, decision: Decision, exposure_ns: int) -> str:
     """Rules may force a mode; otherwise passive until the passive timeout, then aggressive."""
     if decision.flatten:
@@ -133,7 +136,7 @@ def plan_hedge(
     held = abs(inventory_lots)
     trigger = 0 if decision.flatten else params.trigger_lots
     if not (params.enabled or decision.flatten) or held == 0 or held <= trigger or mid <= 0:
-        return HedgeOutcome(None, "idle", "")
+        return _IDLE
     mode = hedge_mode(params, decision, exposure_ns)
     side = Side.ASK if inventory_lots > 0 else Side.BID
     scale = market.price_scale

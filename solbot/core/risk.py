@@ -50,13 +50,13 @@ class Denial:
 
 def position_limit_lots(params: RiskParams, market: MarketSpec, mid: float) -> int | None:
     """The position limit in lots at this mid: the tighter of the unit and USD forms."""
-    limits = []
-    if params.max_position_lots is not None:
-        limits.append(params.max_position_lots)
-    if params.max_position_usd is not None:  # no mid: no room (fail closed)
-        room = params.max_position_usd / mid * market.size_scale if mid > 0 else 0.0
-        limits.append(math.floor(room + 1e-9))
-    return min(limits) if limits else None
+    lots = params.max_position_lots
+    usd = params.max_position_usd
+    if usd is None:
+        return lots
+    # no mid: no room (fail closed)
+    room = math.floor((usd / mid * market.size_scale if mid > 0 else 0.0) + 1e-9)
+    return room if lots is None else min(lots, room)
 
 
 @dataclass
@@ -111,31 +111,52 @@ def check_quotes(
         denied.append(Denial(DenialReason.SELF_CROSS, None, mid))
         bid = ask = None
         blocked = True
-    results: dict[Side, QuoteIntent | None] = {Side.BID: bid, Side.ASK: ask}
-    for side, quote in list(results.items()):
-        if quote is None:
-            continue
-        checked, reason, denial = _check_side(params, market, mid, inventory_lots, quote)
-        if denial is not None:
-            blocked = True
-            state.blocked_until_ns[side] = now_ns + params.backoff_ns
-            denials.append(reason)
-            denied.append(denial)
-        elif now_ns < state.blocked_until_ns[side] and _adds_risk(side, inventory_lots):
-            blocked = True
-            denials.append(f"{side.label} in guard backoff")
-            denied.append(Denial(DenialReason.BACKOFF, side, mid))
-            checked = None
-        elif reason:
-            denials.append(reason)
-        results[side] = checked
+    if bid is not None:  # bid first, then ask: the order of the denials
+        bid, blocked_bid = _guard_side(
+            params, state, now_ns, market, mid, inventory_lots, Side.BID, bid, denials, denied
+        )
+        blocked = blocked or blocked_bid
+    if ask is not None:
+        ask, blocked_ask = _guard_side(
+            params, state, now_ns, market, mid, inventory_lots, Side.ASK, ask, denials, denied
+        )
+        blocked = blocked or blocked_ask
     if blocked:
         if state.block_since_ns == 0:
             state.block_since_ns = now_ns
             state.blocks += 1
     else:
         state.block_since_ns = 0
-    return RiskResult(results[Side.BID], results[Side.ASK], tuple(denials), tuple(denied))
+    return RiskResult(bid, ask, tuple(denials), tuple(denied))
+
+
+def _guard_side(
+    params: RiskParams,
+    state: RiskState,
+    now_ns: int,
+    market: MarketSpec,
+    mid: float,
+    inventory_lots: int,
+    side: Side,
+    quote: QuoteIntent,
+    denials: list[str],
+    denied: list[Denial],
+) -> tuple[QuoteIntent | None, bool]:
+    """One side's limits and backoff: the quote let through (or None) and whether it blocked;
+    denials are appended to `denials` and `denied`."""
+    checked, reason, denial = _check_side(params, market, mid, inventory_lots, quote)
+    if denial is not None:
+        state.blocked_until_ns[side] = now_ns + params.backoff_ns
+        denials.append(reason)
+        denied.append(denial)
+        return checked, True
+    if now_ns < state.blocked_until_ns[side] and _adds_risk(side, inventory_lots):
+        denials.append(f"{side.label} in guard backoff")
+        denied.append(Denial(DenialReason.BACKOFF, side, mid))
+        return None, True
+    if reason:
+        denials.append(reason)
+    return checked, False
 
 
 def _adds_risk(side: Side, inventory_lots: int) -> bool:
@@ -145,35 +166,37 @@ def _adds_risk(side: Side, inventory_lots: int) -> bool:
 def _check_side(
     params: RiskParams, market: MarketSpec, mid: float, inventory_lots: int, quote: QuoteIntent
 ) -> tuple[QuoteIntent | None, str, Denial | None]:
-    label = quote.side.label
+    side = quote.side
     price = market.ticks_to_price(quote.price)
     band = params.price_band_bps / 1e4
-    outside = (quote.side is Side.BID and price < mid * (1 - band)) or (
-        quote.side is Side.ASK and price > mid * (1 + band)
+    outside = (side is Side.BID and price < mid * (1 - band)) or (
+        side is Side.ASK and price > mid * (1 + band)
     )
     if outside:
-        text = f"{label} {price} outside price band of {params.price_band_bps:g} bps"
-        return None, text, Denial(DenialReason.PRICE_BAND, quote.side, mid)
+        text = f"{side.label} {price} outside price band of {params.price_band_bps:g} bps"
+        return None, text, Denial(DenialReason.PRICE_BAND, side, mid)
     size = quote.size
     reason = ""
     binding = DenialReason.EXCHANGE_MINIMUM
-    order_cap = math.floor(params.max_order_usd / price * market.size_scale + 1e-9)
+    size_scale = int(10**market.size_decimals)  # market.size_scale, without the property call
+    order_cap = math.floor(params.max_order_usd / price * size_scale + 1e-9)
     if size > order_cap:
-        size, reason = order_cap, f"{label} shrunk to max order ${params.max_order_usd:g}"
+        size, reason = order_cap, f"{side.label} shrunk to max order ${params.max_order_usd:g}"
         binding = DenialReason.ORDER_LIMIT
-    if _adds_risk(quote.side, inventory_lots):
+    if inventory_lots * side >= 0:  # _adds_risk
         limit = position_limit_lots(params, market, mid)
         allowed = limit - abs(inventory_lots) if limit is not None else size
         if size > allowed:
             size = allowed
-            reason = f"{label} shrunk to the position limit"
+            reason = f"{side.label} shrunk to the position limit"
             binding = DenialReason.POSITION_LIMIT
     minimum = market.min_lots_at(quote.price)
     if size < minimum:
+        label = side.label
         why = reason or f"{label} below exchange minimum"
         denial = Denial(
             binding,
-            quote.side,
+            side,
             mid,
             wanted_lots=quote.size,
             minimum_lots=minimum,
@@ -186,4 +209,4 @@ def _check_side(
         return None, f"{why}: {label} denied", denial
     if size == quote.size:
         return quote, reason, None
-    return QuoteIntent(quote.side, quote.price, size), reason, None
+    return QuoteIntent(side, quote.price, size), reason, None

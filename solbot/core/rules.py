@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from operator import itemgetter
 
 NS = 1_000_000_000
 NEVER = 2**63 - 1
@@ -106,6 +107,14 @@ class RuleMachines:
         self.min_active_ns = [rule.min_active_ns for rule in self.rules]
         self.cooldown_ns = [rule.cooldown_ns for rule in self.rules]
         self._params: Sequence[float] | None = None
+        self._indexes = range(count)
+        slots = [rule.when_slot for rule in self.rules]
+        # results -> the `when` result of every rule, in rule order, as one tuple
+        self._conditions: Callable[[Sequence[object]], tuple[object, ...]] = (
+            (lambda results: ()) if not slots
+            else (lambda results: (results[slots[0]],)) if len(slots) == 1
+            else itemgetter(*slots)
+        )  # fmt: skip
 
     def bind(self, params: Sequence[float]) -> None:
         """Resolve timers bound to parameters (called when the regime's parameters change)."""
@@ -146,12 +155,19 @@ class RuleMachines:
         state = self.state
         hold_ns = self.hold_ns
         active_ns_total = self.active_ns_total
+        rules = self.rules
+        latched = self.latched
+        since_ns, min_active_ns, cooldown_ns = self.since_ns, self.min_active_ns, self.cooldown_ns
         idle, arming, active_state, cooldown = _IDLE, _ARMING, _ACTIVE, _COOLDOWN
-        for index, rule in enumerate(self.rules):
-            current = state[index]
+        # the `when` results in rule order; the state is read as each rule comes (only the
+        # current rule's entry changes in the loop)
+        for index, rule, current, condition in zip(
+            self._indexes, rules, state, self._conditions(results), strict=True
+        ):
+            if condition is False and current == idle:
+                continue  # most rules, most of the time: nothing changes
             if current == active_state:
                 active_ns_total[index] += elapsed
-            condition = results[rule.when_slot]
             if condition is missing:
                 if rule.on_error == "hold":
                     if current == active_state:
@@ -181,8 +197,21 @@ class RuleMachines:
                     continue
                 current = self._activate(index, now_ns)
                 self.failed_closed_activations[index] += errored
-            elif self._released(index, rule, condition, now_ns, results, missing):
-                continue
+            elif rule.id not in latched:  # ACTIVE: `_released`, inlined
+                until_slot = rule.until_slot
+                if until_slot is None:
+                    release = not condition
+                else:
+                    until = results[until_slot]
+                    release = until is not missing and bool(until)
+                if release and now_ns - since_ns[index] >= min_active_ns[index]:
+                    rest = cooldown_ns[index]
+                    if rest > 0:
+                        state[index] = cooldown
+                        self.cooldown_until_ns[index] = now_ns + rest
+                    else:
+                        state[index] = idle
+                    continue
             active.append(index)
             if errored:
                 self.failed_closed.append(index)

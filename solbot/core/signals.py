@@ -138,6 +138,10 @@ class SignalState:
         }
         self._day_start_ns = int(settings.pnl_day_start_s * NS)
         self._fills = {name: _Rolling(int(window * NS)) for name, window in settings.fill_windows}
+        self._rollings = (*self._realized.values(), *self._fills.values())
+        self._window_slots = self._slots_of_windows()
+        self._next_day_start_ns = 0  # next_day_start_ns's last answer (0: none yet)
+        self._day_asked_ns = 0  # ... and the time it was asked for
         self._day = -1
         self._drawdown = _Drawdown()  # since the session started: one period
         self._drawdown_day = _Drawdown()  # period = PnL day
@@ -375,6 +379,8 @@ class SignalState:
             name: _carried(rolling, old._realized) for name, rolling in self._realized.items()
         }
         self._fills = {name: _carried(rolling, old._fills) for name, rolling in self._fills.items()}
+        self._rollings = (*self._realized.values(), *self._fills.values())
+        self._window_slots = self._slots_of_windows()
         self._day = old._day
         self._drawdown, self._drawdown_day = old._drawdown, old._drawdown_day
         if old._day_start_ns != self._day_start_ns and old._day >= 0:
@@ -389,13 +395,24 @@ class SignalState:
             self.values[self.index[name]] = old.values[old.index[name]]
         self.set_inventory(old.last_event_ns, old._inventory_lots)
 
+    def _slots_of_windows(self) -> tuple[tuple[int, _Rolling], ...]:
+        """(signal slot, window) of every realized and fill window, in refresh order."""
+        windows = (*self._realized.items(), *self._fills.items())
+        return tuple((self.index[name], rolling) for name, rolling in windows)
+
     def pnl_day(self, ts_ns: int) -> int:
         """The number of the PnL day holding `ts_ns` (days start at signals.pnl_day_start_utc)."""
         return pnl_day(ts_ns, self._day_start_ns)
 
     def next_day_start_ns(self, now_ns: int) -> int:
         """When the next PnL day starts (strictly after now)."""
-        return (self.pnl_day(now_ns) + 1) * DAY_NS + self._day_start_ns
+        start = self._next_day_start_ns
+        # the answer for an earlier time holds until that day start is reached
+        if not start or now_ns >= start or now_ns < self._day_asked_ns:
+            start = (self.pnl_day(now_ns) + 1) * DAY_NS + self._day_start_ns
+            self._next_day_start_ns = start
+        self._day_asked_ns = now_ns
+        return start
 
     def _roll_day(self, ts_ns: int) -> None:
         day = self.pnl_day(ts_ns)
@@ -414,13 +431,15 @@ class SignalState:
         """Bring time-derived signals up to `now_ns` before the rules read them."""
         values = self.values
         index = self.index
-        for name, rolling in self._realized.items():
-            values[index[name]] = rolling.expire(now_ns)
-        for name, rolling in self._fills.items():
-            values[index[name]] = rolling.expire(now_ns)
-        self._roll_day(now_ns)
-        if self.last_event_ns:
-            values[index["feed_age_s"]] = max(0, now_ns - self.feed_origin_ns) / NS
+        for slot, rolling in self._window_slots:
+            # an empty window's total is 0.0 (expire leaves it so): no call needed
+            values[slot] = rolling.expire(now_ns) if rolling.items else 0.0
+        if (now_ns - self._day_start_ns) // DAY_NS != self._day:
+            self._roll_day(now_ns)
+        last_event = self.last_event_ns
+        if last_event:
+            origin = max(last_event, self.feed_vouched_until_ns)  # feed_origin_ns
+            values[index["feed_age_s"]] = max(0, now_ns - origin) / NS
         units = values[index["inventory_units"]]
         values[index["inventory_usd"]] = units * self.mid
         values[index["inventory_ratio"]] = units / self._position_limit_units()
@@ -452,12 +471,14 @@ class SignalState:
 
     def next_expiry_ns(self) -> int:
         """When the oldest entry of a rolling window (realized PnL, fill counts) drops out."""
-        expiries = [
-            rolling.items[0][0] + rolling.window_ns
-            for rolling in (*self._realized.values(), *self._fills.values())
-            if rolling.items
-        ]
-        return min(expiries, default=0)
+        best: int | None = None
+        for rolling in self._rollings:
+            items = rolling.items
+            if items:
+                at = items[0][0] + rolling.window_ns
+                if best is None or at < best:
+                    best = at
+        return 0 if best is None else best
 
 
 def _carried(fresh: _Rolling, old: dict[str, _Rolling]) -> _Rolling:

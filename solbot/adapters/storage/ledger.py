@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import bisect
 import json
+import json.encoder
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum, StrEnum
 from operator import itemgetter
@@ -48,6 +49,28 @@ from solbot.adapters.storage.migrations import migrations
 from solbot.core.model import Fill, FundingPayment, OrderStatus, OrderTag, Role, Side
 from solbot.core.seed import SeedFills
 from solbot.errors import DataError, Problem, RuntimeFailure, SchemaVersionError
+
+
+def _make_dumps() -> Callable[[Any], str]:
+    """`json.dumps` with its default options, without building a new C encoder on every call
+    (as `json.dumps` does): same text. No circular-reference check: decision rows are trees."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # typeshed does not declare it
+    if make is None:  # pragma: no cover - CPython has the C accelerator
+        return json.dumps
+    default = json.JSONEncoder().default
+    # markers, default, encoder, indent, key and item separators, sort_keys, skipkeys, allow_nan
+    chunks = make(
+        None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    join = "".join
+
+    def dumps(value: Any) -> str:
+        return join(chunks(value, 0))
+
+    return dumps
+
+
+_dumps = _make_dumps()
 
 RUN_KINDS = ("simulate", "run")
 REQUESTS_KEPT_NS = 5 * 60 * 1_000_000_000  # venue requests: a rolling minute is all that counts
@@ -461,8 +484,8 @@ class Ledger:
         """Buffer one decision summary row (rules and reasons stored as JSON)."""
         self._check_open()
         run = run_id if run_id is not None else self.run_id
-        rules_json = json.dumps(list(active_rules))
-        reasons_json = json.dumps(reasons if isinstance(reasons, Mapping) else list(reasons))
+        rules_json = _dumps(list(active_rules))
+        reasons_json = _dumps(reasons if isinstance(reasons, Mapping) else list(reasons))
         self._decisions.append((run, ts_ns, state, rules_json, regime, reasons_json))
         self._maybe_flush()
 

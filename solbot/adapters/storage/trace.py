@@ -17,6 +17,8 @@ import hashlib
 import json
 import json.encoder as json_encoder
 from collections.abc import Callable, Iterator, Sequence
+from itertools import compress, count
+from operator import attrgetter, ne
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,7 +80,16 @@ class TraceWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         self.records += 1
-        self._write(record)
+        # as `_write`, inlined: two to three records per decision come through here
+        line = _encode(record) + "\n"
+        size = len(line)
+        self.bytes += size
+        self._buffer.append(line)
+        self._buffered += size
+        if self._buffered >= self.flush_bytes:
+            self._drain()
+            if self.flush_bytes == 0 and self._file is not None:
+                self._file.flush()
 
     def _write(self, record: dict[str, Any]) -> None:
         # ASCII only (the encoder escapes the rest): one character is one byte
@@ -155,6 +166,9 @@ _SCALARS = (
     ("block_since", "block_since_ns"),
 )
 _LISTS = (("latched", "latched"), ("blocked_until", "blocked_until_ns"))
+_FIELD_KEYS = tuple(key for key, _ in _SCALARS + _LISTS)
+# the step record's scalar and list fields of a DecisionInputs, in one call
+_fields_of = attrgetter(*(field for _, field in _SCALARS + _LISTS))
 
 
 class StepEncoder:
@@ -171,40 +185,50 @@ class StepEncoder:
         self._mid = self.names.index("mid")
         self.snapshot_every = snapshot_every
         self._previous: DecisionInputs | None = None
+        self._previous_fields: tuple[Any, ...] = ()
         self._steps = 0
 
     def encode(self, ts_ns: int, inputs: DecisionInputs) -> dict[str, Any]:
         previous = None if self._steps % self.snapshot_every == 0 else self._previous
         self._steps += 1
         self._previous = inputs
+        fields = _fields_of(inputs)
+        previous_fields, self._previous_fields = self._previous_fields, fields
         record: dict[str, Any] = {"t": ts_ns, "type": "step"}
+        values = inputs.values
         if previous is None:
             record["full"] = True
-            record["signals"] = dict(zip(self.names, inputs.values, strict=True))
-        elif inputs.values != previous.values:
-            names = self.names
-            # `v == v or o == o`: two NaNs are the same value
-            changed = {
-                names[i]: v
-                for i, (v, o) in enumerate(zip(inputs.values, previous.values, strict=True))
-                if v != o and (v == v or o == o)
-            }
-            if changed:
-                record["signals"] = changed
-        if previous is None or inputs.rules != previous.rules:
-            machines = {
-                rule: list(state)
-                for i, (rule, state) in enumerate(zip(self.rules, inputs.rules, strict=True))
-                if previous is None or state != previous.rules[i]
-            }
-            if machines:
-                record["machines"] = machines
-        if inputs.mid != inputs.values[self._mid]:
+            record["signals"] = dict(zip(self.names, values, strict=True))
+            if self.rules:
+                record["machines"] = {
+                    rule: list(state) for rule, state in zip(self.rules, inputs.rules, strict=True)
+                }
+            record.update(zip(_FIELD_KEYS, fields, strict=True))
+        else:
+            old = previous.values
+            if values != old:
+                names = self.names
+                # `v == v or o == o`: two NaNs are the same value (they compare unequal)
+                changed = {
+                    names[i]: v
+                    for i in compress(count(), map(ne, values, old))
+                    if (v := values[i]) == v or old[i] == old[i]
+                }
+                if changed:
+                    record["signals"] = changed
+            rules = inputs.rules
+            if rules != previous.rules:
+                ids = self.rules
+                record["machines"] = {
+                    ids[i]: list(rules[i])
+                    for i in compress(count(), map(ne, rules, previous.rules))
+                }
+            if fields != previous_fields:
+                for key, value, was in zip(_FIELD_KEYS, fields, previous_fields, strict=True):
+                    if value != was:
+                        record[key] = value
+        if inputs.mid != values[self._mid]:
             record["mid"] = inputs.mid  # only when it differs from the `mid` signal (never seen)
-        for key, field in _SCALARS + _LISTS:
-            value = getattr(inputs, field)
-            if previous is None or value != getattr(previous, field):
-                record[key] = value
         return record
 
 
