@@ -17,6 +17,7 @@ from solbot import __version__
 from solbot.adapters.data import EventChunk, EventSource, open_events, parquet_market_key
 from solbot.adapters.data.funding import load_funding
 from solbot.adapters.data.huge_pages import avoid_huge_pages
+from solbot.adapters.data.source import DEFAULT_BAR_SPREAD_BPS, DEFAULT_BAR_TICKS
 from solbot.adapters.storage.ledger import Ledger
 from solbot.adapters.storage.trace import TraceWriter
 from solbot.adapters.venues.simulated import FillModelSettings, SimulatedExchange
@@ -65,6 +66,14 @@ class SimulationRequest:
     funding: Path | None = None
     markets: Path | None = None  # a markets file adding to or overriding the bundled one
     overrides: tuple[Override, ...] = ()  # `--set KEY=VALUE` on the profile
+    bar_ticks: int = DEFAULT_BAR_TICKS  # bar mode: synthetic ticks per candle
+    bar_spread_bps: float = DEFAULT_BAR_SPREAD_BPS  # bar mode: synthetic book spread
+
+    def bar_model(self) -> dict[str, float] | None:
+        """The bar-mode settings when they differ from the defaults (None: the defaults)."""
+        if (self.bar_ticks, self.bar_spread_bps) == (DEFAULT_BAR_TICKS, DEFAULT_BAR_SPREAD_BPS):
+            return None
+        return {"bar_ticks": self.bar_ticks, "bar_spread_bps": self.bar_spread_bps}
 
 
 @dataclass
@@ -141,8 +150,18 @@ def run_simulation(
     tier_name = prepared.tier_name
     avoid_huge_pages()  # before the big column arrays: see adapters/data/huge_pages.py
     events = open_events(
-        list(request.data), source_entry.spec, start_ns=request.start_ns, end_ns=request.end_ns
+        list(request.data),
+        source_entry.spec,
+        start_ns=request.start_ns,
+        end_ns=request.end_ns,
+        bar_spread_bps=request.bar_spread_bps,
+        bar_ticks=request.bar_ticks,
     )
+    if request.bar_model() is not None and not events.expands_bars:
+        raise UsageError(
+            "--bar-ticks and --bar-spread-bps apply to candle files (bar mode); these data "
+            "are replayed as they are"
+        )
     total = events.count()
     if total == 0:
         raise DataError(
@@ -171,6 +190,8 @@ def run_simulation(
                 request.start_ns,
                 request.end_ns,
                 target.symbol,
+                # only when set, so default runs keep the keys (and folders) they always had
+                *([request.bar_model()] if request.bar_model() is not None else []),
             ],
             sort_keys=True,
             default=str,

@@ -111,6 +111,16 @@ def simulate_command(
             help="Markets file (markets.yaml schema) adding or overriding market specs.",
         ),
     ] = None,
+    bar_ticks: Annotated[
+        int,
+        typer.Option(
+            help="Bar mode (candle files): synthetic ticks per bar, >= 4; more ticks make a "
+            "smoother path (docs/simulated_exchange.md).",
+        ),
+    ] = 4,
+    bar_spread_bps: Annotated[
+        float, typer.Option(help="Bar mode (candle files): synthetic book spread, bps.")
+    ] = 2.0,
     settings: Annotated[
         list[str] | None,
         typer.Option(
@@ -144,6 +154,8 @@ def simulate_command(
         funding=funding,
         markets=markets,
         overrides=tuple(parse_override(text) for text in settings or ()),
+        bar_ticks=bar_ticks,
+        bar_spread_bps=bar_spread_bps,
     )
     with progress_bar("replaying", "events", enabled=not as_json) as update:
         result = run_simulation(request, update)

@@ -84,6 +84,11 @@ class EventSource:
         )
 
     @property
+    def expands_bars(self) -> bool:
+        """Candles expanded here (bar ticks and spread apply), not events read as they are."""
+        return self._expander is not None
+
+    @property
     def feed_heartbeat_ns(self) -> int:
         """How long one event vouches for a live feed: a bar (bar mode), else 0.
 
@@ -124,14 +129,18 @@ class EventSource:
         return events.slice(int(start), int(stop))
 
 
+DEFAULT_BAR_TICKS = 4  # synthetic ticks per bar (bar mode)
+DEFAULT_BAR_SPREAD_BPS = 2.0  # synthetic book spread around the bar's path
+
+
 def open_events(
     paths: Sequence[Path],
     market: MarketSpec,
     *,
     start_ns: int | None = None,
     end_ns: int | None = None,
-    bar_spread_bps: float = 2.0,
-    bar_ticks: int = 4,
+    bar_spread_bps: float = DEFAULT_BAR_SPREAD_BPS,
+    bar_ticks: int = DEFAULT_BAR_TICKS,
 ) -> EventSource:
     """Read `paths` (any supported formats of one market) into one event source."""
     if not paths:
@@ -175,8 +184,8 @@ def describe_files(
     paths: Sequence[Path],
     market: MarketSpec | None = None,
     *,
-    bar_spread_bps: float = 2.0,
-    bar_ticks: int = 4,
+    bar_spread_bps: float = DEFAULT_BAR_SPREAD_BPS,
+    bar_ticks: int = DEFAULT_BAR_TICKS,
 ) -> list[DataFileInfo]:
     """Facts about each file (format, rows, span, clock shift, sha256) without building events."""
     loaded = [load_file(Path(path), market or _neutral_market(Path(path))) for path in paths]
