@@ -157,7 +157,8 @@ def run_simulation(
         bar_spread_bps=request.bar_spread_bps,
         bar_ticks=request.bar_ticks,
     )
-    if request.bar_model() is not None and not events.expands_bars:
+    bar_model = request.bar_model()
+    if bar_model is not None and not events.expands_bars:
         raise UsageError(
             "--bar-ticks and --bar-spread-bps apply to candle files (bar mode); these data "
             "are replayed as they are"
@@ -191,7 +192,7 @@ def run_simulation(
                 request.end_ns,
                 target.symbol,
                 # only when set, so default runs keep the keys (and folders) they always had
-                *([request.bar_model()] if request.bar_model() is not None else []),
+                *([bar_model] if bar_model is not None else []),
             ],
             sort_keys=True,
             default=str,
